@@ -1,0 +1,40 @@
+/**
+ * The implementation table. Tests, property checks, benchmarks and the CI gate iterate this one
+ * array (like PyTorch's OpInfo database): adding an implementation is one entry here.
+ *
+ * @module
+ */
+import { referenceImplementation } from "./reference.ts";
+import type { Implementation } from "./types.ts";
+
+/** Every sort_pool2d implementation of the project; `reference` is the oracle. */
+export const implementations: readonly Implementation[] = [
+  referenceImplementation,
+];
+
+/** Looks an entry up by exact name; throws listing the known names when absent. */
+export function implementation(name: string): Implementation {
+  const found = implementations.find((i) => i.name === name);
+  if (!found) {
+    throw new Error(`unknown implementation "${name}"; known: ${implementations.map((i) => i.name).join(", ")}`);
+  }
+  return found;
+}
+
+/** Entries whose name contains any of the comma-separated `filter` terms (all when empty). */
+export function selectImplementations(filter: string | undefined): Implementation[] {
+  const terms = (filter ?? "").split(",").map((t) => t.trim()).filter((t) => t.length > 0);
+  if (terms.length === 0) return [...implementations];
+  const picked = implementations.filter((i) => terms.some((t) => i.name.includes(t)));
+  if (picked.length === 0) {
+    throw new Error(
+      `filter "${filter}" matches no implementation; known: ${implementations.map((i) => i.name).join(", ")}`,
+    );
+  }
+  return picked;
+}
+
+/** Disposes every entry's cached resources. */
+export async function disposeAll(): Promise<void> {
+  for (const i of implementations) await i.dispose?.();
+}

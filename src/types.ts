@@ -1,0 +1,88 @@
+/**
+ * The data contract shared by every sort_pool2d implementation in this project.
+ *
+ * @module
+ */
+
+/** Padding mode. See SPEC.md §3. */
+export type Padding = "same" | "valid";
+
+/** NHWC shape `[batch, height, width, channels]`. */
+export type Shape4 = readonly [number, number, number, number];
+
+/** Element storage accepted and returned by implementations. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** One sort_pool2d problem: input, weights and layer options. */
+export interface SortPoolCase {
+  /** Input values, NHWC, row-major (channel fastest). */
+  readonly x: FloatArray;
+  /** `[B, H, W, C]` of `x`. */
+  readonly shape: Shape4;
+  /** Unnormalised weights; `softmax(logits)[0]` weights the largest value. Length `k`. */
+  readonly logits: ArrayLike<number>;
+  /** How many of the 4 sorted window values are kept, 1..4. */
+  readonly k: number;
+  /** "same" or "valid". */
+  readonly padding: Padding;
+}
+
+/** Forward result: pooled values and their NHWC shape. */
+export interface ForwardResult {
+  readonly y: FloatArray;
+  readonly shape: [number, number, number, number];
+}
+
+/** Vector-Jacobian product of the layer for an upstream gradient `dy`. */
+export interface GradientResult {
+  /** dL/dx, same length and layout as `x`. */
+  readonly dx: FloatArray;
+  /** dL/dlogits, length `k`. */
+  readonly dLogits: FloatArray;
+}
+
+/**
+ * A prepared workload for timing. Its data already lives where the implementation computes
+ * (GPU buffers, tfjs tensors), so a timed call measures the kernel, not uploads. Each method
+ * resolves only when the device has finished the work it queued.
+ */
+export interface BenchHandle {
+  /** One forward pass. */
+  forward(): Promise<void>;
+  /** One forward pass plus the full backward pass (dx and dLogits). */
+  forwardBackward(): Promise<void>;
+  /** Releases every buffer or tensor the handle holds. */
+  dispose(): void | Promise<void>;
+}
+
+/** How an implementation breaks ties, as declared in the registry. */
+export type TieBehaviour =
+  | { readonly kind: "spec" }
+  | { readonly kind: "deviates"; readonly description: string };
+
+/** Where the arithmetic runs. */
+export type Device = "cpu" | "webgpu";
+
+/** One row of the implementation table (see `src/registry.ts`). */
+export interface Implementation {
+  /** Unique name, `family@backend` where a family runs on several backends. */
+  readonly name: string;
+  /** One sentence: what this implementation is. */
+  readonly description: string;
+  /** Arithmetic precision of the computation (not of the returned arrays). */
+  readonly precision: "float64" | "float32";
+  /** Where the arithmetic runs. */
+  readonly device: Device;
+  /** Library or API that executes it, e.g. "js", "tfjs-cpu", "tfjs-webgpu", "webgpu". */
+  readonly backend: string;
+  /** Whether ranking and gradient routing follow SPEC.md's tie rule exactly. */
+  readonly ties: TieBehaviour;
+  /** Forward pass. */
+  forward(c: SortPoolCase): Promise<ForwardResult>;
+  /** Backward pass (recomputes the forward ranking as needed). */
+  gradient(c: SortPoolCase, dy: ArrayLike<number>): Promise<GradientResult>;
+  /** Prepares a device-resident workload for benchmarks and the CI gate. */
+  prepareBench?(c: SortPoolCase): Promise<BenchHandle>;
+  /** Frees cached devices, pipelines and buffers. Safe to call twice. */
+  dispose?(): void | Promise<void>;
+}

@@ -1,0 +1,135 @@
+/**
+ * Argument validation shared by every implementation: each failure names the argument, what
+ * was expected and what was received (SPEC.md §6).
+ *
+ * @module
+ */
+import { outputShape, PADDINGS, POOL_RANGES, sizeOf } from "./spec.ts";
+import type { Padding, Shape4, SortPoolCase } from "./types.ts";
+
+/** A rejected argument. `argument`, `expected` and `received` are also in the message. */
+export class SortPoolArgumentError extends RangeError {
+  /** Name of the offending argument, e.g. "shape" or "logits". */
+  readonly argument: string;
+  /** What the argument had to be. */
+  readonly expected: string;
+  /** What was passed, rendered briefly. */
+  readonly received: string;
+
+  /** Builds the error and its message `sort_pool2d: <argument>: expected <...>, received <...>`. */
+  constructor(argument: string, expected: string, received: string) {
+    super(`sort_pool2d: ${argument}: expected ${expected}, received ${received}`);
+    this.name = "SortPoolArgumentError";
+    this.argument = argument;
+    this.expected = expected;
+    this.received = received;
+  }
+}
+
+/** Short printable rendering of any received value. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+    return String(value);
+  }
+  if (value === null || value === undefined) return String(value);
+  if (ArrayBuffer.isView(value)) {
+    return `${value.constructor.name}(length ${(value as unknown as ArrayLike<unknown>).length})`;
+  }
+  if (Array.isArray(value)) {
+    const head = value.slice(0, 6).map((v) => describe(v)).join(", ");
+    return `[${head}${value.length > 6 ? ", ..." : ""}] (length ${value.length})`;
+  }
+  return typeof value === "object" ? `an object (${value.constructor?.name ?? "Object"})` : typeof value;
+}
+
+/** Checks `shape`: four positive integers. */
+export function validateShape(shape: unknown): Shape4 {
+  if (!Array.isArray(shape) || shape.length !== 4) {
+    const received = Array.isArray(shape) ? `rank ${shape.length}: ${describe(shape)}` : describe(shape);
+    throw new SortPoolArgumentError("shape", "rank 4 [batch, height, width, channels] (NHWC)", received);
+  }
+  for (let i = 0; i < 4; i++) {
+    const d = shape[i];
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 1) {
+      const axis = ["batch", "height", "width", "channels"][i];
+      throw new SortPoolArgumentError(`shape[${i}] (${axis})`, "a positive integer", describe(d));
+    }
+  }
+  return shape as unknown as Shape4;
+}
+
+/** Checks `k`: an integer in 1..4. */
+export function validateK(k: unknown): number {
+  if (typeof k !== "number" || !(POOL_RANGES as readonly number[]).includes(k)) {
+    throw new SortPoolArgumentError("k", "an integer in 1..4", describe(k));
+  }
+  return k;
+}
+
+/** Checks `padding`: "same" or "valid". */
+export function validatePadding(padding: unknown): Padding {
+  if (typeof padding !== "string" || !(PADDINGS as readonly string[]).includes(padding)) {
+    throw new SortPoolArgumentError("padding", `one of ${PADDINGS.map((p) => `"${p}"`).join(", ")}`, describe(padding));
+  }
+  return padding as Padding;
+}
+
+/** Checks `logits`: `k` finite numbers. */
+export function validateLogits(logits: unknown, k: number): ArrayLike<number> {
+  const isArrayLike = Array.isArray(logits) || (ArrayBuffer.isView(logits) && !(logits instanceof DataView));
+  if (!isArrayLike) throw new SortPoolArgumentError("logits", `an array of ${k} finite numbers`, describe(logits));
+  const arr = logits as ArrayLike<unknown>;
+  if (arr.length !== k) {
+    throw new SortPoolArgumentError("logits", `length k = ${k}`, `length ${arr.length}`);
+  }
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new SortPoolArgumentError(`logits[${i}]`, "a finite number", describe(v));
+    }
+  }
+  return arr as ArrayLike<number>;
+}
+
+/**
+ * Checks a whole case. Also rejects "valid" padding on an input with height or width below 2,
+ * whose output would be empty (SPEC.md §6).
+ */
+export function validateCase(c: SortPoolCase): SortPoolCase {
+  if (c === null || typeof c !== "object") {
+    throw new SortPoolArgumentError("case", "an object { x, shape, logits, k, padding }", describe(c));
+  }
+  const shape = validateShape(c.shape);
+  const k = validateK(c.k);
+  const padding = validatePadding(c.padding);
+  const logits = validateLogits(c.logits, k);
+  if (!(c.x instanceof Float32Array || c.x instanceof Float64Array)) {
+    throw new SortPoolArgumentError("x", "a Float32Array or Float64Array", describe(c.x));
+  }
+  const n = sizeOf(shape);
+  if (c.x.length !== n) {
+    throw new SortPoolArgumentError("x", `length B·H·W·C = ${shape.join("·")} = ${n}`, `length ${c.x.length}`);
+  }
+  if (padding === "valid" && (shape[1] < 2 || shape[2] < 2)) {
+    throw new SortPoolArgumentError(
+      "shape",
+      'height >= 2 and width >= 2 with padding "valid" (the output would be empty)',
+      `[${shape.join(", ")}]`,
+    );
+  }
+  return { x: c.x, shape, logits, k, padding };
+}
+
+/** Checks an upstream gradient against the case's output size. */
+export function validateDy(c: SortPoolCase, dy: unknown): ArrayLike<number> {
+  const out = outputShape(c.shape, c.padding);
+  const n = sizeOf(out);
+  const isArrayLike = Array.isArray(dy) || (ArrayBuffer.isView(dy) && !(dy instanceof DataView));
+  if (!isArrayLike) throw new SortPoolArgumentError("dy", `an array of ${n} numbers`, describe(dy));
+  const len = (dy as ArrayLike<number>).length;
+  if (len !== n) {
+    throw new SortPoolArgumentError("dy", `length of the output [${out.join(", ")}] = ${n}`, `length ${len}`);
+  }
+  return dy as ArrayLike<number>;
+}
