@@ -23,6 +23,11 @@ async function initialise(name: TfjsBackendName): Promise<void> {
       throw new Error("tfjs webgpu backend: navigator.gpu.requestAdapter() returned null: no WebGPU adapter");
     }
   }
+  if (name === "webgpu") {
+    // By default tfjs-webgpu runs ops on small CPU-resident inputs on the CPU (WEBGPU_CPU_FORWARD).
+    // The harness wants to measure and check the GPU kernels themselves, whatever the size.
+    tf.env().set("WEBGPU_CPU_FORWARD", false);
+  }
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tfjs: backend "${name}" failed to initialise`);
   // The cpu backend prints a "running TensorFlow.js in Node.js" banner on its first write when
@@ -48,4 +53,27 @@ export async function useBackend(name: TfjsBackendName): Promise<typeof tf> {
     if (!(await tf.setBackend(name))) throw new Error(`tfjs: could not switch to backend "${name}"`);
   }
   return tf;
+}
+
+/** The parts of tfjs-backend-webgpu's backend object that `finishWork` needs. */
+interface WebGPUBackendQueue {
+  readonly device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+/**
+ * Resolves once every operation issued so far on the active backend has finished executing.
+ * tfjs-webgpu batches dispatches into a command encoder that it submits lazily; this submits
+ * the pending batch and waits for the GPU queue. The cpu backend computes synchronously.
+ */
+export async function finishWork(): Promise<void> {
+  if (tf.getBackend() !== "webgpu") return;
+  const backend = tf.backend() as unknown as WebGPUBackendQueue;
+  if (backend.commandEncoder) {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
+  await backend.device.queue.onSubmittedWorkDone();
 }

@@ -1,0 +1,64 @@
+import { describe, expect, test } from "vitest";
+import { referenceForward, referenceGradient } from "./reference.ts";
+import type { SortPoolCase } from "./types.ts";
+import { SortPoolArgumentError } from "./validate.ts";
+
+const good: SortPoolCase = {
+  x: new Float32Array(2 * 3 * 5 * 2),
+  shape: [2, 3, 5, 2],
+  logits: [0, 1],
+  k: 2,
+  padding: "same",
+};
+
+/** Runs `fn`, expects a SortPoolArgumentError for `argument`, and returns its message. */
+function rejection(fn: () => unknown, argument: string, fragment: string): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SortPoolArgumentError);
+    const err = e as SortPoolArgumentError;
+    expect(err.argument).toBe(argument);
+    expect(err.message).toContain("expected");
+    expect(err.message).toContain("received");
+    expect(err.message).toContain(fragment);
+    return err.message;
+  }
+  throw new Error(`expected a rejection of ${argument}`);
+}
+
+// deno-lint-ignore no-explicit-any
+const bad = (patch: Record<string, unknown>) => ({ ...good, ...patch }) as any;
+
+describe("validation errors name the argument, the expectation and what was received", () => {
+  const cases: [string, () => unknown, string, string][] = [
+    ["rank not 4", () => referenceForward(bad({ shape: [3, 5, 2] })), "shape", "rank 3"],
+    ["non-integer dimension", () => referenceForward(bad({ shape: [2, 3.5, 5, 2] })), "shape[1] (height)", "3.5"],
+    ["zero dimension", () => referenceForward(bad({ shape: [2, 3, 0, 2] })), "shape[2] (width)", "received 0"],
+    ["x length", () => referenceForward(bad({ x: new Float32Array(7) })), "x", "length 7"],
+    ["x type", () => referenceForward(bad({ x: [1, 2, 3] })), "x", "Float32Array or Float64Array"],
+    ["k out of range", () => referenceForward(bad({ k: 5 })), "k", "received 5"],
+    ["k not integer", () => referenceForward(bad({ k: 1.5 })), "k", "1.5"],
+    ["logits length", () => referenceForward(bad({ logits: [0, 1, 2] })), "logits", "length 3"],
+    ["NaN logit", () => referenceForward(bad({ logits: [0, NaN] })), "logits[1]", "NaN"],
+    ["infinite logit", () => referenceForward(bad({ logits: [Infinity, 0] })), "logits[0]", "Infinity"],
+    ["unknown padding", () => referenceForward(bad({ padding: "SAME" })), "padding", '"SAME"'],
+    [
+      "valid on H < 2",
+      () => referenceForward(bad({ x: new Float32Array(10), shape: [1, 1, 5, 2], padding: "valid" })),
+      "shape",
+      "output would be empty",
+    ],
+    ["dy length", () => referenceGradient(good, new Float32Array(3)), "dy", "length 3"],
+    ["dy type", () => referenceGradient(good, "nope" as unknown as number[]), "dy", '"nope"'],
+  ];
+  for (const [label, fn, argument, fragment] of cases) {
+    test(label, () => {
+      rejection(fn, argument, fragment);
+    });
+  }
+
+  test("a valid case passes", () => {
+    expect(referenceForward(good).shape).toEqual([2, 2, 3, 2]);
+  });
+});
