@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { mulberry32 } from "./random.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { outputShape, sizeOf } from "./spec.ts";
 import type { Padding, Shape4 } from "./types.ts";
@@ -84,18 +85,6 @@ export function decodeNumber(v: unknown): number {
   throw new Error(
     `golden vectors: expected a number or "NaN"/"Infinity"/"-Infinity"/"-0", received ${JSON.stringify(v)}`,
   );
-}
-
-/** mulberry32: a tiny seeded generator, so the vectors regenerate bit for bit. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Distinct float32-exact values (multiples of 1/64 in [-8, 8)), shuffled. */
@@ -251,7 +240,7 @@ function recipes(): CaseRecipe[] {
 /** Builds every golden case from the reference. */
 export function generateGoldenCases(): GoldenCaseFile[] {
   return recipes().map((recipe, i) => {
-    const random = seeded(0x5eed + i);
+    const random = mulberry32(0x5eed + i);
     const n = sizeOf(recipe.shape);
     const x = recipe.x(n, random);
     if (x.length !== n) throw new Error(`golden recipe ${recipe.name}: made ${x.length} values for ${n} cells`);

@@ -15,6 +15,7 @@
  * @module
  */
 export { disposeAll, implementation, implementations, selectImplementations } from "./registry.ts";
+export { sortPool2d, type SortPool2dOptions } from "./op.ts";
 export { referenceForward, referenceGradient } from "./reference.ts";
 export * from "./spec.ts";
 export { SortPoolArgumentError, validateCase, validateDy } from "./validate.ts";

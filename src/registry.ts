@@ -5,11 +5,15 @@
  * @module
  */
 import { referenceImplementation } from "./reference.ts";
+import { tfjsImplementations } from "./tfjs/entries.ts";
 import type { Implementation } from "./types.ts";
+import { wgslImplementations } from "./webgpu/entries.ts";
 
 /** Every sort_pool2d implementation of the project; `reference` is the oracle. */
 export const implementations: readonly Implementation[] = [
   referenceImplementation,
+  ...tfjsImplementations,
+  ...wgslImplementations,
 ];
 
 /** Looks an entry up by exact name; throws listing the known names when absent. */

@@ -7,21 +7,11 @@
  */
 import type { BenchHandle, Padding, Shape4 } from "../types.ts";
 import { outputShape, sizeOf, STRIDE, WINDOW_SIZE } from "../spec.ts";
+import { uniformFloat32 } from "../random.ts";
 import { finishWork, tf, type TfjsBackendName, useBackend } from "./runtime.ts";
 
 /** tfjs pooling ops usable as baselines. */
 export type PoolBaseline = "maxPool" | "avgPool";
-
-/** Deterministic pseudo-random fill in [-1, 1), so baselines see the same data as entries. */
-function fill(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /**
  * Prepares `tf[op]` with a 2x2 window and stride 2 on `backend` for input `shape`. The input and
@@ -37,8 +27,8 @@ export async function preparePoolBaseline(
   await useBackend(backend);
   const pool = (t: tf.Tensor4D) =>
     op === "maxPool" ? tf.maxPool(t, WINDOW_SIZE, STRIDE, padding) : tf.avgPool(t, WINDOW_SIZE, STRIDE, padding);
-  const x = tf.tensor4d(fill(sizeOf(shape), 1), [...shape]);
-  const dy = tf.tensor4d(fill(sizeOf(outputShape(shape, padding)), 2), outputShape(shape, padding));
+  const x = tf.tensor4d(uniformFloat32(sizeOf(shape), 1), [...shape]);
+  const dy = tf.tensor4d(uniformFloat32(sizeOf(outputShape(shape, padding)), 2), outputShape(shape, padding));
   const gradient = tf.grad((t: tf.Tensor) => pool(t as tf.Tensor4D));
   let disposed = false;
   return {

@@ -1,0 +1,250 @@
+/**
+ * What the benchmarks ran on: WebGPU adapter, Deno, tfjs and wgpu versions, and two probes of
+ * the adapter's timing behaviour (does timestamp-query return usable values; how long an empty
+ * queue submission takes to be reported done).
+ *
+ * @module
+ */
+import { tf } from "../src/tfjs/runtime.ts";
+
+/** Adapter description, or why there is none. */
+export type AdapterReport =
+  | {
+    readonly available: true;
+    readonly info: Record<string, string | number | boolean>;
+    readonly features: string[];
+    readonly limits: Record<string, number>;
+  }
+  | { readonly available: false; readonly reason: string };
+
+/** Result of probing timestamp-query on the adapter. */
+export interface TimestampProbe {
+  /** Whether the adapter lists the "timestamp-query" feature. */
+  readonly listed: boolean;
+  /** Whether a timed compute pass produced a positive, plausible duration. */
+  readonly usable: boolean;
+  /** What was observed. */
+  readonly detail: string;
+}
+
+/** Everything recorded about the machine and software for one run. */
+export interface EnvironmentReport {
+  /** ISO date of the run. */
+  readonly date: string;
+  /** DENO_WEBGPU_BACKEND as set for the process ("" when unset: wgpu picks, Vulkan first). */
+  readonly denoWebgpuBackend: string;
+  /** XDG_RUNTIME_DIR used (the harness sets /tmp when unset, as lavapipe needs one). */
+  readonly xdgRuntimeDir: string;
+  /** Deno, V8 and TypeScript versions. */
+  readonly deno: Record<string, string>;
+  /** tfjs package versions as tfjs reports them, plus tfjs-backend-webgpu from deno.json. */
+  readonly tfjs: Record<string, string>;
+  /** wgpu crate versions compiled into the deno binary, and the Mesa driver version. */
+  readonly wgpu: Record<string, string>;
+  /** Operating system and CPU count. */
+  readonly host: Record<string, string | number>;
+  /** The WebGPU adapter. */
+  readonly adapter: AdapterReport;
+  /** The timestamp-query probe. */
+  readonly timestampQuery: TimestampProbe;
+  /** Median of a few empty submit + onSubmittedWorkDone round trips, ms (null: no adapter). */
+  readonly queueRoundTripMs: number | null;
+}
+
+const LIMITS_OF_INTEREST = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupsPerDimension",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupStorageSize",
+] as const;
+
+/** Requests the default adapter; null with the reason when WebGPU is missing here. */
+export async function requestAdapter(): Promise<{ adapter: GPUAdapter | null; reason: string }> {
+  if (typeof navigator === "undefined" || !navigator.gpu) {
+    return { adapter: null, reason: "navigator.gpu is missing: this runtime has no WebGPU" };
+  }
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter) return { adapter: null, reason: "navigator.gpu.requestAdapter() returned null: no WebGPU adapter" };
+    return { adapter, reason: "" };
+  } catch (e) {
+    return { adapter: null, reason: `navigator.gpu.requestAdapter() threw: ${e instanceof Error ? e.message : e}` };
+  }
+}
+
+function describeAdapter(adapter: GPUAdapter): AdapterReport {
+  const info: Record<string, string | number | boolean> = {};
+  const raw = adapter.info as unknown as Record<string, unknown>;
+  for (const key in raw) {
+    const v = raw[key];
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") info[key] = v;
+  }
+  const limits: Record<string, number> = {};
+  for (const name of LIMITS_OF_INTEREST) {
+    const v = (adapter.limits as unknown as Record<string, unknown>)[name];
+    if (typeof v === "number") limits[name] = v;
+  }
+  return { available: true, info, features: [...adapter.features].sort(), limits };
+}
+
+/**
+ * Times one compute pass of about 16 MB of traffic with timestampWrites and reads the two
+ * timestamps back. On Mesa llvmpipe both come back as 0, so the feature is listed but useless.
+ */
+async function probeTimestampQuery(): Promise<TimestampProbe> {
+  // A fresh adapter: an adapter that already gave out a device may refuse another (WebGPU spec).
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return { listed: false, usable: false, detail: "no adapter on the second request" };
+  const listed = adapter.features.has("timestamp-query");
+  if (!listed) return { listed, usable: false, detail: "the adapter does not list the timestamp-query feature" };
+  const device = await adapter.requestDevice({ requiredFeatures: ["timestamp-query"] });
+  try {
+    const module = device.createShaderModule({
+      code: `@group(0) @binding(0) var<storage, read_write> data: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
+  if (id.x < arrayLength(&data)) { data[id.x] = data[id.x] * 2.0 + 1.0; }
+}`,
+    });
+    const pipeline = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+    const elements = 1 << 21;
+    const data = device.createBuffer({ size: elements * 4, usage: GPUBufferUsage.STORAGE });
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: data } }],
+    });
+    const querySet = device.createQuerySet({ type: "timestamp", count: 2 });
+    const resolved = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const readback = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass({
+      timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(elements / 64);
+    pass.end();
+    encoder.resolveQuerySet(querySet, 0, 2, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    for (const b of [data, resolved, readback]) b.destroy();
+    querySet.destroy();
+    const ns = end - begin;
+    const observed = `a pass over ${(elements * 8) / 1e6} MB wrote timestamps ${begin} and ${end} (ns)`;
+    if (begin === 0n && end === 0n) return { listed, usable: false, detail: `${observed}: the driver writes zeros` };
+    if (ns <= 0n) return { listed, usable: false, detail: `${observed}: not a positive duration` };
+    return { listed, usable: true, detail: `${observed}: ${Number(ns) / 1e6} ms` };
+  } catch (e) {
+    return { listed, usable: false, detail: `probe failed: ${e instanceof Error ? e.message : e}` };
+  } finally {
+    device.destroy();
+  }
+}
+
+/** Median of `rounds` empty submit + onSubmittedWorkDone round trips on a fresh device, in ms. */
+async function probeQueueRoundTrip(rounds = 5): Promise<number | null> {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return null;
+  const device = await adapter.requestDevice();
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      device.queue.submit([device.createCommandEncoder().finish()]);
+      await device.queue.onSubmittedWorkDone();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return times[times.length >> 1];
+  } finally {
+    device.destroy();
+  }
+}
+
+/** Versions of the wgpu crates, read from source paths that panic messages embed in the binary. */
+async function wgpuCrateVersions(): Promise<Record<string, string>> {
+  const wanted = ["wgpu-core", "wgpu-hal"];
+  const found: Record<string, string> = {};
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(Deno.execPath(), { read: true });
+    const decoder = new TextDecoder("latin1");
+    const pattern = /(wgpu-core|wgpu-hal)-(\d+\.\d+\.\d+)/g;
+    let carry = "";
+    const chunk = new Uint8Array(1 << 22);
+    while (Object.keys(found).length < wanted.length) {
+      const n = await file.read(chunk);
+      if (n === null) break;
+      const text = carry + decoder.decode(chunk.subarray(0, n));
+      for (const m of text.matchAll(pattern)) found[m[1]] ??= m[2];
+      carry = text.slice(-64);
+    }
+  } catch (e) {
+    return { note: `could not read the deno binary: ${e instanceof Error ? e.message : e}` };
+  } finally {
+    file?.close();
+  }
+  for (const name of wanted) found[name] ??= "not found in the deno binary";
+  found.source = "crate paths embedded in the deno binary (Deno does not report wgpu's version at runtime)";
+  return found;
+}
+
+/** Mesa's package version via dpkg-query, when available (the llvmpipe/lavapipe driver). */
+async function mesaVersion(): Promise<string> {
+  try {
+    const out = await new Deno.Command("dpkg-query", {
+      args: ["-W", "-f", "${Version}", "mesa-vulkan-drivers"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    return out.success && text
+      ? `${text} (dpkg mesa-vulkan-drivers)`
+      : "unknown (dpkg-query found no mesa-vulkan-drivers)";
+  } catch (e) {
+    return `unknown (${e instanceof Error ? e.message : e})`;
+  }
+}
+
+/** tfjs-backend-webgpu's version as pinned in deno.json (tfjs does not export it at runtime). */
+async function tfjsWebgpuVersion(): Promise<string> {
+  try {
+    const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+    const spec: unknown = config?.imports?.["@tensorflow/tfjs-backend-webgpu"];
+    const m = typeof spec === "string" ? /@(\d[^@]*)$/.exec(spec) : null;
+    return m ? `${m[1]} (pinned in deno.json)` : "unknown (not in deno.json imports)";
+  } catch (e) {
+    return `unknown (${e instanceof Error ? e.message : e})`;
+  }
+}
+
+/** Collects the environment report; `adapter` (only read, never used for a device) describes the GPU. */
+export async function describeEnvironment(adapter: GPUAdapter | null, noAdapterReason: string): Promise<
+  EnvironmentReport
+> {
+  const tfjs: Record<string, string> = {};
+  for (const [name, version] of Object.entries(tf.version)) tfjs[name] = String(version);
+  tfjs["tfjs-backend-webgpu"] = await tfjsWebgpuVersion();
+  const wgpu = await wgpuCrateVersions();
+  wgpu.mesa = await mesaVersion();
+  return {
+    date: new Date().toISOString(),
+    denoWebgpuBackend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "",
+    xdgRuntimeDir: Deno.env.get("XDG_RUNTIME_DIR") ?? "",
+    deno: { ...Deno.version },
+    tfjs,
+    wgpu,
+    host: {
+      os: `${Deno.build.os} ${Deno.osRelease()}`,
+      arch: Deno.build.arch,
+      cpus: navigator.hardwareConcurrency,
+      loadavg: Deno.loadavg().map((l) => l.toFixed(2)).join(" "),
+    },
+    adapter: adapter ? describeAdapter(adapter) : { available: false, reason: noAdapterReason },
+    timestampQuery: adapter ? await probeTimestampQuery() : { listed: false, usable: false, detail: noAdapterReason },
+    queueRoundTripMs: adapter ? await probeQueueRoundTrip() : null,
+  };
+}

@@ -1,0 +1,362 @@
+/**
+ * `deno task bench`: throughput benchmarks of every registry entry with a bench handle against
+ * tf.maxPool / tf.avgPool (tfjs webgpu and cpu backends) and the roofline kernel, on Deno's
+ * WebGPU. See bench/README.md for what is measured and how.
+ *
+ * Exit status: 0 when every planned measurement ran; 1 when anything failed (no WebGPU adapter,
+ * a workload that threw, a tfjs tensor leak); 2 for bad flags.
+ *
+ * @module
+ */
+import { uniformFloat32 } from "../src/random.ts";
+import { implementations } from "../src/registry.ts";
+import { sizeOf } from "../src/spec.ts";
+import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
+import { useBackend } from "../src/tfjs/runtime.ts";
+import type { Implementation, Padding, SortPoolCase } from "../src/types.ts";
+import { describeEnvironment, requestAdapter } from "./environment.ts";
+import { type BenchFlags, parseFlags, USAGE } from "./flags.ts";
+import { installGpuPassClock } from "./gpu_timestamps.ts";
+import { BYTES_FORMULA } from "./metrics.ts";
+import { type BenchPlan, FULL_PLAN, type Group, type PlannedShape, QUICK_PLAN, selectPlan } from "./plan.ts";
+import {
+  benchmarkActionEntries,
+  type BenchRun,
+  charts,
+  consoleTable,
+  evaluateTargets,
+  fullJson,
+  markdownReport,
+  targetsMarkdown,
+} from "./report.ts";
+import { CallTimeHistory } from "./predict.ts";
+import { findRooflineFactory, type RooflineFactory } from "./roofline.ts";
+import { maxPoolName, METHODS, ROOFLINE_NAME, type Subject, type SuiteResult, taskKey } from "./rows.ts";
+import { runSuite } from "./suite.ts";
+import type { BenchMethod, SampleClock } from "./timing.ts";
+
+/** Padding of every benchmark case (shapes are even, so "same" pads nothing). */
+const PADDING: Padding = "same";
+
+/** The float64 reference is slow JS: benchmarked only up to this many input elements. */
+const FLOAT64_MAX_ELEMENTS = 1 << 20;
+
+/** Logits of a case: distinct, so every rank gets a different weight. */
+function logitsFor(k: number): number[] {
+  return [0.4, 0.1, -0.2, -0.5].slice(0, k);
+}
+
+const started = performance.now();
+function progress(line: string): void {
+  console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+}
+
+function matches(name: string, filter: readonly string[]): boolean {
+  return filter.length === 0 || filter.some((t) => name.includes(t));
+}
+
+/** Subjects of one suite, filtered; tf.maxPool stays whenever anything else does (ratios need it). */
+function subjectsFor(
+  planned: PlannedShape,
+  group: Group,
+  entries: readonly Implementation[],
+  roofline: RooflineFactory,
+  filter: readonly string[],
+  data: () => Float32Array,
+): Subject[] {
+  const { shape } = planned;
+  const subjects: Subject[] = [];
+  for (const entry of entries) {
+    if (entry.device !== group || !entry.prepareBench || !matches(entry.name, filter)) continue;
+    if (entry.precision === "float64" && sizeOf(shape) > FLOAT64_MAX_ELEMENTS) continue;
+    for (const k of planned.ks) {
+      subjects.push({
+        name: entry.name,
+        kind: "entry",
+        k,
+        prepare: () => {
+          const c: SortPoolCase = { x: data(), shape, logits: logitsFor(k), k, padding: PADDING };
+          return entry.prepareBench!(c);
+        },
+      });
+    }
+  }
+  for (const op of ["maxPool", "avgPool"] as const) {
+    const name = `tf.${op}@${group}`;
+    if (op === "avgPool" && !matches(name, filter)) continue;
+    subjects.push({ name, kind: "baseline", k: null, prepare: () => preparePoolBaseline(op, group, shape, PADDING) });
+  }
+  if (group === "webgpu" && roofline.available && matches(ROOFLINE_NAME, filter)) {
+    subjects.push({ name: ROOFLINE_NAME, kind: "roofline", k: null, prepare: () => roofline.prepare(shape, PADDING) });
+  }
+  // Only tf.maxPool left: nothing selected in this group.
+  if (subjects.every((s) => s.name === maxPoolName(group)) && !matches(maxPoolName(group), filter)) return [];
+  return subjects;
+}
+
+function methodDescription(plan: BenchPlan, clockInUse: boolean, clockNote: string): Record<string, string> {
+  const policies = plan.shapes.flatMap((s) =>
+    (["webgpu", "cpu"] as const).map((g) => {
+      const p = s.groups[g];
+      return "skip" in p
+        ? `${s.label}/${g}: skipped`
+        : `${s.label}/${g}: <= ${p.samples} samples (>= ${p.minSamples}; stop after ${p.budgetMs} ms of samples), ` +
+          `skip if the first call > ${p.skipFirstCallOverMs} ms`;
+    })
+  );
+  return {
+    timer: clockInUse
+      ? "WebGPU rows: GPU time = sum over the call's compute passes of (end - begin) from timestamp-query writes " +
+        "that bench/gpu_timestamps.ts injects into every compute pass (BenchHandle hides its encoders); copies and " +
+        "gaps between passes are not counted. Every row also records wall clock: tinybench's performance.now() " +
+        "around one awaited call, which resolves only after onSubmittedWorkDone or a readback. CPU rows: wall clock."
+      : `wall clock only (tinybench's performance.now() around one awaited call; the call resolves after ` +
+        `onSubmittedWorkDone or a readback); timestamp-query not used: ${clockNote}`,
+    interleaving: "one suite per (shape, device group): every handle (all k, both passes) is prepared first, then " +
+      "each round is one tinybench Bench running every unfinished task once (1 iteration, no tinybench warm-up), " +
+      "in an order rotated by one place per round (bench/timing.ts)",
+    "warm-up": "untimed and interleaved: 2 calls per task (the first pays shader compilation and first-use " +
+      "allocation), more (up to 10) until the warm-up calls add up to the plan's warm-up time",
+    samples: policies.join("; "),
+    "spread": "median, MAD (median absolute deviation, unscaled), min, max and n per row; raw samples in the JSON",
+    "tensor check": "tf.memory().numTensors before preparing and after disposing every handle of a suite must match",
+  };
+}
+
+async function writeText(path: string, text: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+  await Deno.writeTextFile(path, text);
+}
+
+async function main(flags: BenchFlags, args: readonly string[]): Promise<number> {
+  let plan: BenchPlan;
+  try {
+    plan = selectPlan(flags.quick ? QUICK_PLAN : FULL_PLAN, flags.shapes, flags.ks);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    return 2;
+  }
+  // lavapipe needs a runtime dir and complains without one; set before any WebGPU instance exists.
+  if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+  const backendLabel = Deno.env.get("DENO_WEBGPU_BACKEND") || "default";
+
+  // GPU timestamps: wrappers must be in place before tfjs or any entry creates a device.
+  let gpuClock: ReturnType<typeof installGpuPassClock> | undefined;
+  let clockNote = "";
+  try {
+    gpuClock = installGpuPassClock();
+  } catch (e) {
+    clockNote = e instanceof Error ? e.message : String(e);
+  }
+  const { adapter, reason: noAdapter } = await requestAdapter();
+  progress(adapter ? `adapter: ${adapter.info.description} (${backendLabel})` : `NO WebGPU ADAPTER: ${noAdapter}`);
+  const environment = await describeEnvironment(adapter, noAdapter);
+  if (gpuClock && !environment.timestampQuery.usable) {
+    clockNote = `timestamp-query not usable on this adapter: ${environment.timestampQuery.detail}`;
+    gpuClock = undefined;
+  }
+  const clock: SampleClock | undefined = gpuClock
+    ? {
+      name: "gpu-timestamps",
+      begin: () => gpuClock!.begin(),
+      end: async () => {
+        const t = await gpuClock!.end();
+        if (t.untimedPasses > 0) return { ms: null, why: `${t.untimedPasses} compute pass(es) could not be timed` };
+        if (t.passes === 0) return { ms: null, why: "the call submitted no compute pass" };
+        return { ms: t.ms };
+      },
+    }
+    : undefined;
+  progress(clock ? "GPU timing: timestamp-query on every compute pass" : `GPU timing: wall clock only (${clockNote})`);
+
+  await useBackend("cpu"); // tfjs initialised, so tf.memory() is meaningful from here on
+  const roofline: RooflineFactory = adapter
+    ? await findRooflineFactory()
+    : { available: false, reason: `no WebGPU adapter: ${noAdapter}` };
+  progress(roofline.available ? `roofline: ${roofline.source}` : `roofline not available: ${roofline.reason}`);
+
+  const notBenchmarked: { name: string; reason: string }[] = [];
+  for (const entry of implementations) {
+    if (!matches(entry.name, flags.filter)) continue;
+    if (!entry.prepareBench) notBenchmarked.push({ name: entry.name, reason: "no bench handle (no prepareBench)" });
+    else if (entry.precision === "float64") {
+      notBenchmarked.push({
+        name: entry.name,
+        reason: `float64 JS: benchmarked only on shapes up to ${FLOAT64_MAX_ELEMENTS} input elements`,
+      });
+    }
+  }
+  for (const n of notBenchmarked) progress(`${n.name}: ${n.reason}`);
+
+  const everything = [
+    ...implementations.map((i) => i.name),
+    "tf.maxPool@webgpu",
+    "tf.maxPool@cpu",
+    "tf.avgPool@webgpu",
+    "tf.avgPool@cpu",
+    ROOFLINE_NAME,
+  ];
+  for (const term of flags.filter) {
+    if (!everything.some((name) => name.includes(term))) {
+      console.error(`--filter: term "${term}" matches none of: ${everything.join(", ")}`);
+      return 2;
+    }
+  }
+
+  const suites: SuiteResult[] = [];
+  const failures: string[] = [];
+  const history = new CallTimeHistory();
+  const plannedSuites = plan.shapes.flatMap((p) => (["webgpu", "cpu"] as const).map((g) => ({ planned: p, group: g })));
+  for (const [index, { planned, group }] of plannedSuites.entries()) {
+    let data: Float32Array | undefined;
+    const subjects = subjectsFor(
+      planned,
+      group,
+      implementations,
+      roofline,
+      flags.filter,
+      () => (data ??= uniformFloat32(sizeOf(planned.shape), 7)),
+    );
+    if (subjects.length === 0) continue;
+    const id = `${group} ${planned.label} ${planned.shape.join("x")}`;
+    const elapsed = performance.now() - started;
+    if (elapsed > plan.deadlineMs) {
+      const why = `not started: the ${plan.name} plan starts no suite after ${plan.deadlineMs / 1000} s ` +
+        `(${(elapsed / 1000).toFixed(0)} s elapsed)`;
+      progress(`${id}: ${why}`);
+      suites.push({
+        id,
+        group,
+        shapeLabel: planned.label,
+        shape: planned.shape,
+        padding: PADDING,
+        policy: null,
+        skipped: why,
+        rows: [],
+        queueRoundTrip: null,
+        tensors: null,
+        failures: [],
+        durationMs: 0,
+      });
+      continue;
+    }
+    const elements = sizeOf(planned.shape);
+    const policy = planned.groups[group];
+    const preSkip = new Map<string, string>();
+    if (!("skip" in policy)) {
+      // Predict every task from earlier suites first, then remember the skipped ones' predictions
+      // (so larger shapes skip them too); recording inside the loop would feed predictions back.
+      const predictedSkips: [Subject, BenchMethod, number][] = [];
+      for (const s of subjects) {
+        for (const pass of METHODS) {
+          const predicted = history.predict(group, s.name, s.k, pass, elements);
+          if (predicted && predicted.ms > policy.skipFirstCallOverMs) {
+            preSkip.set(
+              taskKey(s.name, s.k, pass),
+              `predicted ~${predicted.ms.toFixed(0)} ms a call (${predicted.from}, scaled linearly in elements), ` +
+                `over this suite's ${policy.skipFirstCallOverMs} ms limit`,
+            );
+            predictedSkips.push([s, pass, predicted.ms]);
+          }
+        }
+      }
+      for (const [s, pass, ms] of predictedSkips) history.record(group, s.name, s.k, pass, ms, elements);
+    }
+    progress(`suite ${index + 1}/${plannedSuites.length}: ${id}`);
+    const suite = await runSuite({
+      planned,
+      group,
+      padding: PADDING,
+      subjects,
+      preSkip,
+      ...(group === "webgpu" && clock ? { clock } : { clockNote }),
+      ...(group === "webgpu" && !adapter ? { unavailable: `no WebGPU adapter: ${noAdapter}` } : {}),
+      progress,
+    });
+    data = undefined;
+    suites.push(suite);
+    for (const r of suite.rows) {
+      if (r.status === "ok" && r.wall) history.record(group, r.subject, r.k, r.pass, r.wall.median, elements);
+      else if (r.status === "skipped" && r.firstCallMs !== null) {
+        history.record(group, r.subject, r.k, r.pass, r.firstCallMs, elements);
+      }
+    }
+    failures.push(...suite.failures);
+    for (const r of suite.rows) {
+      if (r.status === "failed") {
+        failures.push(`${suite.id}: ${r.subject}${r.k === null ? "" : ` k=${r.k}`} ${r.pass}: ${r.reason}`);
+      }
+    }
+    for (const f of suite.failures) progress(`FAILURE: ${f}`);
+    const skipped = suite.rows.filter((r) => r.status === "skipped");
+    for (const r of skipped) progress(`skipped ${r.subject}${r.k === null ? "" : ` k=${r.k}`} ${r.pass}: ${r.reason}`);
+    if (suite.skipped) progress(`${suite.id}: skipped: ${suite.skipped}`);
+    else progress(`${suite.id}: done in ${(suite.durationMs / 1000).toFixed(1)} s`);
+  }
+  if (!adapter) failures.unshift(`no WebGPU adapter: ${noAdapter} (every WebGPU subject failed)`);
+
+  const run: BenchRun = {
+    plan: plan.name,
+    args,
+    environment,
+    method: methodDescription(plan, clock !== undefined, clockNote),
+    bytesFormula: BYTES_FORMULA,
+    shapes: plan.shapes,
+    notBenchmarked,
+    roofline: roofline.available
+      ? { available: true, detail: `${roofline.source} (prepareRooflineBench): same bytes as each pass, no ranking` }
+      : { available: false, detail: `not available: ${roofline.reason}` },
+    suites,
+    failures,
+    durationMs: performance.now() - started,
+  };
+
+  console.log(
+    `sort_pool2d benchmarks (${plan.name}) on ${
+      environment.adapter.available ? environment.adapter.info.description : "no adapter"
+    }, DENO_WEBGPU_BACKEND=${environment.denoWebgpuBackend || "(unset)"}`,
+  );
+  console.log(`timer: ${run.method.timer}`);
+  console.log(`bytes: ${BYTES_FORMULA}; elem/s = input elements per second; x maxPool = time / tf.maxPool time`);
+  console.log(`roofline: ${run.roofline.detail}`);
+  console.log(consoleTable(run));
+  console.log("kernel targets:\n" + targetsMarkdown(evaluateTargets(suites)));
+
+  const jsonPath = flags.json ?? `out/bench-${backendLabel}.json`;
+  const actionPath = jsonPath.endsWith(".json")
+    ? jsonPath.replace(/\.json$/, ".benchmark-action.json")
+    : `${jsonPath}.benchmark-action.json`;
+  const reportDir = (flags.report ?? `bench-report/${backendLabel}`).replace(/\/+$/, "");
+  await writeText(jsonPath, JSON.stringify(fullJson(run), null, 2) + "\n");
+  await writeText(actionPath, JSON.stringify(benchmarkActionEntries(run), null, 2) + "\n");
+  const chartFiles = charts(run);
+  for (const c of chartFiles) await writeText(`${reportDir}/${c.file}`, c.svg);
+  await writeText(`${reportDir}/README.md`, markdownReport(run, chartFiles));
+  console.log(`\nwrote ${jsonPath}, ${actionPath}, ${reportDir}/README.md (+ ${chartFiles.length} SVG charts)`);
+
+  if (failures.length > 0) {
+    console.error(`\nbench FAILED (${failures.length}):`);
+    for (const f of failures) console.error(`  - ${f}`);
+    return 1;
+  }
+  progress(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return 0;
+}
+
+if (import.meta.main) {
+  let flags: BenchFlags;
+  try {
+    flags = parseFlags(Deno.args);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    console.error(USAGE);
+    Deno.exit(2);
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const code = await main(flags, Deno.args);
+  Deno.exit(code);
+}

@@ -1,0 +1,382 @@
+/**
+ * Turns a benchmark run into its three outputs: the console table, the JSON files (full, and
+ * github-action-benchmark's customSmallerIsBetter array) and the Markdown report with SVG
+ * charts. Pure functions of the run; main.ts writes the files.
+ *
+ * @module
+ */
+import type { EnvironmentReport } from "./environment.ts";
+import { BYTES_FORMULA } from "./metrics.ts";
+import { type Group, type PlannedShape } from "./plan.ts";
+import { type ChartSeries, formatSi, renderChart } from "./svg.ts";
+import { commonRatio, maxPoolName, METHODS, type ResultRow, ROOFLINE_NAME, type SuiteResult } from "./rows.ts";
+import type { BenchMethod } from "./timing.ts";
+
+/** Everything a run produced. */
+export interface BenchRun {
+  readonly plan: "quick" | "full";
+  readonly args: readonly string[];
+  readonly environment: EnvironmentReport;
+  /** How samples were taken, in words (timer, interleaving, warm-up, sample counts). */
+  readonly method: Readonly<Record<string, string>>;
+  readonly bytesFormula: string;
+  /** The shapes of the plan as run. */
+  readonly shapes: readonly PlannedShape[];
+  /** Registry entries not benchmarked, with the reason. */
+  readonly notBenchmarked: readonly { readonly name: string; readonly reason: string }[];
+  /** The roofline factory's source, or why there is none. */
+  readonly roofline: { readonly available: boolean; readonly detail: string };
+  readonly suites: readonly SuiteResult[];
+  /** Everything that makes the run exit non-zero. */
+  readonly failures: readonly string[];
+  readonly durationMs: number;
+}
+
+/** One element of github-action-benchmark's customSmallerIsBetter input. */
+export interface BenchmarkActionEntry {
+  readonly name: string;
+  readonly unit: string;
+  readonly value: number;
+  readonly range?: string;
+  readonly extra?: string;
+}
+
+const PASS_LABEL: Record<BenchMethod, string> = { forward: "fwd", forwardBackward: "fwd+bwd" };
+
+/** Milliseconds with 3-4 significant digits. */
+export function formatMs(ms: number): string {
+  if (ms < 1) return ms.toFixed(3);
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  return ms.toFixed(0);
+}
+
+function rowLabel(r: ResultRow): string {
+  return r.k === null ? r.subject : `${r.subject} k=${r.k}`;
+}
+
+function note(r: ResultRow): string {
+  const parts: string[] = [];
+  if (r.status !== "ok") parts.push(`${r.status.toUpperCase()}: ${r.reason ?? ""}`);
+  else if (r.reason) parts.push(r.reason);
+  if (r.status === "ok" && r.deviceNote) parts.push(`wall clock: ${r.deviceNote}`);
+  return parts.join("; ");
+}
+
+const HEADER = [
+  "subject",
+  "pass",
+  "timer",
+  "median ms",
+  "MAD",
+  "min",
+  "max",
+  "n",
+  "wall ms",
+  "elem/s",
+  "GB/s",
+  "x maxPool",
+  "% roofline",
+  "note",
+];
+
+function cells(r: ResultRow): string[] {
+  const ok = r.status === "ok";
+  const summary = r.timer === "gpu-timestamps" ? r.device : r.wall;
+  return [
+    rowLabel(r),
+    PASS_LABEL[r.pass],
+    ok ? (r.timer === "gpu-timestamps" ? "gpu-ts" : "wall") : "-",
+    ok && r.ms !== null ? formatMs(r.ms) : "-",
+    summary ? formatMs(summary.mad) : "-",
+    summary ? formatMs(summary.min) : "-",
+    summary ? formatMs(summary.max) : "-",
+    summary ? String(summary.n) : "0",
+    r.wall ? formatMs(r.wall.median) : "-",
+    r.elementsPerSecond !== null ? formatSi(r.elementsPerSecond) : "-",
+    r.gigabytesPerSecond !== null ? r.gigabytesPerSecond.toPrecision(3) : "-",
+    r.vsMaxPool !== null ? r.vsMaxPool.toPrecision(3) : "-",
+    r.rooflinePercent !== null ? r.rooflinePercent.toFixed(0) : r.group === "cpu" ? "n/a" : "not available",
+    note(r),
+  ];
+}
+
+function suiteHeading(s: SuiteResult): string {
+  const parts = [
+    `${s.group} | ${s.shapeLabel} ${s.shape.join("x")} (${formatSi(s.shape.reduce((a, b) => a * b))} elements)`,
+  ];
+  if (s.queueRoundTrip) {
+    parts.push(`queue round trip (empty submit + onSubmittedWorkDone) median ${formatMs(s.queueRoundTrip.median)} ms`);
+  }
+  if (s.tensors) parts.push(`tensors ${s.tensors.before} -> ${s.tensors.after}`);
+  if (s.durationMs > 0) parts.push(`${(s.durationMs / 1000).toFixed(1)} s`);
+  return parts.join(" | ");
+}
+
+/** The console table: one block per suite, aligned columns. */
+export function consoleTable(run: BenchRun): string {
+  const out: string[] = [];
+  for (const s of run.suites) {
+    out.push("", `== ${suiteHeading(s)}`);
+    if (s.skipped) {
+      out.push(`   skipped: ${s.skipped}`);
+      continue;
+    }
+    const table = [HEADER, ...s.rows.map(cells)];
+    const widths = HEADER.map((_, c) => Math.max(...table.map((row) => row[c].length)));
+    for (const row of table) {
+      out.push(
+        row.map((cell, c) => (c === row.length - 1 ? cell : c <= 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+          .join("  ").trimEnd(),
+      );
+    }
+    for (const f of s.failures) out.push(`   FAILURE: ${f}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+function markdownTable(s: SuiteResult): string {
+  const esc = (t: string) => t.replace(/\|/g, "\\|");
+  const lines = [
+    `| ${HEADER.join(" | ")} |`,
+    `|${HEADER.map((_, c) => (c <= 2 || c === 13 ? "---" : "---:")).join("|")}|`,
+  ];
+  for (const r of s.rows) lines.push(`| ${cells(r).map(esc).join(" | ")} |`);
+  return lines.join("\n");
+}
+
+/** A kernel target and whether a registry entry meets it. */
+export interface TargetVerdict {
+  readonly entry: string;
+  readonly target: string;
+  /** Measured value in the target's unit, or null when not measured. */
+  readonly value: number | null;
+  readonly met: boolean | null;
+  readonly detail: string;
+}
+
+/** The shape label and k at which the kernel targets are judged. */
+export const TARGET_SHAPE = "target";
+/** k at which the kernel targets are judged. */
+export const TARGET_K = 4;
+/** The tfjs top-k entry the speed-up target compares with. */
+export const TOPK_ENTRY = "tfjs-topk@webgpu";
+
+/**
+ * Judges every WebGPU registry entry (except tfjs-topk@webgpu itself) at the target shape and
+ * k = 4: forward <= 0.5x tf.maxPool, forward+backward <= 1.0x tf.maxPool, forward >= 80 % of the
+ * roofline, forward >= 100x faster than tfjs-topk@webgpu. Ratios use a clock both rows have.
+ */
+export function evaluateTargets(suites: readonly SuiteResult[]): TargetVerdict[] {
+  const suite = suites.find((s) => s.group === "webgpu" && s.shapeLabel === TARGET_SHAPE && !s.skipped);
+  if (!suite) return [];
+  const rows = suite.rows;
+  const find = (subject: string, k: number | null, pass: BenchMethod) =>
+    rows.find((r) => r.subject === subject && r.k === k && r.pass === pass);
+  const entries = [
+    ...new Set(
+      rows.filter((r) => r.kind === "entry" && r.subject !== TOPK_ENTRY && r.k === TARGET_K).map((r) => r.subject),
+    ),
+  ];
+  const verdicts: TargetVerdict[] = [];
+  const where = `${suite.shape.join("x")}, k=${TARGET_K}`;
+  for (const entry of entries) {
+    const fwd = find(entry, TARGET_K, "forward");
+    const fb = find(entry, TARGET_K, "forwardBackward");
+    const judge = (
+      target: string,
+      row: ResultRow | undefined,
+      other: ResultRow | undefined,
+      otherName: string,
+      compute: (ratio: number) => number,
+      ok: (v: number) => boolean,
+    ) => {
+      if (!row || row.status !== "ok" || !other || other.status !== "ok") {
+        const missing = !row || row.status !== "ok"
+          ? `${entry} (${row?.reason ?? "not measured"})`
+          : `${otherName} (${other?.reason ?? "not measured"})`;
+        verdicts.push({ entry, target, value: null, met: null, detail: `not measured at ${where}: ${missing}` });
+        return;
+      }
+      const r = commonRatio(row, other)!;
+      const v = compute(r.ratio);
+      verdicts.push({ entry, target, value: v, met: ok(v), detail: `${where}, ${r.timer}` });
+    };
+    judge("forward <= 0.5x tf.maxPool time", fwd, find(maxPoolName("webgpu"), null, "forward"), "tf.maxPool@webgpu", (
+      x,
+    ) => x, (v) => v <= 0.5);
+    judge(
+      "forward+backward <= 1.0x tf.maxPool time",
+      fb,
+      find(maxPoolName("webgpu"), null, "forwardBackward"),
+      "tf.maxPool@webgpu",
+      (x) => x,
+      (v) => v <= 1.0,
+    );
+    judge("forward >= 80 % of roofline", fwd, find(ROOFLINE_NAME, null, "forward"), "roofline@webgpu", (x) => 100 / x, (
+      v,
+    ) => v >= 80);
+    judge(
+      "forward >= 100x faster than tfjs-topk@webgpu",
+      fwd,
+      find(TOPK_ENTRY, TARGET_K, "forward"),
+      TOPK_ENTRY,
+      (x) => 1 / x,
+      (v) => v >= 100,
+    );
+  }
+  return verdicts;
+}
+
+function formatTarget(v: TargetVerdict): string {
+  const value = v.value === null
+    ? "-"
+    : v.target.includes("%")
+    ? `${v.value.toFixed(0)} %`
+    : `${v.value.toPrecision(3)}x`;
+  const met = v.met === null ? "not measured" : v.met ? "met" : "NOT met";
+  return `| ${v.entry} | ${v.target} | ${value} | ${met} | ${v.detail.replace(/\|/g, "\\|")} |`;
+}
+
+/** Kernel target verdicts as a Markdown table (or a sentence when nothing could be judged). */
+export function targetsMarkdown(verdicts: readonly TargetVerdict[]): string {
+  if (verdicts.length === 0) {
+    return `No WebGPU registry entry (other than ${TOPK_ENTRY}) was measured on the "${TARGET_SHAPE}" shape at k=${TARGET_K}; ` +
+      "the kernel targets could not be judged.";
+  }
+  return [
+    "| entry | target | measured | verdict | where, clock |",
+    "|---|---|---:|---|---|",
+    ...verdicts.map(formatTarget),
+  ]
+    .join("\n");
+}
+
+/** customSmallerIsBetter entries: one per measured row, value = median ms on the row's timer. */
+export function benchmarkActionEntries(run: BenchRun): BenchmarkActionEntry[] {
+  const backend = run.environment.denoWebgpuBackend || "default";
+  const out: BenchmarkActionEntry[] = [];
+  for (const s of run.suites) {
+    for (const r of s.rows) {
+      if (r.status !== "ok" || r.ms === null) continue;
+      const summary = r.timer === "gpu-timestamps" ? r.device! : r.wall!;
+      const extras = [
+        `timer=${r.timer}`,
+        `n=${summary.n}`,
+        `min=${formatMs(summary.min)} max=${formatMs(summary.max)}`,
+        `wall_median=${formatMs(r.wall!.median)}`,
+        r.gigabytesPerSecond !== null ? `GB/s=${r.gigabytesPerSecond.toPrecision(3)}` : "",
+        r.vsMaxPool !== null ? `x_maxPool=${r.vsMaxPool.toPrecision(3)}` : "",
+        r.rooflinePercent !== null ? `roofline=${r.rooflinePercent.toFixed(0)}%` : "",
+      ].filter((e) => e);
+      out.push({
+        name: `[${backend}] ${s.group} ${s.shape.join("x")} ${rowLabel(r)} ${PASS_LABEL[r.pass]}`,
+        unit: "ms",
+        value: Number(r.ms.toPrecision(6)),
+        range: `± ${formatMs(summary.mad)} (MAD)`,
+        extra: extras.join(", "),
+      });
+    }
+  }
+  return out;
+}
+
+/** One SVG chart file of the report. */
+export interface ChartFile {
+  readonly file: string;
+  readonly title: string;
+  readonly svg: string;
+}
+
+/**
+ * Charts of input elements per second against input size (log-log), one per pass and k, one
+ * polyline per implementation (registry entries at that k, the tfjs baselines, the roofline).
+ */
+export function charts(run: BenchRun): ChartFile[] {
+  const rows = run.suites.flatMap((s) => s.rows).filter((r) => r.status === "ok" && r.elementsPerSecond !== null);
+  const ks = [...new Set(rows.filter((r) => r.k !== null).map((r) => r.k!))].sort();
+  const files: ChartFile[] = [];
+  const backend = run.environment.denoWebgpuBackend || "default";
+  for (const pass of METHODS) {
+    for (const k of ks.length > 0 ? ks : [null]) {
+      const chosen = rows.filter((r) => r.pass === pass && (r.k === null || r.k === k));
+      const names = [...new Set(chosen.map((r) => r.subject))];
+      const series: ChartSeries[] = names.map((name) => ({
+        name: chosen.find((r) => r.subject === name)!.k === null ? name : `${name} (k=${k})`,
+        dashed: chosen.some((r) => r.subject === name && r.kind !== "entry"),
+        points: chosen.filter((r) => r.subject === name).map((r) => ({ x: r.inputElements, y: r.elementsPerSecond! })),
+      }));
+      if (series.length === 0) continue;
+      const title = `sort_pool2d ${PASS_LABEL[pass]}${k === null ? "" : `, k=${k}`}: throughput vs size (${backend})`;
+      files.push({
+        file: `throughput-${pass === "forward" ? "forward" : "forward-backward"}${k === null ? "" : `-k${k}`}.svg`,
+        title,
+        svg: renderChart({ title, xLabel: "input elements (log)", yLabel: "input elements / s (log)", series }),
+      });
+    }
+  }
+  return files;
+}
+
+function groupTitle(group: Group): string {
+  return group === "webgpu" ? "WebGPU" : "CPU";
+}
+
+/** The Markdown report; `chartFiles` are linked by file name (written next to it). */
+export function markdownReport(run: BenchRun, chartFiles: readonly ChartFile[]): string {
+  const env = run.environment;
+  const adapter = env.adapter.available ? String(env.adapter.info.description ?? "?") : `none (${env.adapter.reason})`;
+  const lines: string[] = [
+    `# sort_pool2d benchmarks (${run.plan}, DENO_WEBGPU_BACKEND=${env.denoWebgpuBackend || "(unset)"})`,
+    "",
+    `Run ${env.date}, ${(run.durationMs / 1000).toFixed(0)} s, \`deno task bench ${run.args.join(" ")}\`.`,
+    "",
+    `- Adapter: ${adapter}; timestamp-query: ${env.timestampQuery.listed ? "listed" : "not listed"}, ` +
+    `${env.timestampQuery.usable ? "usable" : "not usable"} (${env.timestampQuery.detail}).`,
+    `- Deno ${env.deno.deno} (V8 ${env.deno.v8}); tfjs ${env.tfjs["tfjs"] ?? "?"}, ` +
+    `tfjs-backend-webgpu ${env.tfjs["tfjs-backend-webgpu"] ?? "?"}; wgpu-core ${env.wgpu["wgpu-core"] ?? "?"}, ` +
+    `wgpu-hal ${env.wgpu["wgpu-hal"] ?? "?"}; Mesa ${env.wgpu.mesa ?? "?"}.`,
+    `- Host: ${env.host.os}, ${env.host.cpus} CPUs, load average at start ${env.host.loadavg}.`,
+    `- Empty queue round trip (submit + onSubmittedWorkDone): ${
+      env.queueRoundTripMs === null ? "-" : `${formatMs(env.queueRoundTripMs)} ms`
+    }: the floor of every wall-clock GPU sample.`,
+    `- Roofline: ${run.roofline.detail}.`,
+    `- Bytes moved: ${run.bytesFormula}.`,
+    "",
+    "## Method",
+    "",
+    ...Object.entries(run.method).map(([k, v]) => `- ${k}: ${v}`),
+    "",
+  ];
+  if (run.notBenchmarked.length > 0) {
+    lines.push("Not benchmarked:", "", ...run.notBenchmarked.map((n) => `- ${n.name}: ${n.reason}`), "");
+  }
+  lines.push("## Kernel targets", "", targetsMarkdown(evaluateTargets(run.suites)), "");
+  if (run.failures.length > 0) lines.push("## Failures", "", ...run.failures.map((f) => `- ${f}`), "");
+  lines.push("## Charts", "");
+  for (const c of chartFiles) lines.push(`![${c.title}](${c.file})`, "");
+  for (const group of ["webgpu", "cpu"] as const) {
+    const suites = run.suites.filter((s) => s.group === group);
+    if (suites.length === 0) continue;
+    lines.push(`## ${groupTitle(group)} results`, "");
+    for (const s of suites) {
+      lines.push(`### ${suiteHeading(s)}`, "");
+      if (s.skipped) {
+        lines.push(`Skipped: ${s.skipped}`, "");
+        continue;
+      }
+      lines.push(markdownTable(s), "");
+      for (const f of s.failures) lines.push(`FAILURE: ${f}`, "");
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The full JSON document. */
+export function fullJson(run: BenchRun): unknown {
+  return {
+    ...run,
+    targets: evaluateTargets(run.suites),
+    bytesFormula: BYTES_FORMULA,
+  };
+}

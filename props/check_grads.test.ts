@@ -1,0 +1,117 @@
+import { describe, expect, test } from "vitest";
+import { referenceImplementation } from "../src/reference.ts";
+import type { Implementation } from "../src/types.ts";
+import { checkGrads, parseArgs, plantedVerdicts, type Progress, UsageError } from "./check_grads.ts";
+import { plantedEntries } from "./planted.ts";
+import { properties } from "./properties.ts";
+import { formatSummary } from "./report.ts";
+import { planRuns } from "./runner.ts";
+
+const quiet: Progress = { line: () => {}, status: () => {} };
+
+describe("check-grads command line", () => {
+  test("parses every flag", () => {
+    const o = parseArgs([
+      "--impl",
+      "wgsl",
+      "--property=ties,dx-fd",
+      "--runs",
+      "7",
+      "--seed",
+      "42",
+      "--path",
+      "3:0:1",
+      "--json",
+      "out.json",
+      "--budget",
+      "50",
+      "--shrink",
+      "0",
+      "--planted",
+    ]);
+    expect(o).toMatchObject({
+      impl: "wgsl",
+      property: "ties,dx-fd",
+      runs: 7,
+      seed: 42,
+      path: "3:0:1",
+      json: "out.json",
+      budget: 50,
+      shrink: 0,
+      planted: true,
+    });
+  });
+
+  test("rejects bad input naming the flag, what was expected and what was received", () => {
+    expect(() => parseArgs(["--runs", "0"])).toThrow(/--runs: expected an integer >= 1, received "0"/);
+    expect(() => parseArgs(["--frobnicate"])).toThrow(UsageError);
+    expect(() => parseArgs(["--path", "1:2"])).toThrow(/--path: expected a --seed as well/);
+    expect(() => parseArgs(["--path", "x", "--seed", "1"])).toThrow(/fast-check path/);
+    expect(() => parseArgs(["--seed"])).toThrow(/--seed: expected a value, received nothing/);
+  });
+});
+
+describe("run plan", () => {
+  test("cheap entries keep the full run count, expensive ones get fewer but at least the minimum", () => {
+    const cheap = { entry: referenceImplementation, secondsPerCall: 0.0005 };
+    const gpu = {
+      entry: { ...referenceImplementation, name: "gpu", device: "webgpu" } as Implementation,
+      secondsPerCall: 0.05,
+    };
+    const slow = { entry: { ...referenceImplementation, name: "slow" } as Implementation, secondsPerCall: 5 };
+    const plan = planRuns([cheap, gpu, slow], properties, 60, 100, 5);
+    expect(plan.map((p) => p.runs)).toEqual([100, plan[1].runs, 5]);
+    expect(plan[1].runs).toBeLessThan(100);
+    expect(plan[1].runs).toBeGreaterThan(5);
+    expect(plan[0].estimatedSeconds + plan[1].estimatedSeconds).toBeLessThanOrEqual(60);
+  });
+});
+
+describe("no WebGPU adapter", () => {
+  test("entries on device webgpu fail every property with the reason; they are never skipped", async () => {
+    let calls = 0;
+    const gpu: Implementation = {
+      ...referenceImplementation,
+      name: "fake@webgpu",
+      device: "webgpu",
+      forward: (c) => (calls++, referenceImplementation.forward(c)),
+    };
+    const result = await checkGrads(
+      [referenceImplementation, gpu],
+      properties,
+      { runs: 2, maxRuns: 2, minRuns: 1, budget: 10, planted: false, list: false, help: false, seed: 5 },
+      quiet,
+      () => Promise.resolve("navigator.gpu.requestAdapter() returned null: no WebGPU adapter"),
+    );
+    const mine = result.outcomes.filter((o) => o.entry === "fake@webgpu");
+    expect(mine.length).toBe(properties.length);
+    for (const o of mine) {
+      expect(o.status).toBe("fail");
+      expect(o.reason).toContain("no WebGPU adapter");
+    }
+    expect(calls).toBe(0);
+    expect(result.outcomes.filter((o) => o.entry === "reference").every((o) => o.status === "pass")).toBe(true);
+    const table = formatSummary(result.entries, result.properties, result.outcomes, result.plan);
+    expect(table).toMatch(/fake@webgpu .*FAIL\(n\/a\)/);
+  });
+});
+
+describe("planted mode verdicts", () => {
+  test("a planted bug that no property catches is reported as not caught", () => {
+    const verdicts = plantedVerdicts(
+      plantedEntries.map((e) => ({
+        entry: e.name,
+        property: "fwd-ref",
+        status: "pass" as const,
+        runs: 1,
+        evaluations: 1,
+        seed: 1,
+        worstPassingRatio: 0,
+        wallMs: 0,
+      })),
+    );
+    const controls = verdicts.filter((v) => v.name.includes("control"));
+    expect(controls.every((v) => v.caught)).toBe(true);
+    expect(verdicts.filter((v) => !v.name.includes("control")).every((v) => !v.caught)).toBe(true);
+  });
+});

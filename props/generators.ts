@@ -1,0 +1,464 @@
+/**
+ * fast-check generators for sort_pool2d property checks.
+ *
+ * A case is drawn in two layers. fast-check draws the small, shrinkable parameters (shape, k,
+ * padding, logits, value kind, scale exponent, value spread, slot order and a 32-bit data seed);
+ * the bulk arrays (x, dy, directions, window permutations) are expanded from the data seed by a
+ * small deterministic PRNG. Drawing thousands of elements through fast-check would cost more than
+ * the checks themselves, and shrinking them element by element would take longer still; this way
+ * a failure shrinks towards a 1x1x1x1 (or 2x2 for "valid") shape, k = 1, the first value kind,
+ * small spreads and seed 0, and the expansion is the same on every replay of a seed and path.
+ *
+ * Every value a case holds is exactly representable in the precision it was built for, and every
+ * finite-difference step this module derives keeps x ± eps exact (checked, not assumed): see
+ * {@link fdStepX} and the notes in props/tolerance.ts.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { mulberry32 } from "../src/random.ts";
+import { cellIndex, outputShape, rankCells, sizeOf, WINDOW_CELLS, windowCells } from "../src/spec.ts";
+import type { Padding, Shape4 } from "../src/types.ts";
+
+/** Arithmetic precision a case is built for (the entry's declared precision). */
+export type Precision = "float32" | "float64";
+
+/**
+ * How the values of x are chosen.
+ * - `distinct`: odd multiples of a power-of-two unit, distinct inside every window (gap ≥ 2 units,
+ *   and ≥ 1 unit from a padded zero).
+ * - `near-ties`: each window holds one odd base times the unit plus distinct odd offsets of
+ *   δ = unit·2^-p (p in 6..16): distinct, but only 2δ apart.
+ * - `ties`: a small alphabet {0, 1, -1, 2, -2}·unit (size 1..5), zeros with a random sign, so exact
+ *   ties (including +0 vs -0 and ties with padded zeros) are common.
+ * - `huge` / `tiny`: like `distinct` with a unit of 2^60..2^100 / 2^-100..2^-60 (float32) or
+ *   2^900..2^990 / 2^-990..2^-900 (float64): still normal numbers in every product the layer forms.
+ * - `mixed`: like `distinct`, each element with its own unit from {tiny, 1, huge}.
+ * - `nonfinite`: `ties` values with about a quarter replaced by NaN (canonical, sign bit set, or with a
+ *   payload: {@link NAN_VARIANTS}), +Infinity or -Infinity.
+ * - `infinities`: `ties` values with about a quarter replaced by ±Infinity (no NaN).
+ */
+export type ValueKind = "distinct" | "near-ties" | "ties" | "huge" | "tiny" | "mixed" | "nonfinite" | "infinities";
+
+/** Every value kind, in the order used when a property does not narrow them. */
+export const VALUE_KINDS: readonly ValueKind[] = [
+  "distinct",
+  "near-ties",
+  "ties",
+  "huge",
+  "tiny",
+  "mixed",
+  "nonfinite",
+  "infinities",
+];
+
+/** Largest batch, height/width and channel count the generators draw. 13 covers odd and even sizes ≥ 12. */
+export const MAX_BATCH = 3;
+/** See {@link MAX_BATCH}. */
+export const MAX_SIDE = 13;
+/** See {@link MAX_BATCH}. */
+export const MAX_CHANNELS = 8;
+/** Logits are multiples of 1/LOGIT_DENOMINATOR in [-4, 4]: exact in float32. */
+export const LOGIT_DENOMINATOR = 64;
+/** Largest |logit|. */
+export const LOGIT_MAX = 4;
+/** dy values are multiples of 1/16 in [-4, 4]: exact in float32. */
+export const DY_DENOMINATOR = 16;
+
+/** The fast-check-drawn, shrinkable parameters of a case. */
+export interface CaseParams {
+  readonly batch: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly k: number;
+  readonly padding: Padding;
+  readonly kind: ValueKind;
+  /** Selects the unit exponent within the kind's range (0 = unit 1 for ordinary kinds). */
+  readonly scaleParam: number;
+  /** Range of the random integer part of distinct values, 0..7 (0 gives the values 1, 3, 5, 7). */
+  readonly spread: number;
+  /** Alphabet size of `ties`-like kinds, 1..5 (1: every value is ±0). */
+  readonly alphabet: number;
+  /** Selects p in δ = unit·2^-p for `near-ties`. */
+  readonly nearTieParam: number;
+  /** k logit numerators (over {@link LOGIT_DENOMINATOR}); only the first k are used. */
+  readonly logitCodes: readonly number[];
+  /** Sort the logits descending (monotone weights), which makes the tie bracket check apply. */
+  readonly descendingLogits: boolean;
+  /** Window cell order in which coordinate checks perturb cells (a permutation of 0..3). */
+  readonly slotOrder: readonly number[];
+  /** Seed of the arrays expanded by the PRNG. */
+  readonly dataSeed: number;
+}
+
+/** A fully expanded case. All arrays hold float64 numbers exactly representable in `precision`. */
+export interface PropCase {
+  readonly params: CaseParams;
+  readonly precision: Precision;
+  readonly shape: Shape4;
+  readonly k: number;
+  readonly padding: Padding;
+  readonly logits: readonly number[];
+  /** Input values, NHWC. */
+  readonly x: Float64Array;
+  /** Upstream gradient, one per output. */
+  readonly dy: Float64Array;
+  /** Random direction in x, entries in {-1, 0, 1}. */
+  readonly direction: Int8Array;
+  /** Random direction in logits, entries in {-1, 0, 1}, not all zero. */
+  readonly logitDirection: readonly number[];
+  /** x with the values of every window's real cells permuted (a random permutation per window). */
+  readonly xPermuted: Float64Array;
+  /** Power-of-two scale of the values. */
+  readonly unit: number;
+  /** Shift c for the shift-invariance property (an integer multiple of the unit). */
+  readonly shift: number;
+  /** Positive scale a for the homogeneity property. */
+  readonly scale: number;
+}
+
+/** Options narrowing what a property's generator draws. */
+export interface CaseConstraints {
+  /** Value kinds to draw from (first one is where shrinking goes). */
+  readonly kinds: readonly ValueKind[];
+  /** Only these k. */
+  readonly ks?: readonly number[];
+  /** Only cases where shifting x shifts the output: "valid", or k = 1 (padding is then ignored). */
+  readonly shiftInvariant?: boolean;
+}
+
+/** Unit roundoff of a precision (half an ulp of 1). */
+export function unitRoundoff(precision: Precision): number {
+  return precision === "float32" ? 2 ** -24 : 2 ** -53;
+}
+
+/** Whether `v` is exactly representable in `precision` (NaN counts as representable). */
+export function isRepresentable(v: number, precision: Precision): boolean {
+  if (precision === "float64" || Number.isNaN(v)) return true;
+  return Object.is(Math.fround(v), v);
+}
+
+/** The project's seeded PRNG (mulberry32): the same seed gives the same stream on every platform. */
+export const prng: (seed: number) => () => number = mulberry32;
+
+/** Uniform integer in [lo, hi] from a PRNG. */
+function randInt(rand: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(rand() * (hi - lo + 1));
+}
+
+/** A random permutation of 0..n-1 (Fisher–Yates). */
+function randPermutation(rand: () => number, n: number): number[] {
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = randInt(rand, 0, i);
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+/** Unit exponent for a kind and precision, chosen by `scaleParam` (0 → the kind's most ordinary exponent). */
+export function unitExponent(kind: ValueKind, precision: Precision, scaleParam: number): number {
+  const hugeLo = precision === "float32" ? 60 : 900;
+  const hugeHi = precision === "float32" ? 100 : 990;
+  if (kind === "huge") return hugeLo + (scaleParam % (hugeHi - hugeLo + 1));
+  if (kind === "tiny") return -(hugeLo + (scaleParam % (hugeHi - hugeLo + 1)));
+  return [0, -1, 1, -2, 2, -3, 3][scaleParam % 7];
+}
+
+/**
+ * Calls `visit(b, oh, ow, ch, indices)` for every window of the "same" grid (which covers every
+ * element of x once); `indices[cell]` is the flat index of the cell or -1 where it is padding.
+ */
+export function forEachCoveringWindow(
+  shape: Shape4,
+  visit: (b: number, oh: number, ow: number, ch: number, indices: number[]) => void,
+): void {
+  const [nb, ho, wo, nc] = outputShape(shape, "same");
+  for (let b = 0; b < nb; b++) {
+    for (let oh = 0; oh < ho; oh++) {
+      for (let ow = 0; ow < wo; ow++) {
+        for (let ch = 0; ch < nc; ch++) {
+          const indices: number[] = [];
+          for (let cell = 0; cell < WINDOW_CELLS; cell++) indices.push(cellIndex(shape, b, oh, ow, ch, cell));
+          visit(b, oh, ow, ch, indices);
+        }
+      }
+    }
+  }
+}
+
+const TIE_ALPHABET = [0, 1, -1, 2, -2];
+
+/** A float64 NaN with the given high and low 32-bit words (sign, quiet bit and payload). */
+function nanWithBits(high: number, low: number): number {
+  const f = new Float64Array(1);
+  const words = new Uint32Array(f.buffer);
+  words[0] = low;
+  words[1] = high;
+  return f[0];
+}
+
+/**
+ * NaNs with different bits: the canonical one, one with the sign bit set, and one with a payload
+ * that survives conversion to float32 (0x7fc00001 there). A kernel that compares bit patterns must
+ * still rank every NaN above +Infinity.
+ */
+export const NAN_VARIANTS: readonly number[] = [
+  NaN,
+  nanWithBits(0xfff80000, 0),
+  nanWithBits(0x7ff80000, 0x20000000),
+];
+
+/** Expands the drawn parameters into a case for `precision`. Pure: the same input gives the same case. */
+export function buildCase(params: CaseParams, precision: Precision): PropCase {
+  const shape: Shape4 = [params.batch, params.height, params.width, params.channels];
+  const { k, padding, kind } = params;
+  const rand = prng(params.dataSeed);
+  const n = sizeOf(shape);
+  const unitExp = unitExponent(kind, precision, params.scaleParam);
+  const unit = 2 ** unitExp;
+  const x = new Float64Array(n);
+  const hugeExp = unitExponent("huge", precision, params.scaleParam);
+  const spread = params.spread;
+  const nearTieBits = 6 + (params.nearTieParam % 11);
+
+  forEachCoveringWindow(shape, (_b, _oh, _ow, _ch, indices) => {
+    // A per-window permutation of the odd residues keeps values distinct inside the window
+    // without tying the rank order to the cell order.
+    const residues = randPermutation(rand, WINDOW_CELLS);
+    const base = 2 * randInt(rand, -7, 7) + 1; // odd, so never 0: near-ties stay away from padded zeros
+    for (let cell = 0; cell < WINDOW_CELLS; cell++) {
+      const i = indices[cell];
+      if (i < 0) continue;
+      const odd = 8 * randInt(rand, -spread, spread) + 2 * residues[cell] + 1;
+      switch (kind) {
+        case "distinct":
+        case "huge":
+        case "tiny":
+          x[i] = odd * unit;
+          break;
+        case "mixed": {
+          // Distinct units never collide: odd·2^a = odd'·2^b only when a = b.
+          const e = [-hugeExp, 0, hugeExp][randInt(rand, 0, 2)];
+          x[i] = odd * 2 ** e;
+          break;
+        }
+        case "near-ties": {
+          const offset = 8 * randInt(rand, -Math.min(spread, 3), Math.min(spread, 3)) + 2 * residues[cell] + 1;
+          x[i] = base * unit + offset * unit * 2 ** -nearTieBits;
+          break;
+        }
+        case "ties":
+        case "nonfinite":
+        case "infinities": {
+          const a = TIE_ALPHABET[randInt(rand, 0, params.alphabet - 1)];
+          let v = a === 0 ? (rand() < 0.5 ? -0 : 0) : a * unit;
+          if (kind !== "ties" && rand() < 0.25) {
+            const specials = kind === "nonfinite"
+              ? [NAN_VARIANTS[randInt(rand, 0, NAN_VARIANTS.length - 1)], Infinity, -Infinity]
+              : [Infinity, -Infinity];
+            v = specials[randInt(rand, 0, specials.length - 1)];
+          }
+          x[i] = v;
+          break;
+        }
+      }
+    }
+  });
+
+  const outN = sizeOf(outputShape(shape, padding));
+  const dy = new Float64Array(outN);
+  for (let j = 0; j < outN; j++) {
+    dy[j] = rand() < 0.1 ? 0 : randInt(rand, -4 * DY_DENOMINATOR, 4 * DY_DENOMINATOR) / DY_DENOMINATOR;
+  }
+  const direction = new Int8Array(n);
+  for (let i = 0; i < n; i++) direction[i] = randInt(rand, -1, 1);
+  const logitDirection: number[] = Array.from({ length: k }, () => randInt(rand, -1, 1));
+  // A zero direction would test nothing.
+  if (logitDirection.every((u): boolean => u === 0)) logitDirection[randInt(rand, 0, k - 1)] = 1;
+
+  const xPermuted = x.slice();
+  forEachCoveringWindow(shape, (_b, _oh, _ow, _ch, indices) => {
+    const real = indices.filter((i) => i >= 0);
+    const order = randPermutation(rand, real.length);
+    for (let t = 0; t < real.length; t++) xPermuted[real[t]] = x[real[order[t]]];
+  });
+
+  const shift = randInt(rand, -8, 8) * unit;
+  const scale = [2, 0.5, 4, 0.25, 3, 0.75][randInt(rand, 0, 5)];
+
+  let logits = params.logitCodes.slice(0, k).map((c) => c / LOGIT_DENOMINATOR);
+  if (params.descendingLogits) logits = logits.sort((p, q) => q - p);
+
+  const c: PropCase = {
+    params,
+    precision,
+    shape,
+    k,
+    padding,
+    logits,
+    x,
+    dy,
+    direction,
+    logitDirection,
+    xPermuted,
+    unit,
+    shift,
+    scale,
+  };
+  for (const arr of [x, dy, logits]) {
+    for (const v of arr) {
+      if (!isRepresentable(v, precision)) {
+        throw new Error(`generator invariant broken: ${v} is not exact in ${precision} (kind ${kind})`);
+      }
+    }
+  }
+  return c;
+}
+
+/** The shrinkable parameters, narrowed by `constraints`. */
+export function paramsArbitrary(constraints: CaseConstraints): fc.Arbitrary<CaseParams> {
+  const ks = constraints.ks ?? [1, 2, 3, 4];
+  return fc.record({
+    batch: fc.integer({ min: 1, max: MAX_BATCH }),
+    height: fc.integer({ min: 1, max: MAX_SIDE }),
+    width: fc.integer({ min: 1, max: MAX_SIDE }),
+    channels: fc.integer({ min: 1, max: MAX_CHANNELS }),
+    k: fc.constantFrom(...ks),
+    padding: fc.constantFrom<Padding>("same", "valid"),
+    kind: fc.constantFrom(...constraints.kinds),
+    scaleParam: fc.nat({ max: 1000 }),
+    spread: fc.integer({ min: 0, max: 7 }),
+    alphabet: fc.integer({ min: 1, max: TIE_ALPHABET.length }),
+    nearTieParam: fc.nat({ max: 100 }),
+    logitCodes: fc.array(fc.integer({ min: -LOGIT_MAX * LOGIT_DENOMINATOR, max: LOGIT_MAX * LOGIT_DENOMINATOR }), {
+      minLength: 4,
+      maxLength: 4,
+    }),
+    descendingLogits: fc.boolean(),
+    slotOrder: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4, maxLength: 4 }),
+    dataSeed: fc.nat(),
+  }).filter((p) =>
+    // "valid" needs H, W >= 2 (validateCase rejects the empty output).
+    (p.padding === "same" || (p.height >= 2 && p.width >= 2)) &&
+    (!constraints.shiftInvariant || p.padding === "valid" || p.k === 1)
+  );
+}
+
+/** A case arbitrary for `precision` under `constraints`. */
+export function caseArbitrary(precision: Precision, constraints: CaseConstraints): fc.Arbitrary<PropCase> {
+  return paramsArbitrary(constraints).map((p) => buildCase(p, precision));
+}
+
+/** One window of a case as the spec sees it (participants, rank order) plus its output index. */
+export interface WindowInfo {
+  /** Flat output index. */
+  readonly out: number;
+  readonly b: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly ch: number;
+  /** Participating cells in window order (padded zeros for k > 1 included). */
+  readonly cells: ReturnType<typeof windowCells>;
+  /** Participants in spec rank order. */
+  readonly ranked: ReturnType<typeof rankCells>;
+  /** max |value| over the top k ranked values, NaN left out (0 when they are all zero). */
+  readonly topAbs: number;
+  /** max |value| over all participants, NaN left out. */
+  readonly allAbs: number;
+  /** Smallest and largest participant (NaN-free windows only; NaN otherwise). */
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Per-window facts of `x` under the case's shape, k and padding, in output order. */
+export function windowInfos(c: Pick<PropCase, "shape" | "k" | "padding">, x: ArrayLike<number>): WindowInfo[] {
+  const out = outputShape(c.shape, c.padding);
+  const infos: WindowInfo[] = [];
+  const [nb, ho, wo, nc] = out;
+  let o = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let oh = 0; oh < ho; oh++) {
+      for (let ow = 0; ow < wo; ow++) {
+        for (let ch = 0; ch < nc; ch++) {
+          const cells = windowCells(x, c.shape, c.k, b, oh, ow, ch);
+          const ranked = rankCells(cells);
+          let topAbs = 0;
+          // NaN is left out of the magnitudes (an output with NaN in its top k is NaN and is compared
+          // exactly), so that tolerances stay numbers.
+          for (let r = 0; r < c.k && r < ranked.length; r++) {
+            if (!Number.isNaN(ranked[r].value)) topAbs = Math.max(topAbs, Math.abs(ranked[r].value));
+          }
+          let allAbs = 0;
+          let min = Infinity;
+          let max = -Infinity;
+          for (const cell of cells) {
+            if (!Number.isNaN(cell.value)) allAbs = Math.max(allAbs, Math.abs(cell.value));
+            min = Math.min(min, cell.value);
+            max = Math.max(max, cell.value);
+          }
+          infos.push({ out: o++, b, oh, ow, ch, cells, ranked, topAbs, allAbs, min, max });
+        }
+      }
+    }
+  }
+  return infos;
+}
+
+/** For every input index, the output index of the window it belongs to, or -1 (outside every "valid" window). */
+export function ownerOf(c: Pick<PropCase, "shape" | "k" | "padding">, infos: readonly WindowInfo[]): Int32Array {
+  const owner = new Int32Array(sizeOf(c.shape)).fill(-1);
+  for (const w of infos) for (const cell of w.cells) if (cell.index >= 0) owner[cell.index] = w.out;
+  return owner;
+}
+
+/** Smallest nonzero |a - b| between participants of one window, over all windows (Infinity if none). */
+export function smallestGap(infos: readonly WindowInfo[]): number {
+  let gap = Infinity;
+  for (const w of infos) {
+    for (let p = 0; p < w.cells.length; p++) {
+      for (let q = p + 1; q < w.cells.length; q++) {
+        const d = Math.abs(w.cells[p].value - w.cells[q].value);
+        if (d > 0 && d < gap) gap = d;
+      }
+    }
+  }
+  return gap;
+}
+
+/** Largest power of two ≤ v (v > 0, finite). */
+export function powerOfTwoBelow(v: number): number {
+  let p = 2 ** Math.floor(Math.log2(v));
+  while (p > v) p /= 2;
+  while (p * 2 <= v) p *= 2;
+  return p;
+}
+
+/**
+ * Finite-difference step in x: the largest power of two ≤ gap/4, where gap is the smallest
+ * nonzero distance between two participants of one window (the case's unit when all are equal).
+ * Moving every element by at most eps changes each pairwise difference by at most 2·eps ≤ gap/2,
+ * so no rank order changes on [x - eps·v, x + eps·v]: the forward is linear there.
+ */
+export function fdStepX(c: PropCase, infos: readonly WindowInfo[]): number {
+  const gap = smallestGap(infos);
+  return powerOfTwoBelow((Number.isFinite(gap) ? Math.min(gap, c.unit) : c.unit) / 4);
+}
+
+/**
+ * x + step·dir, checked to be exact in the case's precision (and in float64: the sum must round
+ * to itself, which holds when step divides the values' spacing). Throws when it is not, since an
+ * inexact perturbation would make the finite difference test something else.
+ */
+export function perturb(c: PropCase, x: Float64Array, step: number, dir: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] + step * dir[i];
+    if (dir[i] !== 0 && (!isRepresentable(v, c.precision) || v - x[i] !== step * dir[i])) {
+      throw new Error(`harness invariant broken: ${x[i]} + ${step}·${dir[i]} is not exact in ${c.precision}`);
+    }
+    out[i] = dir[i] === 0 ? x[i] : v;
+  }
+  return out;
+}

@@ -1,0 +1,402 @@
+/**
+ * Planted-bug entries: mutants of the float64 reference, each carrying one bug a real kernel could
+ * have, and the properties that must catch it. They are never in the registry; props/planted.test.ts
+ * (and `deno task check-grads --planted`) assert that every one is caught.
+ *
+ * The mutants share one configurable re-implementation of the reference (window → rank → weights
+ * → scatter), built from src/spec.ts helpers; each bug swaps one step. An unmodified instance
+ * (`planted-control`) must pass every property, so a catch is due to the bug, not the scaffold.
+ *
+ * @module
+ */
+import {
+  cellCol,
+  cellRow,
+  outputIndex,
+  outputShape,
+  rankCells,
+  ranksBefore,
+  sizeOf,
+  softmax,
+  softmaxVjp,
+  SORTING_NETWORK,
+  STRIDE,
+  WINDOW_CELLS,
+  type WindowCell,
+  windowCells,
+} from "../src/spec.ts";
+import type {
+  ForwardResult,
+  GradientResult,
+  Implementation,
+  Shape4,
+  SortPoolCase,
+  TieBehaviour,
+} from "../src/types.ts";
+import { validateCase, validateDy } from "../src/validate.ts";
+
+/** The steps a bug may replace. Each default is the spec's behaviour. */
+interface Steps {
+  /** Participating cells of a window (default: spec windowCells). */
+  cells(c: SortPoolCase, b: number, oh: number, ow: number, ch: number): WindowCell[];
+  /** Rank order (default: spec rankCells). */
+  rank(cells: WindowCell[]): WindowCell[];
+  /** Weights used by the forward and by the backward. */
+  forwardWeights(w: Float64Array): Float64Array;
+  backwardWeights(w: Float64Array): Float64Array;
+  /** Where the gradient of the cell at rank r (window order `cells`, rank order `ranked`) goes, and with which weight index. */
+  scatter(ranked: WindowCell[], cells: WindowCell[], k: number): { index: number; weightIndex: number }[];
+  /** Index of x that receives a gradient meant for `index`. */
+  dxIndex(index: number, shape: Shape4): number;
+  /** Output index whose dy the window (b, oh, ow, ch) reads in the backward. */
+  dyIndex(out: Shape4, b: number, oh: number, ow: number, ch: number): number;
+  /** The value that enters s_r for rank r. */
+  rankSumValue(ranked: WindowCell[], cells: WindowCell[], r: number): number;
+  /** dLogits from weights and rank sums. */
+  dLogits(w: Float64Array, s: Float64Array): Float64Array;
+  /** Post-processing of each forward output. */
+  output(y: number): number;
+}
+
+const specSteps: Steps = {
+  cells: (c, b, oh, ow, ch) => windowCells(c.x, c.shape, c.k, b, oh, ow, ch),
+  rank: (cells) => rankCells(cells),
+  forwardWeights: (w) => w,
+  backwardWeights: (w) => w,
+  scatter: (ranked, _cells, k) => ranked.slice(0, k).map((cell, r) => ({ index: cell.index, weightIndex: r })),
+  dxIndex: (index) => index,
+  dyIndex: (out, b, oh, ow, ch) => outputIndex(out, b, oh, ow, ch),
+  rankSumValue: (ranked, _cells, r) => ranked[r].value,
+  dLogits: (w, s) => softmaxVjp(w, s),
+  output: (y) => y,
+};
+
+/** Softmax evaluated with every operation rounded by `round` (Math.fround: float32 arithmetic). */
+function roundedSoftmax(logits: ArrayLike<number>, round: (v: number) => number): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const e = Array.from(logits, (l) => round(Math.exp(round(l - max))));
+  let sum = 0;
+  for (const v of e) sum = round(sum + v);
+  return Float64Array.from(e, (v) => round(v / sum));
+}
+
+/** softmaxVjp with every operation rounded by `round`. */
+function roundedSoftmaxVjp(w: Float64Array, s: Float64Array, round: (v: number) => number): Float64Array {
+  let dot = 0;
+  for (let r = 0; r < w.length; r++) dot = round(dot + round(w[r] * s[r]));
+  return Float64Array.from(w, (wj, j) => round(wj * round(s[j] - dot)));
+}
+
+/**
+ * Builds a reference-like entry whose steps are the spec's except `bug`. With `float32Arithmetic`
+ * every operation rounds to float32 (Math.fround), as a float32 kernel would.
+ */
+function mutant(
+  name: string,
+  description: string,
+  bug: Partial<Steps>,
+  options: { ties?: TieBehaviour; precision?: "float32" | "float64"; float32Arithmetic?: boolean } = {},
+): Implementation {
+  const round = options.float32Arithmetic ? Math.fround : (v: number) => v;
+  const base: Steps = options.float32Arithmetic
+    ? { ...specSteps, dLogits: (w, s) => roundedSoftmaxVjp(w, s, round) }
+    : specSteps;
+  const steps: Steps = { ...base, ...bug };
+  const weightsOf = (logits: ArrayLike<number>) =>
+    options.float32Arithmetic ? roundedSoftmax(logits, round) : softmax(logits);
+  const visit = (c: SortPoolCase, f: (b: number, oh: number, ow: number, ch: number, o: number) => void) => {
+    const out = outputShape(c.shape, c.padding);
+    for (let b = 0; b < out[0]; b++) {
+      for (let oh = 0; oh < out[1]; oh++) {
+        for (let ow = 0; ow < out[2]; ow++) {
+          for (let ch = 0; ch < out[3]; ch++) f(b, oh, ow, ch, outputIndex(out, b, oh, ow, ch));
+        }
+      }
+    }
+  };
+  const forward = (input: SortPoolCase): ForwardResult => {
+    const c = validateCase(input);
+    const shape = outputShape(c.shape, c.padding);
+    const w = steps.forwardWeights(weightsOf(c.logits));
+    const y = new Float64Array(sizeOf(shape));
+    visit(c, (b, oh, ow, ch, o) => {
+      const ranked = steps.rank(steps.cells(c, b, oh, ow, ch));
+      let acc = 0;
+      for (let r = 0; r < c.k; r++) acc = round(acc + round(w[r] * ranked[r].value));
+      y[o] = steps.output(acc);
+    });
+    return { y, shape };
+  };
+  const gradient = (input: SortPoolCase, dyInput: ArrayLike<number>): GradientResult => {
+    const c = validateCase(input);
+    const dy = validateDy(c, dyInput);
+    const out = outputShape(c.shape, c.padding);
+    const w = weightsOf(c.logits);
+    const wb = steps.backwardWeights(w);
+    const dx = new Float64Array(c.x.length);
+    const s = new Float64Array(c.k);
+    visit(c, (b, oh, ow, ch) => {
+      const cells = steps.cells(c, b, oh, ow, ch);
+      const ranked = steps.rank(cells);
+      const g = dy[steps.dyIndex(out, b, oh, ow, ch)];
+      for (const { index, weightIndex } of steps.scatter(ranked, cells, c.k)) {
+        if (index >= 0 && weightIndex < c.k) dx[steps.dxIndex(index, c.shape)] += round(wb[weightIndex] * g);
+      }
+      for (let r = 0; r < c.k; r++) s[r] = round(s[r] + round(steps.rankSumValue(ranked, cells, r) * g));
+    });
+    return { dx, dLogits: steps.dLogits(steps.forwardWeights(w), s) };
+  };
+  return {
+    name,
+    description,
+    precision: options.precision ?? "float64",
+    device: "cpu",
+    backend: "js",
+    ties: options.ties ?? { kind: "spec" },
+    forward: (c) => Promise.resolve().then(() => forward(c)),
+    gradient: (c, dy) => Promise.resolve().then(() => gradient(c, dy)),
+  };
+}
+
+/** Rank order by a custom "ranks before" predicate (stable insertion sort, so the predicate is all that matters). */
+function rankBy(cells: WindowCell[], before: (p: WindowCell, q: WindowCell) => boolean): WindowCell[] {
+  const out: WindowCell[] = [];
+  for (const cell of cells) {
+    let i = out.length;
+    while (i > 0 && before(cell, out[i - 1])) i--;
+    out.splice(i, 0, cell);
+  }
+  return out;
+}
+
+/** Rounds to IEEE half precision's 11-bit significand (range not limited). */
+function roundToHalfPrecision(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  const e = Math.floor(Math.log2(Math.abs(v)));
+  const q = 2 ** (e - 10);
+  return Math.round(v / q) * q;
+}
+
+/** A planted bug and the properties that must catch it. */
+export interface PlantedBug {
+  readonly impl: Implementation;
+  /** Properties that must report "fail" (or "deviation" where `expect` says so). */
+  readonly caughtBy: readonly string[];
+  /** What the catching properties must report. */
+  readonly expect: "fail" | "deviation";
+}
+
+/** The scaffold without any bug: must pass everything. */
+export const plantedControl: Implementation = mutant(
+  "planted-control",
+  "the mutant scaffold with no bug (must pass every property)",
+  {},
+);
+
+/**
+ * The scaffold with every operation rounded to float32 and no bug: must pass every property at the
+ * float32 tolerances, which shows they are not tighter than honest float32 arithmetic allows.
+ */
+export const plantedControlFloat32: Implementation = mutant(
+  "planted-control-f32",
+  "the mutant scaffold in float32 arithmetic (Math.fround after every operation), no bug",
+  {},
+  { precision: "float32", float32Arithmetic: true },
+);
+
+/** Every planted bug. */
+export const plantedBugs: readonly PlantedBug[] = [
+  {
+    impl: mutant("reversed-weights", "softmax weights applied in reverse rank order (the original's order)", {
+      forwardWeights: (w) => Float64Array.from(w).reverse(),
+      backwardWeights: (w) => Float64Array.from(w).reverse(),
+    }),
+    caughtBy: ["fwd-ref", "vjp-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("missing-softmax-jacobian", "dLogits returns the rank sums s_r, without the softmax VJP", {
+      dLogits: (_w, s) => Float64Array.from(s),
+    }),
+    caughtBy: ["dlogits-fd", "vjp-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("wrong-tie-routing", "equal values rank higher cell index first, forward and backward alike", {
+      rank: (cells) => rankBy(cells, (p, q) => ranksBefore(p.value, -p.cell, q.value, -q.cell)),
+    }),
+    caughtBy: ["ties"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "declared-tie-deviation",
+      "wrong-tie-routing, but declared ties: deviates; must be reported as a declared deviation, not a failure",
+      { rank: (cells) => rankBy(cells, (p, q) => ranksBefore(p.value, -p.cell, q.value, -q.cell)) },
+      { ties: { kind: "deviates", description: "equal values rank higher cell index first" } },
+    ),
+    caughtBy: ["ties"],
+    expect: "deviation",
+  },
+  {
+    impl: mutant("negative-zero-below-zero", "-0 ranks below +0 (a bitwise comparison), forward and backward", {
+      rank: (cells) =>
+        rankBy(
+          cells,
+          (p, q) =>
+            p.value === 0 && q.value === 0 && !Object.is(p.value, q.value)
+              ? Object.is(q.value, -0)
+              : ranksBefore(p.value, p.cell, q.value, q.cell),
+        ),
+    }),
+    caughtBy: ["ties"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("padding-off-by-one", '"same" pads the top row / left column instead of bottom / right', {
+      cells: (c, b, oh, ow, ch) => {
+        const [, h, w, nc] = c.shape;
+        const cells: WindowCell[] = [];
+        for (let cell = 0; cell < WINDOW_CELLS; cell++) {
+          const row = oh * STRIDE + cellRow(cell) - (c.padding === "same" ? h % 2 : 0);
+          const col = ow * STRIDE + cellCol(cell) - (c.padding === "same" ? w % 2 : 0);
+          if (row < 0 || col < 0) {
+            if (c.k > 1) cells.push({ cell, value: 0, index: -1 });
+            continue;
+          }
+          const index = ((b * h + row) * w + col) * nc + ch;
+          cells.push({ cell, value: c.x[index], index });
+        }
+        return cells;
+      },
+    }),
+    caughtBy: ["fwd-ref", "k1-maxpool"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("k1-counts-padding", "k = 1 ranks padded zeros too (the original's k > 1 padding applied to k = 1)", {
+      cells: (c, b, oh, ow, ch) => windowCells(c.x, c.shape, Math.max(c.k, 2), b, oh, ow, ch),
+    }),
+    caughtBy: ["k1-maxpool", "fwd-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("clamped-padding-read", "a padded cell reads the clamped edge element instead of zero (k > 1)", {
+      cells: (c, b, oh, ow, ch) => {
+        const [, h, w, nc] = c.shape;
+        return windowCells(c.x, c.shape, c.k, b, oh, ow, ch).map((cell) => {
+          if (cell.index >= 0) return cell;
+          const row = Math.min(oh * STRIDE + cellRow(cell.cell), h - 1);
+          const col = Math.min(ow * STRIDE + cellCol(cell.cell), w - 1);
+          return { cell: cell.cell, value: c.x[((b * h + row) * w + col) * nc + ch], index: -1 };
+        });
+      },
+    }),
+    caughtBy: ["fwd-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("missing-comparator", "the 4-value sorting network without its last compare-exchange [1, 2]", {
+      rank: (cells) => {
+        const slots = [...cells];
+        const network = SORTING_NETWORK.slice(0, SORTING_NETWORK.length - 1);
+        for (const [i, j] of network) {
+          if (j >= slots.length) continue;
+          if (ranksBefore(slots[j].value, slots[j].cell, slots[i].value, slots[i].cell)) {
+            [slots[i], slots[j]] = [slots[j], slots[i]];
+          }
+        }
+        return slots;
+      },
+    }),
+    caughtBy: ["fwd-ref", "permute"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("nan-ranked-last", "NaN compares false, so it sinks to the lowest rank", {
+      rank: (cells) =>
+        rankBy(cells, (p, q) => {
+          if (Number.isNaN(p.value) || Number.isNaN(q.value)) return Number.isNaN(q.value) && !Number.isNaN(p.value);
+          return ranksBefore(p.value, p.cell, q.value, q.cell);
+        }),
+    }),
+    caughtBy: ["fwd-nonfinite"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "half-precision-forward",
+      "forward rounded to an 11-bit significand (fp16 precision, relative error ≤ 2^-11 ≈ 4.9e-4, inside JAX's 2e-3)",
+      { output: roundToHalfPrecision },
+      { precision: "float32" },
+    ),
+    caughtBy: ["fwd-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "dlogits-wrong-axis",
+      "s_r sums the window's r-th cell (window order) instead of its r-th ranked value",
+      {
+        rankSumValue: (_ranked, cells, r) => cells[r].value,
+      },
+    ),
+    caughtBy: ["dlogits-fd", "vjp-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("dx-wrong-channel", "dx is scattered to the next channel", {
+      dxIndex: (index, shape) => {
+        const c = shape[3];
+        return index - (index % c) + ((index % c) + 1) % c;
+      },
+    }),
+    caughtBy: ["dx-fd", "vjp-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("dx-window-order", "dx weights the window's cells in window order instead of rank order", {
+      scatter: (_ranked, cells, k) => cells.slice(0, k).map((cell, r) => ({ index: cell.index, weightIndex: r })),
+    }),
+    caughtBy: ["dx-fd", "vjp-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("dx-rank-off-by-one", "the cell at rank r receives w[r + 1]·dy (the last kept cell gets nothing)", {
+      scatter: (ranked, _cells, k) => ranked.slice(0, k).map((cell, r) => ({ index: cell.index, weightIndex: r + 1 })),
+    }),
+    caughtBy: ["dx-fd", "vjp-ref"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("dy-transposed", "the backward reads dy at (ow, oh) instead of (oh, ow) where that exists", {
+      dyIndex: (out, b, oh, ow, ch) =>
+        ow < out[1] && oh < out[2] ? outputIndex(out, b, ow, oh, ch) : outputIndex(out, b, oh, ow, ch),
+    }),
+    caughtBy: ["dx-fd", "vjp-ref"],
+    expect: "fail",
+  },
+];
+
+/** Every planted entry (the controls first). */
+export const plantedEntries: readonly Implementation[] = [
+  plantedControl,
+  plantedControlFloat32,
+  ...plantedBugs.map((p) => p.impl),
+];
+
+/** Planted entries whose name contains any comma-separated term (all when empty). */
+export function selectPlanted(filter: string | undefined): Implementation[] {
+  const terms = (filter ?? "").split(",").map((t) => t.trim()).filter((t) => t.length > 0);
+  if (terms.length === 0) return [...plantedEntries];
+  const picked = plantedEntries.filter((i) => terms.some((t) => i.name.includes(t)));
+  if (picked.length === 0) {
+    throw new Error(
+      `--impl: expected a planted entry name (part), received "${filter}"; known: ${
+        plantedEntries.map((i) => i.name).join(", ")
+      }`,
+    );
+  }
+  return picked;
+}

@@ -1,0 +1,180 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { referenceForward, referenceGradient } from "../src/reference.ts";
+import { implementations } from "../src/registry.ts";
+import type { Implementation } from "../src/types.ts";
+import {
+  buildCase,
+  caseArbitrary,
+  fdStepX,
+  isRepresentable,
+  paramsArbitrary,
+  perturb,
+  smallestGap,
+  VALUE_KINDS,
+  type ValueKind,
+  windowInfos,
+} from "./generators.ts";
+import { properties } from "./properties.ts";
+import { formatOutcome } from "./report.ts";
+import { CALIBRATION_PARAMS, runProperty, slotsFor } from "./runner.ts";
+import { VerdictBuilder } from "./verdict.ts";
+
+/** Fixed so that CI is reproducible; set SORTPOOL_PROPS_SEED to explore other cases. */
+const SEED = Number(Deno.env.get("SORTPOOL_PROPS_SEED") ?? 20240611);
+
+describe("generators", () => {
+  test("shapes run from 1x1 to odd and even sides >= 12, batch 1..3, channels 1..8; valid only with H, W >= 2", () => {
+    const params = fc.sample(paramsArbitrary({ kinds: ["distinct"] }), { numRuns: 3000, seed: SEED });
+    const sides = new Set(params.flatMap((p) => [p.height, p.width]));
+    for (const side of [1, 2, 12, 13]) expect(sides.has(side), `side ${side}`).toBe(true);
+    expect(new Set(params.map((p) => p.batch))).toEqual(new Set([1, 2, 3]));
+    expect(new Set(params.map((p) => p.channels))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8]));
+    expect(new Set(params.map((p) => p.k))).toEqual(new Set([1, 2, 3, 4]));
+    expect(params.some((p) => p.padding === "valid")).toBe(true);
+    for (const p of params) if (p.padding === "valid") expect(Math.min(p.height, p.width)).toBeGreaterThanOrEqual(2);
+  });
+
+  const gapless: ValueKind[] = ["ties", "nonfinite", "infinities"];
+  for (const precision of ["float32", "float64"] as const) {
+    test(`${precision}: every value is exact; distinct kinds keep a positive gap; x ± eps·v stays exact`, () => {
+      for (const kind of VALUE_KINDS) {
+        const cases = fc.sample(caseArbitrary(precision, { kinds: [kind] }), { numRuns: 60, seed: SEED });
+        for (const c of cases) {
+          for (const v of c.x) expect(isRepresentable(v, precision)).toBe(true);
+          if (gapless.includes(kind)) continue;
+          const infos = windowInfos(c, c.x);
+          // Real cells are distinct inside every window and never equal a padded zero (padded
+          // cells may tie with each other: they never move).
+          for (const w of infos) {
+            const values = w.cells.filter((q) => q.index >= 0).map((q) => q.value);
+            expect(new Set(values).size, `${kind} window ${values}`).toBe(values.length);
+            if (w.cells.some((q) => q.index < 0)) expect(values.includes(0), `${kind} window ${values}`).toBe(false);
+          }
+          if (kind === "mixed") continue;
+          const eps = fdStepX(c, infos);
+          expect(eps).toBeLessThanOrEqual(smallestGap(infos) / 4);
+          expect(() => perturb(c, c.x, eps, c.direction)).not.toThrow();
+          expect(() => perturb(c, c.x, -eps, c.direction)).not.toThrow();
+        }
+      }
+    });
+  }
+
+  test("ties: exact ties, +0 and -0, and ties with padded zeros occur", () => {
+    const cases = fc.sample(caseArbitrary("float32", { kinds: ["ties"] }), { numRuns: 200, seed: SEED });
+    let tied = 0;
+    let signedZeros = 0;
+    let padTies = 0;
+    for (const c of cases) {
+      for (const w of windowInfos(c, c.x)) {
+        const values = w.cells.map((q) => q.value);
+        if (new Set(values).size < values.length) tied++;
+        if (values.some((v) => Object.is(v, -0)) && values.some((v) => Object.is(v, 0))) signedZeros++;
+        if (w.cells.some((q) => q.index < 0) && w.cells.some((q) => q.index >= 0 && q.value === 0)) padTies++;
+      }
+    }
+    expect(tied).toBeGreaterThan(100);
+    expect(signedZeros).toBeGreaterThan(10);
+    expect(padTies).toBeGreaterThan(10);
+  });
+
+  test("nonfinite: NaN, +Infinity and -Infinity occur; huge and tiny reach 2^±60 and beyond", () => {
+    const nonfinite = fc.sample(caseArbitrary("float32", { kinds: ["nonfinite"] }), { numRuns: 50, seed: SEED });
+    const all = nonfinite.flatMap((c) => Array.from(c.x));
+    expect(all.some(Number.isNaN)).toBe(true);
+    // NaNs with the sign bit set reach a float32 entry with their bits intact.
+    const bits = nonfinite.flatMap((c) => Array.from(new Uint32Array(Float32Array.from(c.x).buffer)));
+    expect(bits.includes(0xffc00000)).toBe(true);
+    expect(bits.includes(0x7fc00001)).toBe(true);
+    expect(all.includes(Infinity) && all.includes(-Infinity)).toBe(true);
+    for (
+      const [kind, check] of [["huge", (v: number) => Math.abs(v) >= 2 ** 60], [
+        "tiny",
+        (v: number) => v !== 0 && Math.abs(v) <= 2 ** -54,
+      ]] as const
+    ) {
+      const cases = fc.sample(caseArbitrary("float32", { kinds: [kind] }), { numRuns: 20, seed: SEED });
+      for (const c of cases) for (const v of c.x) expect(check(v), `${kind} ${v}`).toBe(true);
+    }
+  });
+
+  test("buildCase is deterministic (a seed and path replay the same case)", () => {
+    const a = buildCase(CALIBRATION_PARAMS, "float32");
+    const b = buildCase(CALIBRATION_PARAMS, "float32");
+    expect(Array.from(a.x)).toEqual(Array.from(b.x));
+    expect(Array.from(a.dy)).toEqual(Array.from(b.dy));
+    expect(Array.from(a.xPermuted)).toEqual(Array.from(b.xPermuted));
+  });
+});
+
+describe("verdict comparisons", () => {
+  test("NaN meets only NaN, infinities match exactly, +0 equals -0, finite values within tolerance", () => {
+    const v = new VerdictBuilder();
+    expect(v.compare("a", NaN, NaN, 0, () => undefined)).toBe(true);
+    expect(v.compare("b", NaN, 1, 1e9, () => undefined)).toBe(false);
+    expect(v.compare("c", 1, NaN, 1e9, () => undefined)).toBe(false);
+    expect(v.compare("d", Infinity, Infinity, 0, () => undefined)).toBe(true);
+    expect(v.compare("e", Infinity, 1e300, Infinity, () => undefined)).toBe(false);
+    expect(v.compare("f", 0, -0, 0, () => undefined)).toBe(true);
+    expect(v.compare("g", 1, 1.5, 0.5, () => undefined)).toBe(true);
+    expect(v.compare("h", 1, 1.5, 0.25, () => undefined)).toBe(false);
+    expect(v.within("i", 0, 1, 1.1, 0.05, () => undefined)).toBe(false);
+    expect(v.within("j", 0, 1, NaN, 1e9, () => undefined)).toBe(false);
+    const verdict = v.build();
+    expect(verdict.mismatches.map((m) => m.check).sort()).toEqual(["b", "c", "e", "h", "i", "j"]);
+    expect(verdict.comparisons).toBe(10);
+  });
+
+  test("a deviation is kept apart from failures and sorted after them", () => {
+    const v = new VerdictBuilder();
+    v.compare("tie", 1, 2, 0, () => undefined, "deviation");
+    v.compare("other", 1, 3, 0, () => undefined, "fail");
+    expect(v.build().mismatches.map((m) => m.severity)).toEqual(["fail", "deviation"]);
+  });
+});
+
+describe("tie bracket", () => {
+  test("dx lies between the one-sided derivatives only where the weights are monotone over the tie group", () => {
+    // Three tied cells, k = 3, w = [0.1, 0.8, 0.1]: the spec gives the middle cell (rank 1) 0.8,
+    // but moving it up makes it rank 0 (derivative 0.1) and down rank 2 (0.1). So the ties
+    // property checks the bracket only where it holds for every tie order (monotone weights,
+    // which includes every tie of two cells), and checks dx against the reference elsewhere.
+    const c = { x: Float64Array.from([1, 1, 1, 0]), shape: [1, 2, 2, 1] as const, k: 3, padding: "valid" as const };
+    const logits = [0, Math.log(8), 0];
+    const eps = 2 ** -4;
+    const f = (x: number[]) => referenceForward({ ...c, x: Float64Array.from(x), logits }).y[0];
+    const up = (f([1, 1 + eps, 1, 0]) - f([1, 1, 1, 0])) / eps;
+    const down = (f([1, 1, 1, 0]) - f([1, 1 - eps, 1, 0])) / eps;
+    const dx = referenceGradient({ ...c, logits }, [1]).dx[1];
+    expect(up).toBeCloseTo(0.1, 12);
+    expect(down).toBeCloseTo(0.1, 12);
+    expect(dx).toBeCloseTo(0.8, 12);
+  });
+});
+
+/** Few runs per property: CI time. `deno task check-grads` runs the full plan. */
+function ciRuns(entry: Implementation): number {
+  return entry.device === "webgpu" ? 3 : 6;
+}
+
+describe("every registry entry passes every property (few runs; full runs: deno task check-grads)", () => {
+  for (const entry of implementations) {
+    test(`${entry.name} (${entry.precision}, ${entry.device}, ties ${entry.ties.kind})`, async () => {
+      const problems: string[] = [];
+      for (const property of properties) {
+        const outcome = await runProperty(entry, property, {
+          seed: SEED,
+          runs: ciRuns(entry),
+          shrinkLimit: entry.device === "webgpu" ? 10 : 50,
+          context: { slots: slotsFor(entry) },
+          replayCommand: "deno task check-grads",
+        });
+        const declared = entry.ties.kind === "deviates" && outcome.status === "deviation";
+        if (outcome.status !== "pass" && !declared) problems.push(formatOutcome(outcome));
+      }
+      await entry.dispose?.();
+      expect(problems.join("\n\n")).toBe("");
+    });
+  }
+});

@@ -1,0 +1,184 @@
+/**
+ * Human and JSON reports of property outcomes: a summary table of entries x properties, then for
+ * every failure the entry, property, seed and path, the shrunk counterexample, where it shows
+ * (batch, row, column, channel, window cell, rank), expected vs actual, and the replay command.
+ *
+ * @module
+ */
+import type { Implementation } from "../src/types.ts";
+import type { PropCase } from "./generators.ts";
+import type { PropertyDefinition } from "./properties.ts";
+import type { PlannedEntry, PropertyOutcome } from "./runner.ts";
+import { describeTolerances } from "./tolerance.ts";
+import { fmt, formatLocation, type Mismatch } from "./verdict.ts";
+
+/** Largest array printed in full in a counterexample. */
+const PRINT_LIMIT = 64;
+
+function formatArray(a: ArrayLike<number>): string {
+  const n = a.length;
+  const shown = Array.from(a).slice(0, PRINT_LIMIT).map(fmt).join(", ");
+  return n > PRINT_LIMIT ? `[${shown}, ... (${n} values)]` : `[${shown}]`;
+}
+
+/** One-paragraph description of a case: parameters, then x, dy and directions when small. */
+export function formatCase(c: PropCase): string {
+  const p = c.params;
+  const lines = [
+    `shape [${c.shape.join(", ")}] (B, H, W, C), k ${c.k}, padding "${c.padding}", logits [${
+      c.logits.map(fmt).join(", ")
+    }], values "${p.kind}" (unit 2^${Math.log2(c.unit)}, spread ${p.spread}, alphabet ${p.alphabet}), ` +
+    `built for ${c.precision}, data seed ${p.dataSeed}, slot order [${p.slotOrder.join(", ")}]`,
+    `x  = ${formatArray(c.x)}`,
+    `dy = ${formatArray(c.dy)}`,
+  ];
+  if (c.x.length <= PRINT_LIMIT) lines.push(`direction v = ${formatArray(c.direction)}`);
+  lines.push(
+    `logit direction u = [${c.logitDirection.join(", ")}], shift c = ${fmt(c.shift)}, scale a = ${fmt(c.scale)}`,
+  );
+  return lines.join("\n");
+}
+
+function formatMismatch(m: Mismatch): string {
+  const over = Number.isFinite(m.ratio) ? ` (${m.ratio.toPrecision(3)}× the tolerance)` : "";
+  const tol = m.tolerance === undefined ? "" : `, tolerance ${fmt(m.tolerance)}`;
+  const lines = [
+    `${m.severity === "deviation" ? "deviation" : "mismatch"}: ${m.check}`,
+    `  expected ${m.expected}, actual ${m.actual}${tol}${over}`,
+  ];
+  if (m.where) lines.push(`  at ${formatLocation(m.where)}`);
+  if (m.note) lines.push(`  note: ${m.note}`);
+  return lines.join("\n");
+}
+
+function indent(text: string, prefix: string): string {
+  return text.split("\n").map((l) => prefix + l).join("\n");
+}
+
+/** The report of one failing (or deviating) outcome. */
+export function formatOutcome(o: PropertyOutcome): string {
+  const label = o.status === "deviation" ? "DEVIATION (declared)" : "FAIL";
+  const lines = [`${label}  ${o.entry}  ×  ${o.property}`];
+  if (o.reason) {
+    lines.push(`  reason: ${o.reason}`);
+    return lines.join("\n");
+  }
+  lines.push(`  seed ${o.seed}, path ${o.path ?? "(none)"}, ${o.evaluations} cases evaluated`);
+  if (o.counterexample) lines.push(indent(`counterexample:\n${indent(formatCase(o.counterexample), "  ")}`, "  "));
+  for (const m of o.verdict?.mismatches ?? []) lines.push(indent(formatMismatch(m), "  "));
+  if (o.replay) lines.push(`  replay: ${o.replay}`);
+  return lines.join("\n");
+}
+
+function cell(o: PropertyOutcome | undefined): string {
+  if (!o) return "-";
+  switch (o.status) {
+    case "pass":
+      return `ok ${o.evaluations}`;
+    case "deviation":
+      return "dev(decl)";
+    case "fail":
+      return o.reason ? "FAIL(n/a)" : "FAIL";
+  }
+}
+
+/** The summary table: one row per entry, one column per property. */
+export function formatSummary(
+  entries: readonly Implementation[],
+  properties: readonly PropertyDefinition[],
+  outcomes: readonly PropertyOutcome[],
+  plan: ReadonlyMap<string, PlannedEntry | undefined>,
+): string {
+  const header = ["entry", "prec", "device", "runs", ...properties.map((p) => p.name), "time"];
+  const rows = entries.map((e) => {
+    const mine = outcomes.filter((o) => o.entry === e.name);
+    const seconds = mine.reduce((s, o) => s + o.wallMs, 0) / 1000;
+    return [
+      e.name,
+      e.precision === "float32" ? "f32" : "f64",
+      e.device,
+      String(plan.get(e.name)?.runs ?? mine[0]?.runs ?? "-"),
+      ...properties.map((p) => cell(mine.find((o) => o.property === p.name))),
+      `${seconds.toFixed(1)}s`,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * Second table: per entry and property, the largest |error| / tolerance among passing comparisons
+ * (how much of its tolerance an entry used; "-" where the property did not pass).
+ */
+export function formatMargins(
+  entries: readonly Implementation[],
+  properties: readonly PropertyDefinition[],
+  outcomes: readonly PropertyOutcome[],
+): string {
+  const header = ["worst |err|/tol", ...properties.map((p) => p.name)];
+  const rows = entries.map((e) => [
+    e.name,
+    ...properties.map((p) => {
+      const o = outcomes.find((q) => q.entry === e.name && q.property === p.name);
+      return o && o.status !== "fail" ? o.worstPassingRatio.toPrecision(2) : "-";
+    }),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** Legend of the table's cells and property names. */
+export function formatLegend(properties: readonly PropertyDefinition[]): string {
+  return [
+    "cells: ok N = passed, N cases evaluated; FAIL = a counterexample (below); FAIL(n/a) = could not run (reason below);",
+    "       dev(decl) = the entry's declared tie deviation, shown below (not a failure)",
+    ...properties.map((p) => `  ${p.name}: ${p.title}`),
+  ].join("\n");
+}
+
+/** Tolerance lines, for the report footer. */
+export function formatTolerances(): string {
+  return ["tolerances:", ...describeTolerances().map((l) => `  ${l}`)].join("\n");
+}
+
+/** Plain-data version of an outcome for --json. */
+export function outcomeJson(o: PropertyOutcome): Record<string, unknown> {
+  const c = o.counterexample;
+  return {
+    entry: o.entry,
+    property: o.property,
+    status: o.status,
+    runs: o.runs,
+    evaluations: o.evaluations,
+    seed: o.seed,
+    path: o.path ?? null,
+    reason: o.reason ?? null,
+    note: o.note ?? null,
+    worstPassingRatio: o.worstPassingRatio,
+    wallMs: Math.round(o.wallMs),
+    replay: o.replay ?? null,
+    counterexample: c
+      ? {
+        params: c.params,
+        shape: c.shape,
+        k: c.k,
+        padding: c.padding,
+        logits: c.logits,
+        x: Array.from(c.x).map(encode),
+        dy: Array.from(c.dy),
+      }
+      : null,
+    mismatches: o.verdict?.mismatches ?? [],
+  };
+}
+
+/** JSON cannot hold NaN, ±Infinity or -0: they become strings. */
+function encode(v: number): number | string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "Infinity";
+  if (v === -Infinity) return "-Infinity";
+  if (Object.is(v, -0)) return "-0";
+  return v;
+}

@@ -1,0 +1,232 @@
+/**
+ * What a property check returns: the mismatches it found, each with the place in the case where it
+ * shows (window, cell, rank), expected vs actual and the tolerance used.
+ *
+ * @module
+ */
+import { cellCol, cellRow, coordinatesOf, STRIDE } from "../src/spec.ts";
+import type { Shape4 } from "../src/types.ts";
+import type { WindowInfo } from "./generators.ts";
+
+/**
+ * "fail": the entry is wrong. "deviation": the entry routes a gradient at an exact tie differently
+ * from the spec's tie rule; a failure unless the entry declares `ties: {kind: "deviates"}`.
+ */
+export type Severity = "fail" | "deviation";
+
+/** Where a mismatch shows. */
+export interface Location {
+  /** Batch, and the window's output row, column and channel. */
+  readonly b: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly ch: number;
+  /** The input element (row, column) and its window cell (0..3, row-major) when the mismatch is about one. */
+  readonly row?: number;
+  readonly col?: number;
+  readonly cell?: number;
+  /** Spec rank of that cell (0 = largest), -1 when it is not a participant (k = 1 padding). */
+  readonly rank?: number;
+  /** The window's values and spec ranks, e.g. `00=3 r1 | 01=pad r3 | 10=-1 r2 | 11=7 r0`. */
+  readonly window: string;
+}
+
+/** One mismatch. */
+export interface Mismatch {
+  /** Which comparison, e.g. "dx vs reference" or "per-window directional derivative". */
+  readonly check: string;
+  readonly severity: Severity;
+  /** Undefined for whole-case mismatches (wrong output shape, an exception). */
+  readonly where?: Location;
+  readonly expected: string;
+  readonly actual: string;
+  /** |actual − expected| / tolerance (Infinity for a mismatch that has no tolerance, e.g. NaN vs number). */
+  readonly ratio: number;
+  readonly tolerance?: number;
+  readonly note?: string;
+}
+
+/** Result of one property on one case. */
+export interface Verdict {
+  /** Mismatches found (at most a few per check, worst first). */
+  readonly mismatches: Mismatch[];
+  /** Largest |error| / tolerance over every comparison that passed (how close to the bound it came). */
+  readonly worstPassingRatio: number;
+  /** How many scalar comparisons were made. */
+  readonly comparisons: number;
+}
+
+/** Formats a number so that -0, NaN and ±Infinity stay visible. */
+export function fmt(v: number): string {
+  if (Object.is(v, -0)) return "-0";
+  if (Number.isInteger(v) || !Number.isFinite(v)) return String(v);
+  const s = String(v);
+  return s.length > 14 ? v.toPrecision(12) : s;
+}
+
+/** The window as text: each cell's value (or "pad") and spec rank. */
+export function describeWindow(info: WindowInfo): string {
+  const parts: string[] = [];
+  for (let cell = 0; cell < 4; cell++) {
+    const label = `${cellRow(cell)}${cellCol(cell)}`;
+    const p = info.cells.find((c) => c.cell === cell);
+    if (!p) {
+      parts.push(`${label}=pad(ignored)`);
+      continue;
+    }
+    const rank = info.ranked.indexOf(p);
+    parts.push(`${label}=${p.index < 0 ? "pad 0" : fmt(p.value)} r${rank}`);
+  }
+  return parts.join(" | ");
+}
+
+/** Location of an output (a whole window). */
+export function locateOutput(info: WindowInfo): Location {
+  return { b: info.b, oh: info.oh, ow: info.ow, ch: info.ch, window: describeWindow(info) };
+}
+
+/** Location of an input element inside its window (`info` undefined: outside every window). */
+export function locateInput(shape: Shape4, index: number, info: WindowInfo | undefined): Location {
+  const { b, row, col, ch } = coordinatesOf(shape, index);
+  const oh = Math.floor(row / STRIDE);
+  const ow = Math.floor(col / STRIDE);
+  if (!info) {
+    return { b, oh, ow, ch, row, col, window: 'outside every window (dropped by "valid")' };
+  }
+  const p = info.cells.find((c) => c.index === index);
+  return {
+    b,
+    oh,
+    ow,
+    ch,
+    row,
+    col,
+    cell: p?.cell,
+    rank: p ? info.ranked.indexOf(p) : -1,
+    window: describeWindow(info),
+  };
+}
+
+/** Renders a location on one line. */
+export function formatLocation(loc: Location): string {
+  const head = `batch ${loc.b}, channel ${loc.ch}, window (${loc.oh}, ${loc.ow}) = rows ${loc.oh * STRIDE}..${
+    loc.oh * STRIDE + 1
+  }, cols ${loc.ow * STRIDE}..${loc.ow * STRIDE + 1}`;
+  const cell = loc.row === undefined
+    ? ""
+    : `; element row ${loc.row}, col ${loc.col}${loc.cell === undefined ? "" : `, cell ${loc.cell}`}${
+      loc.rank === undefined ? "" : `, spec rank ${loc.rank}`
+    }`;
+  return `${head}${cell}; window: ${loc.window}`;
+}
+
+/** Accumulates comparisons into a verdict, keeping the worst few mismatches of each check. */
+export class VerdictBuilder {
+  private readonly found = new Map<string, Mismatch[]>();
+  private worst = 0;
+  private count = 0;
+  /** Mismatches kept per check. */
+  static readonly KEEP = 3;
+
+  /** Records a mismatch directly. */
+  add(m: Mismatch): void {
+    const list = this.found.get(m.check) ?? [];
+    list.push(m);
+    list.sort((p, q) => q.ratio - p.ratio);
+    if (list.length > VerdictBuilder.KEEP) list.length = VerdictBuilder.KEEP;
+    this.found.set(m.check, list);
+  }
+
+  /**
+   * Compares `actual` with `expected` within `tolerance`. NaN must meet NaN, ±Infinity must be
+   * matched exactly, +0 and -0 are equal. `where` is only called for a mismatch.
+   */
+  compare(
+    check: string,
+    expected: number,
+    actual: number,
+    tolerance: number,
+    where: () => Location | undefined,
+    severity: Severity = "fail",
+    note?: () => string,
+  ): boolean {
+    this.count++;
+    let ok: boolean;
+    let ratio: number;
+    if (Number.isNaN(expected) || Number.isNaN(actual)) {
+      ok = Number.isNaN(expected) && Number.isNaN(actual);
+      ratio = ok ? 0 : Infinity;
+    } else if (!Number.isFinite(expected) || !Number.isFinite(actual)) {
+      ok = expected === actual;
+      ratio = ok ? 0 : Infinity;
+    } else {
+      const err = Math.abs(actual - expected);
+      ok = err === 0 || err <= tolerance;
+      ratio = err === 0 ? 0 : tolerance > 0 ? err / tolerance : Infinity;
+    }
+    if (ok) {
+      this.worst = Math.max(this.worst, ratio);
+      return true;
+    }
+    this.add({
+      check,
+      severity,
+      where: where(),
+      expected: fmt(expected),
+      actual: fmt(actual),
+      ratio,
+      tolerance,
+      note: note?.(),
+    });
+    return false;
+  }
+
+  /**
+   * Checks lo − tolerance ≤ actual ≤ hi + tolerance (NaN never passes). `expected` is shown as
+   * the interval.
+   */
+  within(
+    check: string,
+    lo: number,
+    hi: number,
+    actual: number,
+    tolerance: number,
+    where: () => Location | undefined,
+    note?: () => string,
+  ): boolean {
+    this.count++;
+    const below = lo - actual;
+    const above = actual - hi;
+    const err = Number.isNaN(actual) ? Infinity : Math.max(below, above, 0);
+    const ok = err <= tolerance;
+    const ratio = err === 0 ? 0 : tolerance > 0 ? err / tolerance : Infinity;
+    if (ok) {
+      this.worst = Math.max(this.worst, ratio);
+      return true;
+    }
+    this.add({
+      check,
+      severity: "fail",
+      where: where(),
+      expected: `within [${fmt(lo)}, ${fmt(hi)}]`,
+      actual: fmt(actual),
+      ratio,
+      tolerance,
+      note: note?.(),
+    });
+    return false;
+  }
+
+  /** Records a whole-case failure (wrong shape, exception, ...). */
+  fail(check: string, expected: string, actual: string, note?: string): void {
+    this.count++;
+    this.add({ check, severity: "fail", expected, actual, ratio: Infinity, note });
+  }
+
+  /** The verdict: failures first, then deviations, worst first. */
+  build(): Verdict {
+    const all = [...this.found.values()].flat();
+    all.sort((p, q) => (p.severity === q.severity ? q.ratio - p.ratio : p.severity === "fail" ? -1 : 1));
+    return { mismatches: all, worstPassingRatio: this.worst, comparisons: this.count };
+  }
+}

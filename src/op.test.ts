@@ -1,0 +1,180 @@
+/**
+ * The tfjs-level op `sortPool2d` on tfjs's cpu and webgpu backends: values and gradients (via
+ * tf.grads) against the float64 reference, argument errors, no CPU round trip on webgpu, no
+ * leaked tensors or buffers, and a training step.
+ */
+import { describe, expect, test } from "vitest";
+import { sortPool2d } from "./op.ts";
+import { referenceForward, referenceGradient } from "./reference.ts";
+import { outputShape } from "./spec.ts";
+import { finishWork, tf, type TfjsBackendName, useBackend } from "./tfjs/runtime.ts";
+import type { Padding, Shape4, SortPoolCase } from "./types.ts";
+import { SortPoolArgumentError } from "./validate.ts";
+import { FLOAT32_TOLERANCE, mismatch, randomCase, randomDy, rankSumScale } from "./webgpu/testing.ts";
+import { DEFAULT_KERNEL_SET, kernelSetBufferStats } from "./webgpu/tfjs_kernels.ts";
+
+const BACKENDS: TfjsBackendName[] = ["cpu", "webgpu"];
+
+/** sortPool2d and its tf.grads on `backend`, read back. */
+async function run(backend: TfjsBackendName, c: SortPoolCase, dyValues: Float32Array) {
+  await useBackend(backend);
+  const { y, dx, dLogits } = tf.tidy(() => {
+    const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
+    const logits = tf.tensor1d(Float32Array.from(c.logits));
+    const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding));
+    const f = (a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, c);
+    const [gx, gl] = tf.grads(f)([x, logits], dy);
+    return { y: f(x, logits), dx: gx, dLogits: gl };
+  });
+  try {
+    return { y: await y.data(), dx: await dx.data(), dLogits: await dLogits.data(), shape: y.shape };
+  } finally {
+    tf.dispose([y, dx, dLogits]);
+  }
+}
+
+describe.each(BACKENDS)("sortPool2d on tfjs %s", (backend) => {
+  test("forward and tf.grads match the reference", async () => {
+    let seed = 1;
+    const shapes: Shape4[] = [[2, 5, 7, 8], [1, 4, 6, 4], [2, 5, 4, 3], [1, 6, 5, 6], [1, 1, 1, 2]];
+    for (const shape of shapes) {
+      for (const k of [1, 2, 3, 4]) {
+        for (const padding of ["same", "valid"] as Padding[]) {
+          if (padding === "valid" && (shape[1] < 2 || shape[2] < 2)) continue;
+          const c = randomCase(shape, k, padding, seed++, seed % 3 === 0);
+          const dy = randomDy(c, seed++);
+          const label = `[${shape}] k=${k} ${padding}`;
+          const got = await run(backend, c, dy);
+          const ref = referenceForward(c);
+          const refGrad = referenceGradient(c, dy);
+          expect(got.shape, label).toEqual(ref.shape);
+          expect(mismatch(got.y, ref.y, FLOAT32_TOLERANCE), `${label} y`).toBeNull();
+          expect(mismatch(got.dx, refGrad.dx, FLOAT32_TOLERANCE), `${label} dx`).toBeNull();
+          const scale = rankSumScale(c, dy);
+          expect(mismatch(got.dLogits, refGrad.dLogits, FLOAT32_TOLERANCE, () => scale), `${label} dLogits`)
+            .toBeNull();
+        }
+      }
+    }
+  });
+
+  test("tf.grad with respect to x alone, and a training step with tf.train.sgd", async () => {
+    await useBackend(backend);
+    const c = randomCase([2, 4, 4, 4], 3, "same", 5);
+    const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
+    const logits = tf.variable(tf.tensor1d(Float32Array.from(c.logits)));
+    try {
+      const dx = tf.grad((a: tf.Tensor) => sortPool2d(a as tf.Tensor4D, logits as tf.Tensor1D, c).sum())(x);
+      const ones = new Float32Array(referenceForward(c).y.length).fill(1);
+      const refGrad = referenceGradient(c, ones);
+      expect(mismatch(await dx.data(), refGrad.dx, FLOAT32_TOLERANCE)).toBeNull();
+      dx.dispose();
+      const before = Float32Array.from(await logits.data());
+      const learningRate = 0.5;
+      const optimizer = tf.train.sgd(learningRate);
+      optimizer.minimize(() => sortPool2d(x, logits as tf.Tensor1D, c).sum());
+      optimizer.dispose();
+      const after = await logits.data();
+      const expected = before.map((v, i) => v - learningRate * refGrad.dLogits[i]);
+      expect(mismatch(after, expected, FLOAT32_TOLERANCE, () => rankSumScale(c, ones))).toBeNull();
+    } finally {
+      x.dispose();
+      logits.dispose();
+    }
+  });
+
+  test("1000 forward + backward calls leave no tensor and no GPU buffer behind", async () => {
+    await useBackend(backend);
+    const c = randomCase([1, 6, 6, 8], 2, "same", 9);
+    const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
+    const logits = tf.tensor1d(Float32Array.from(c.logits));
+    const dy = tf.tensor4d(randomDy(c, 10), outputShape(c.shape, c.padding));
+    const gradients = tf.grads((a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, c));
+    tf.dispose(gradients([x, logits], dy));
+    await finishWork();
+    // numBytesInGPU: bytes of tfjs-webgpu's buffers in use (undefined on cpu).
+    const gpuBytes = () => (tf.memory() as { numBytesInGPU?: number }).numBytesInGPU;
+    const tensors = tf.memory().numTensors;
+    const tfjsBytes = gpuBytes();
+    const buffers = kernelSetBufferStats(DEFAULT_KERNEL_SET);
+    for (let i = 0; i < 1000; i++) {
+      const y = sortPool2d(x, logits, c);
+      const grads = gradients([x, logits], dy);
+      tf.dispose([y, ...grads]);
+    }
+    await finishWork();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(gpuBytes()).toBe(tfjsBytes);
+    expect(kernelSetBufferStats(DEFAULT_KERNEL_SET)).toEqual(buffers);
+    // Still correct after the loop (and the queue drained).
+    const y = sortPool2d(x, logits, c);
+    expect(mismatch(await y.data(), referenceForward(c).y, FLOAT32_TOLERANCE)).toBeNull();
+    tf.dispose([y, x, logits, dy]);
+  });
+
+  test("rejects bad arguments with SortPoolArgumentError naming them", async () => {
+    await useBackend(backend);
+    const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
+    const logits = tf.zeros([2]) as tf.Tensor1D;
+    const cases: [() => unknown, string][] = [
+      [() => sortPool2d(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, logits, { k: 2, padding: "same" }), "x"],
+      [() => sortPool2d(tf.zeros([1, 4, 4, 2], "int32") as tf.Tensor4D, logits, { k: 2, padding: "same" }), "x"],
+      [() => sortPool2d([1, 2] as unknown as tf.Tensor4D, logits, { k: 2, padding: "same" }), "x"],
+      [() => sortPool2d(x, logits, { k: 5, padding: "same" }), "k"],
+      [() => sortPool2d(x, logits, { k: 3, padding: "same" }), "logits"],
+      [() => sortPool2d(x, tf.zeros([1, 2]) as unknown as tf.Tensor1D, { k: 2, padding: "same" }), "logits"],
+      [() => sortPool2d(x, logits, { k: 2, padding: "full" as Padding }), "padding"],
+      [() => sortPool2d(tf.zeros([1, 1, 4, 2]) as tf.Tensor4D, logits, { k: 2, padding: "valid" }), "shape"],
+      [() => sortPool2d(x, logits, undefined as unknown as { k: number; padding: Padding }), "options"],
+    ];
+    const before = tf.memory().numTensors;
+    for (const [call, argument] of cases) {
+      let error: unknown;
+      try {
+        tf.tidy(() => {
+          call();
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, argument).toBeInstanceOf(SortPoolArgumentError);
+      expect((error as SortPoolArgumentError).argument, (error as Error).message).toBe(argument);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, logits]);
+  });
+});
+
+describe("sortPool2d on tfjs webgpu", () => {
+  test("keeps data on the GPU: no readback in forward or backward", async () => {
+    await useBackend("webgpu");
+    const backend = tf.backend() as unknown as Record<string, unknown>;
+    const c = randomCase([2, 6, 6, 8], 3, "same", 31);
+    const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
+    const logits = tf.tensor1d(Float32Array.from(c.logits));
+    const dy = tf.tensor4d(randomDy(c, 32), outputShape(c.shape, c.padding));
+    const readers = ["readSync", "read", "getBufferData", "readToGPU"] as const;
+    const originals = readers.map((name) => backend[name]);
+    let reads = 0;
+    for (const name of readers) {
+      backend[name] = () => {
+        reads++;
+        throw new Error(`${name} called during sortPool2d`);
+      };
+    }
+    let outputs: tf.Tensor[];
+    try {
+      const y = sortPool2d(x, logits, c);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, c))(
+        [x, logits],
+        dy,
+      );
+      outputs = [y, ...grads];
+    } finally {
+      readers.forEach((name, i) => (backend[name] = originals[i]));
+    }
+    expect(reads).toBe(0);
+    expect(mismatch(await outputs[0].data(), referenceForward(c).y, FLOAT32_TOLERANCE)).toBeNull();
+    tf.dispose([...outputs, x, logits, dy]);
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * `sortPool2d`, the tfjs-level op: a tfjs kernel (`SortPool2d`) with a registered gradient, so
+ * tf.grad, optimizers and layers differentiate it with respect to x and logits.
+ *
+ * - On the "webgpu" backend the kernels are the WGSL files of `kernels/`, run on tfjs's own
+ *   GPUDevice over the tensors' GPU buffers (src/webgpu/tfjs_kernels.ts): data on the GPU stays
+ *   there, nothing is read back.
+ * - On the "cpu" backend the kernels call the float64 reference (src/reference.ts, built on
+ *   src/spec.ts) and round the results to float32.
+ *
+ * @module
+ */
+import { referenceForward, referenceGradient } from "./reference.ts";
+import { tf } from "./tfjs/runtime.ts";
+import type { Padding, Shape4, SortPoolCase } from "./types.ts";
+import { describe, SortPoolArgumentError, validateK, validatePadding, validateShape } from "./validate.ts";
+import {
+  DEFAULT_KERNEL_SET,
+  registerWebGpuSortPoolKernels,
+  SORT_POOL_GRAD_KERNEL,
+  SORT_POOL_KERNEL,
+  type SortPoolAttrs,
+} from "./webgpu/tfjs_kernels.ts";
+
+/** Options of {@link sortPool2d}. */
+export interface SortPool2dOptions {
+  /** How many of the 4 ranked window values are kept, 1..4 (`logits` has length k). */
+  readonly k: number;
+  /** "same" (ceil sizes, zero-padded cells for k > 1) or "valid" (floor sizes). */
+  readonly padding: Padding;
+}
+
+/** tfjs backends with a `SortPool2d` kernel. */
+export const SORT_POOL_BACKENDS: readonly string[] = ["cpu", "webgpu"];
+
+/** Reads a cpu-backend tensor's float32 values (the cpu backend keeps them in memory). */
+function cpuValues(backend: unknown, t: tf.TensorInfo): Float32Array {
+  const values = (backend as { readSync(id: object): unknown }).readSync(t.dataId);
+  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+}
+
+function cpuCase(backend: unknown, x: tf.TensorInfo, logits: tf.TensorInfo, attrs: SortPoolAttrs): SortPoolCase {
+  return {
+    x: cpuValues(backend, x),
+    shape: x.shape as unknown as Shape4,
+    logits: cpuValues(backend, logits),
+    k: attrs.k,
+    padding: attrs.padding,
+  };
+}
+
+function makeCpuTensor(backend: unknown, shape: number[], values: ArrayLike<number>): tf.TensorInfo {
+  const b = backend as { makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo };
+  return b.makeTensorInfo(shape, "float32", Float32Array.from(values));
+}
+
+function registerCpuKernels(): void {
+  if (!tf.getKernel(SORT_POOL_KERNEL, "cpu")) {
+    tf.registerKernel({
+      kernelName: SORT_POOL_KERNEL,
+      backendName: "cpu",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const a = attrs as unknown as SortPoolAttrs;
+        const { y, shape } = referenceForward(cpuCase(backend, inputs.x!, inputs.logits!, a));
+        return makeCpuTensor(backend, shape, y);
+      },
+    });
+  }
+  if (!tf.getKernel(SORT_POOL_GRAD_KERNEL, "cpu")) {
+    tf.registerKernel({
+      kernelName: SORT_POOL_GRAD_KERNEL,
+      backendName: "cpu",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const a = attrs as unknown as SortPoolAttrs;
+        const c = cpuCase(backend, inputs.x!, inputs.logits!, a);
+        const { dx, dLogits } = referenceGradient(c, cpuValues(backend, inputs.dy!));
+        return [makeCpuTensor(backend, [...c.shape], dx), makeCpuTensor(backend, [a.k], dLogits)];
+      },
+    });
+  }
+}
+
+function registerGradient(): void {
+  if (tf.getGradient(SORT_POOL_KERNEL)) return;
+  tf.registerGradient({
+    kernelName: SORT_POOL_KERNEL,
+    inputsToSave: ["x", "logits"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, logits] = saved;
+      // One backward kernel gives both gradients; the closures hand out its two outputs.
+      const [dx, dLogits] = tf.engine().runKernel(
+        SORT_POOL_GRAD_KERNEL,
+        { x, logits, dy: dy as tf.Tensor },
+        attrs,
+      ) as tf.Tensor[];
+      return { x: () => dx, logits: () => dLogits };
+    },
+  });
+}
+
+registerCpuKernels();
+registerWebGpuSortPoolKernels();
+registerGradient();
+
+function isTensor(v: unknown): v is tf.Tensor {
+  return v instanceof tf.Tensor;
+}
+
+/**
+ * sort_pool2d on tfjs tensors (SPEC.md): in each 2x2 window (stride 2, NHWC) the values are
+ * ranked (NaN first, then larger; ties by cell, lower first) and
+ * `y = Σ_{r<k} softmax(logits)[r] · value_r`. Differentiable with respect to `x` and `logits`.
+ * Runs on the "webgpu" (WGSL kernels, data stays on the GPU) and "cpu" backends.
+ *
+ * Arguments are checked without reading tensor values (that would stall the GPU), so non-finite
+ * logits are not rejected here: they make y NaN.
+ *
+ * @throws SortPoolArgumentError naming x, logits, k, padding or shape for bad arguments.
+ */
+export function sortPool2d(x: tf.Tensor4D, logits: tf.Tensor1D, options: SortPool2dOptions): tf.Tensor4D {
+  return sortPool2dWithKernels(x, logits, options, DEFAULT_KERNEL_SET);
+}
+
+/**
+ * {@link sortPool2d} running a registered WGSL kernel set on the webgpu backend (tests and the
+ * CI gate swap shaders this way; see src/webgpu/tfjs_kernels.ts registerKernelSet).
+ */
+export function sortPool2dWithKernels(
+  x: tf.Tensor4D,
+  logits: tf.Tensor1D,
+  options: SortPool2dOptions,
+  kernelSet: string,
+): tf.Tensor4D {
+  if (!isTensor(x) || x.rank !== 4) {
+    throw new SortPoolArgumentError(
+      "x",
+      "a rank-4 tf.Tensor [batch, height, width, channels] (NHWC)",
+      isTensor(x) ? `a rank-${x.rank} tensor [${x.shape.join(", ")}]` : describe(x),
+    );
+  }
+  if (x.dtype !== "float32") throw new SortPoolArgumentError("x", "a float32 tensor", `dtype ${x.dtype}`);
+  if (options === null || typeof options !== "object") {
+    throw new SortPoolArgumentError("options", "an object { k, padding }", describe(options));
+  }
+  const shape = validateShape([...x.shape]);
+  const k = validateK(options.k);
+  const padding = validatePadding(options.padding);
+  if (!isTensor(logits) || logits.rank !== 1 || logits.shape[0] !== k) {
+    throw new SortPoolArgumentError(
+      "logits",
+      `a rank-1 tf.Tensor of length k = ${k}`,
+      isTensor(logits) ? `a rank-${logits.rank} tensor [${logits.shape.join(", ")}]` : describe(logits),
+    );
+  }
+  if (logits.dtype !== "float32") {
+    throw new SortPoolArgumentError("logits", "a float32 tensor", `dtype ${logits.dtype}`);
+  }
+  if (padding === "valid" && (shape[1] < 2 || shape[2] < 2)) {
+    throw new SortPoolArgumentError(
+      "shape",
+      'height >= 2 and width >= 2 with padding "valid" (the output would be empty)',
+      `[${shape.join(", ")}]`,
+    );
+  }
+  const backend = tf.getBackend();
+  if (!SORT_POOL_BACKENDS.includes(backend)) {
+    throw new Error(
+      `sortPool2d: tfjs backend "${backend}" has no ${SORT_POOL_KERNEL} kernel; use one of ${
+        SORT_POOL_BACKENDS.join(", ")
+      }`,
+    );
+  }
+  const attrs: SortPoolAttrs = { k, padding, kernelSet };
+  const y = tf.engine().runKernel(
+    SORT_POOL_KERNEL,
+    { x, logits },
+    attrs as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
+  return y;
+}

@@ -1,0 +1,268 @@
+/**
+ * The four tfjs entries against the float64 reference: hand-built cases, the golden vectors, every
+ * window over {NaN, ±Infinity, ±1, ±0} (ties), argument errors, tensor leaks and bench handles.
+ *
+ * Tolerance (float32 vs float64 reference), u = 2^-24:
+ * - y: 64·u·max|x|. The entry rounds x to float32 (1 rounding), computes softmax in float32
+ *   (exp, a sum of ≤ 4 terms and a division: a few ulps relative per weight) and a ≤ 4-term
+ *   weighted sum (≤ 7 roundings), each bounded by u·max|value|; 64 leaves a margin of ~4.
+ * - dx: 64·u·max|dy|: each entry is one product w[r]·dy with the same softmax error.
+ * - dLogits: (2N + 64)·u·max|x|·Σ|dy| with N windows: s[r] = Σ_windows v[r]·dy is a float32 sum
+ *   of N terms (worst case N·u·Σ|terms| in sequential order), and the softmax VJP doubles it.
+ * NaN must match NaN and ±Infinity must match exactly.
+ */
+import { describe, expect, test } from "vitest";
+import { loadGoldenCases } from "../golden.ts";
+import { referenceForward, referenceGradient } from "../reference.ts";
+import { outputShape, sizeOf } from "../spec.ts";
+import type { Implementation, Padding, Shape4, SortPoolCase } from "../types.ts";
+import { SortPoolArgumentError } from "../validate.ts";
+import { tfjsImplementations } from "./entries.ts";
+import { tf, useBackend } from "./runtime.ts";
+import { uniformFloat32 } from "../random.ts";
+
+const U = 2 ** -24;
+
+/** Deterministic values in [-1, 1) on a 1/64 grid (so ties occur) from a seed. */
+function values(n: number, seed: number): Float32Array {
+  return uniformFloat32(n, seed, 64);
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i])) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+function sumAbs(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]);
+  return s;
+}
+
+/** First element outside `tol` (NaN must be NaN, infinities exact), or null. */
+function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): string | null {
+  if (actual.length !== expected.length) return `length ${actual.length}, expected ${expected.length}`;
+  for (let i = 0; i < actual.length; i++) {
+    const [a, e] = [actual[i], expected[i]];
+    const ok = Number.isNaN(e) ? Number.isNaN(a) : Number.isFinite(e) ? Math.abs(a - e) <= tol : a === e;
+    if (!ok) return `index ${i}: got ${a}, expected ${e} (tolerance ${tol.toExponential(2)})`;
+  }
+  return null;
+}
+
+/** Compares an entry's forward (and gradient when `dy` is given) with the reference. */
+async function expectAgreement(
+  impl: Implementation,
+  c: SortPoolCase,
+  dy: ArrayLike<number> | undefined,
+  label: string,
+) {
+  const ref = referenceForward(c);
+  const got = await impl.forward(c);
+  expect(got.shape, label).toEqual(ref.shape);
+  expect(got.y, label).toBeInstanceOf(Float32Array);
+  expect(mismatch(got.y, ref.y, 64 * U * maxAbs(c.x)), `${label}: y`).toBeNull();
+  if (!dy) return;
+  const refGrad = referenceGradient(c, dy);
+  const grad = await impl.gradient(c, dy);
+  expect(grad.dx, label).toBeInstanceOf(Float32Array);
+  expect(grad.dLogits, label).toBeInstanceOf(Float32Array);
+  expect(mismatch(grad.dx, refGrad.dx, 64 * U * maxAbs(dy)), `${label}: dx`).toBeNull();
+  const windows = ref.y.length;
+  const dLogitsTol = (2 * windows + 64) * U * maxAbs(c.x) * sumAbs(dy);
+  expect(mismatch(grad.dLogits, refGrad.dLogits, dLogitsTol), `${label}: dLogits`).toBeNull();
+}
+
+/** Odd and even sizes, batch and channels > 1, a single cell. */
+const SHAPES: Shape4[] = [[2, 5, 7, 3], [1, 4, 6, 2], [3, 3, 2, 1], [1, 1, 1, 2], [2, 2, 3, 1]];
+
+/** Every window over these values appears once in the tie test: 7^4 = 2401 windows. */
+const SPECIAL = [NaN, Infinity, -Infinity, 1, 0, -0, -1];
+
+/** x of shape [n, 2, 2, 1] holding every 4-tuple of `SPECIAL` as one window. */
+function allSpecialWindows(): { x: Float32Array; shape: Shape4 } {
+  const n = SPECIAL.length ** 4;
+  const x = new Float32Array(n * 4);
+  for (let w = 0; w < n; w++) {
+    for (let cell = 0, rest = w; cell < 4; cell++, rest = Math.floor(rest / SPECIAL.length)) {
+      x[w * 4 + cell] = SPECIAL[rest % SPECIAL.length];
+    }
+  }
+  return { x, shape: [n, 2, 2, 1] };
+}
+
+/** x of shape [49, rows, cols, 1] (rows·cols = 2) holding every pair of `SPECIAL`: "same" pads each. */
+function specialPairs(rows: 1 | 2): { x: Float32Array; shape: Shape4 } {
+  const n = SPECIAL.length ** 2;
+  const x = new Float32Array(n * 2);
+  for (let p = 0; p < n; p++) {
+    x[2 * p] = SPECIAL[p % SPECIAL.length];
+    x[2 * p + 1] = SPECIAL[Math.floor(p / SPECIAL.length)];
+  }
+  return { x, shape: [n, rows, 3 - rows, 1] };
+}
+
+describe.each(tfjsImplementations.map((impl) => [impl.name, impl] as const))("%s", (_, impl) => {
+  test("registry row: float32, declared backend and device, follows the spec's tie rule", () => {
+    expect(impl.precision).toBe("float32");
+    expect(impl.backend).toBe(`tfjs-${impl.device}`);
+    expect(impl.ties).toEqual({ kind: "spec" });
+    expect(impl.name.endsWith(`@${impl.device}`)).toBe(true);
+  });
+
+  test("agrees with the reference on hand-built cases: k 1..4, both paddings, odd sizes", async () => {
+    let seed = 1;
+    for (const shape of SHAPES) {
+      for (const padding of ["same", "valid"] as Padding[]) {
+        if (padding === "valid" && (shape[1] < 2 || shape[2] < 2)) continue;
+        for (const k of [1, 2, 3, 4]) {
+          const x = values(sizeOf(shape), seed++);
+          const logits = Array.from(values(k, seed++), (v) => 3 * v);
+          const dy = values(sizeOf(outputShape(shape, padding)), seed++);
+          const label = `[${shape}] k=${k} ${padding}`;
+          await expectAgreement(impl, { x, shape, logits, k, padding }, dy, label);
+        }
+      }
+    }
+  });
+
+  test("accepts Float64Array input and returns Float32Array results", async () => {
+    const shape: Shape4 = [1, 3, 3, 2];
+    const x = Float64Array.from(values(sizeOf(shape), 99));
+    const dy = Float64Array.from(values(sizeOf(outputShape(shape, "same")), 98));
+    await expectAgreement(impl, { x, shape, logits: [0.5, -0.25, 1], k: 3, padding: "same" }, dy, "float64 input");
+  });
+
+  test("reproduces every golden vector (vectors/sort_pool2d.json)", async () => {
+    const cases = await loadGoldenCases();
+    expect(cases.length).toBeGreaterThan(0);
+    for (const g of cases) {
+      const c = { x: g.x, shape: g.shape, logits: g.logits, k: g.k, padding: g.padding };
+      const got = await impl.forward(c);
+      expect(got.shape, g.name).toEqual(g.outputShape);
+      expect(mismatch(got.y, g.y, 64 * U * maxAbs(g.x)), `${g.name}: y`).toBeNull();
+      if (!g.dy) continue;
+      const grad = await impl.gradient(c, g.dy);
+      expect(mismatch(grad.dx, g.dx!, 64 * U * maxAbs(g.dy)), `${g.name}: dx`).toBeNull();
+      const dLogitsTol = (2 * g.y.length + 64) * U * maxAbs(g.x) * sumAbs(g.dy);
+      expect(mismatch(grad.dLogits, g.dLogits!, dLogitsTol), `${g.name}: dLogits`).toBeNull();
+    }
+  });
+
+  test("ranks and routes gradients like the spec on every window over {NaN, ±Infinity, ±1, ±0}", async () => {
+    const { x, shape } = allSpecialWindows();
+    const dy = Float32Array.from({ length: shape[0] }, (_, i) => 1 + (i % 3));
+    for (const k of [1, 2, 3, 4]) {
+      const c: SortPoolCase = { x, shape, logits: [0.5, -0.5, 0.25, 0].slice(0, k), k, padding: "valid" };
+      const ref = referenceForward(c);
+      const got = await impl.forward(c);
+      expect(mismatch(got.y, ref.y, 64 * U), `k=${k}: y`).toBeNull();
+      // dx shows which cell each rank was routed to; dLogits is NaN-laden here and checked elsewhere.
+      const grad = await impl.gradient(c, dy);
+      expect(mismatch(grad.dx, referenceGradient(c, dy).dx, 64 * U * 3), `k=${k}: dx`).toBeNull();
+    }
+  });
+
+  test("treats padded cells like the spec next to NaN, ±Infinity and ±0 (k = 1 ignores them)", async () => {
+    for (const rows of [1, 2] as const) {
+      const { x, shape } = specialPairs(rows);
+      const dy = Float32Array.from({ length: shape[0] }, () => 1);
+      for (const k of [1, 2, 3, 4]) {
+        const c: SortPoolCase = { x, shape, logits: [0.5, -0.5, 0.25, 0].slice(0, k), k, padding: "same" };
+        const label = `[${shape}] k=${k}`;
+        expect(mismatch((await impl.forward(c)).y, referenceForward(c).y, 64 * U), `${label}: y`).toBeNull();
+        const dx = (await impl.gradient(c, dy)).dx;
+        expect(mismatch(dx, referenceGradient(c, dy).dx, 64 * U), `${label}: dx`).toBeNull();
+      }
+    }
+  });
+
+  // Only webgpu entries have a dispatch limit; the cpu ones would spend seconds for nothing here.
+  if (impl.device === "webgpu") {
+    test(
+      "runs at a million windows (past WebGPU's 65535-workgroup dispatch limit for naive reductions)",
+      async () => {
+        const shape: Shape4 = [2, 1024, 1024, 2];
+        const c: SortPoolCase = {
+          x: values(sizeOf(shape), 77),
+          shape,
+          logits: [0.1, 0.2, 0.3, 0.4],
+          k: 4,
+          padding: "same",
+        };
+        await expectAgreement(impl, c, values(sizeOf(outputShape(shape, "same")), 78), `[${shape}]`);
+      },
+    );
+  }
+
+  test("non-finite dy: tfjs-topk follows the spec; tfjs-network's known gap (NaN in the whole window)", async () => {
+    // Window 0 holds x[0], x[1], x[4], x[5]; its top 2 are x[5] = 6 and x[4] = 5.
+    const c: SortPoolCase = {
+      x: Float32Array.from([1, 4, 2, 3, 5, 6, 7, 8]),
+      shape: [1, 2, 4, 1],
+      logits: [0, 0],
+      k: 2,
+      padding: "valid",
+    };
+    for (const bad of [Infinity, NaN]) {
+      const dy = [bad, 1];
+      const { dx } = await impl.gradient(c, dy);
+      const expected = impl.name.startsWith("tfjs-network")
+        ? [NaN, NaN, 0, 0, NaN, NaN, 0.5, 0.5]
+        : Array.from(referenceGradient(c, dy).dx);
+      expect(mismatch(dx, expected, 0), `dy = [${dy}]`).toBeNull();
+    }
+  });
+
+  test("dLogits is 0 for k = 1 (max pooling)", async () => {
+    const shape: Shape4 = [2, 3, 5, 2];
+    const c: SortPoolCase = { x: values(sizeOf(shape), 5), shape, logits: [2], k: 1, padding: "same" };
+    const { dLogits } = await impl.gradient(c, values(sizeOf(outputShape(shape, "same")), 6));
+    expect(Array.from(dLogits)).toEqual([0]);
+  });
+
+  test("rejects bad arguments with SortPoolArgumentError naming the argument", async () => {
+    const c: SortPoolCase = { x: new Float32Array(4), shape: [1, 2, 2, 1], logits: [0, 0], k: 2, padding: "valid" };
+    await expect(impl.forward({ ...c, k: 5 })).rejects.toThrow(SortPoolArgumentError);
+    await expect(impl.forward({ ...c, logits: [0] })).rejects.toThrow(/logits/);
+    await expect(impl.forward({ ...c, shape: [1, 1, 4, 1] })).rejects.toThrow(/shape/);
+    await expect(impl.gradient(c, [1, 2])).rejects.toThrow(/dy/);
+  });
+
+  test("leaks no tensors over 200 forward + gradient calls", async () => {
+    const shape: Shape4 = [1, 3, 5, 2];
+    const cases = [1, 2, 3, 4].map((k): SortPoolCase => ({
+      x: values(sizeOf(shape), k),
+      shape,
+      logits: Array.from(values(k, 10 + k)),
+      k,
+      padding: k % 2 === 0 ? "same" : "valid",
+    }));
+    await impl.forward(cases[0]); // first use initialises the backend
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 200; i++) {
+      const c = cases[i % cases.length];
+      await impl.forward(c);
+      await impl.gradient(c, values(sizeOf(outputShape(c.shape, c.padding)), i));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test("prepareBench keeps its tensors until disposed, then frees them", async () => {
+    const shape: Shape4 = [2, 6, 6, 3];
+    const c: SortPoolCase = { x: values(sizeOf(shape), 3), shape, logits: [0, 1, 2], k: 3, padding: "same" };
+    await useBackend(impl.device === "webgpu" ? "webgpu" : "cpu");
+    const before = tf.memory().numTensors;
+    const handle = await impl.prepareBench!(c);
+    const held = tf.memory().numTensors;
+    expect(held).toBeGreaterThan(before);
+    await handle.forward();
+    await handle.forwardBackward();
+    await handle.forward();
+    expect(tf.memory().numTensors).toBe(held);
+    await handle.dispose();
+    await handle.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * What the WGSL implementations share: their options, their extra introspection, and the
+ * deterministic upstream gradient their bench handles use.
+ *
+ * @module
+ */
+import type { BenchHandle, Implementation, SortPoolCase } from "../types.ts";
+import type { BufferStats } from "./buffers.ts";
+import type { KernelOptions } from "./kernels.ts";
+import type { KernelSources } from "./shaders.ts";
+import { uniformFloat32 } from "../random.ts";
+
+/** Options of `createWgslImplementation` (src/webgpu/wgsl.ts). */
+export interface WgslOptions extends KernelOptions {
+  /** Registry name, e.g. "wgsl" or "wgsl-slow-forward". */
+  readonly name: string;
+  /** One sentence for the registry table; a default names the kernels. */
+  readonly description?: string;
+  /** Replacement WGSL sources; absent entries use the files in `kernels/`. */
+  readonly shaders?: Partial<KernelSources>;
+  /**
+   * Where the kernels run: "raw" (default), a GPUDevice of the implementation's own; "tfjs",
+   * registered tfjs kernels on tfjs's webgpu backend and its GPUDevice (as `wgsl@tfjs`).
+   */
+  readonly host?: "raw" | "tfjs";
+}
+
+/** A `wgsl` implementation plus introspection for tests and benchmarks. */
+export interface WgslImplementation extends Implementation {
+  /** Prepares a device-resident workload (always present here). */
+  prepareBench(c: SortPoolCase): Promise<BenchHandle>;
+  /** Frees the device, pipelines and buffers (always present here; safe to call twice). */
+  dispose(): Promise<void> | void;
+  /** Counts of the GPU buffers this host created and destroyed (data, uniforms, readback). */
+  bufferStats(): BufferStats;
+  /** "description (DENO_WEBGPU_BACKEND=...)" of the adapter, once a device was acquired. */
+  adapterDescription(): string | undefined;
+}
+
+/** Deterministic dy values in [-1, 1) for bench handles (a fixed LCG, so runs are comparable). */
+export function benchDy(n: number): Float32Array<ArrayBuffer> {
+  return uniformFloat32(n, 0x2545f491);
+}

@@ -1,0 +1,23 @@
+/** The roofline workload that benchmarks and the CI gate time the forward kernel against. */
+import { describe, expect, test } from "vitest";
+import { prepareRooflineBench } from "./roofline.ts";
+
+describe("prepareRooflineBench", () => {
+  test("runs forward and forward + backward on its own device, reports its bytes, frees on dispose", async () => {
+    const bench = await prepareRooflineBench([2, 8, 8, 16]);
+    // 2048 input floats = 128 output vec4s: x 8 KiB read, y 2 KiB written; backward adds x and
+    // dy read, dx written.
+    expect(bench.forwardBytes).toBe(8192 + 2048);
+    expect(bench.forwardBackwardBytes).toBe(2 * (8192 + 2048) + 8192);
+    expect(bench.adapter).toMatch(/DENO_WEBGPU_BACKEND=/);
+    await bench.forward();
+    await bench.forwardBackward();
+    await bench.dispose();
+    await bench.dispose();
+    await expect(bench.forward()).rejects.toThrow(/after dispose/);
+  });
+
+  test("rejects a malformed shape", async () => {
+    await expect(prepareRooflineBench([2, 8, 8] as never)).rejects.toThrow(/shape/);
+  });
+});

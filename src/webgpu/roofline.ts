@@ -1,0 +1,132 @@
+/**
+ * The roofline workload: `kernels/roofline_forward.wgsl` (read 4 floats, write 1) and
+ * `kernels/roofline_backward.wgsl` (read 5, write 4) over a sort_pool2d input's bytes, with no
+ * ranking. Benchmarks and the CI gate time it on the same adapter as the sort_pool2d kernels:
+ * its bandwidth is the speed limit the forward kernel is held to.
+ *
+ * @module
+ */
+import { sizeOf } from "../spec.ts";
+import type { BenchHandle, Shape4 } from "../types.ts";
+import { validateShape } from "../validate.ts";
+import { BufferTracker } from "./buffers.ts";
+import { describeAdapter, requestDeviceOrThrow } from "./device.ts";
+import { dispatchGrid, formatBytes } from "./kernels.ts";
+import { rooflineSources } from "./shaders.ts";
+
+/** Invocations per workgroup of the roofline kernels. */
+export const ROOFLINE_WORKGROUP_SIZE = 64;
+
+/** A roofline bench handle plus what it moves per call. */
+export interface RooflineBench extends BenchHandle {
+  /** Bytes read plus written by one `forward()` call. */
+  readonly forwardBytes: number;
+  /** Bytes read plus written by one `forwardBackward()` call. */
+  readonly forwardBackwardBytes: number;
+  /** The adapter, "description (DENO_WEBGPU_BACKEND=...)". */
+  readonly adapter: string;
+}
+
+/**
+ * Prepares the roofline workload for an NHWC input shape on a device of its own (destroyed by
+ * `dispose`). `forward()` moves the bytes of a sort_pool2d forward pass (x read, y written),
+ * `forwardBackward()` adds those of the dx pass (x and dy read, dx written). Each call resolves
+ * once the device has finished. Throws when there is no WebGPU adapter.
+ */
+export async function prepareRooflineBench(shape: Shape4): Promise<RooflineBench> {
+  validateShape(shape as unknown);
+  const { adapter, device } = await requestDeviceOrThrow("sortpool roofline");
+  const tracker = new BufferTracker();
+  try {
+    // Outputs are vec4s; each reads 4 input vec4s. Round the input up to whole outputs.
+    const outputs = Math.ceil(sizeOf(shape) / 16);
+    const xBytes = outputs * 64;
+    const yBytes = outputs * 16;
+    const limit = device.limits.maxStorageBufferBindingSize;
+    if (xBytes > limit) {
+      throw new RangeError(
+        `prepareRooflineBench: shape: expected at most ${
+          formatBytes(limit)
+        } of float32 (maxStorageBufferBindingSize), ` +
+          `received [${shape.join(", ")}] = ${formatBytes(xBytes)}`,
+      );
+    }
+    device.pushErrorScope("validation");
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    const x = tracker.create(device, { label: "roofline x", size: xBytes, usage });
+    const y = tracker.create(device, { label: "roofline y", size: yBytes, usage });
+    const dy = tracker.create(device, { label: "roofline dy", size: yBytes, usage });
+    const dx = tracker.create(device, { label: "roofline dx", size: xBytes, usage });
+    const params = tracker.create(device, {
+      label: "roofline params",
+      size: 16,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const fill = new Float32Array(xBytes / 4);
+    for (let i = 0; i < fill.length; i++) fill[i] = ((i * 2654435761) >>> 0) / 2 ** 32 - 0.5;
+    device.queue.writeBuffer(x, 0, fill);
+    device.queue.writeBuffer(dy, 0, fill, 0, yBytes / 4);
+    device.queue.writeBuffer(params, 0, new Uint32Array([outputs, 0, 0, 0]));
+
+    const sources = rooflineSources();
+    const pipeline = async (code: string, label: string) => {
+      const module = device.createShaderModule({ label, code });
+      return await device.createComputePipelineAsync({
+        label,
+        layout: "auto",
+        compute: { module, entryPoint: "main", constants: { WORKGROUP_SIZE: ROOFLINE_WORKGROUP_SIZE } },
+      });
+    };
+    const forwardPipeline = await pipeline(sources.forward, "roofline forward");
+    const backwardPipeline = await pipeline(sources.backward, "roofline backward");
+    const bind = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
+      device.createBindGroup({
+        layout: p.getBindGroupLayout(0),
+        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+    const forwardGroup = bind(forwardPipeline, [x, y, params]);
+    const backwardGroup = bind(backwardPipeline, [x, dy, dx, params]);
+    const [gx, gy] = dispatchGrid(
+      Math.ceil(outputs / ROOFLINE_WORKGROUP_SIZE),
+      device.limits.maxComputeWorkgroupsPerDimension,
+    );
+    await device.queue.onSubmittedWorkDone();
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`WebGPU roofline: ${error.message}`);
+
+    let disposed = false;
+    const run = async (backward: boolean) => {
+      if (disposed) throw new Error("roofline bench handle: used after dispose");
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass({ label: "roofline" });
+      pass.setPipeline(forwardPipeline);
+      pass.setBindGroup(0, forwardGroup);
+      pass.dispatchWorkgroups(gx, gy);
+      if (backward) {
+        pass.setPipeline(backwardPipeline);
+        pass.setBindGroup(0, backwardGroup);
+        pass.dispatchWorkgroups(gx, gy);
+      }
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    };
+    return {
+      forward: () => run(false),
+      forwardBackward: () => run(true),
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        tracker.destroyAll();
+        device.destroy();
+      },
+      forwardBytes: xBytes + yBytes,
+      forwardBackwardBytes: xBytes + yBytes + xBytes + yBytes + xBytes,
+      adapter: describeAdapter(adapter),
+    };
+  } catch (e) {
+    tracker.destroyAll();
+    device.destroy();
+    throw e;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Helpers shared by the WGSL tests: seeded cases and float32 comparisons against the float64
+ * reference.
+ *
+ * Tolerance (float32 implementations against the float64 reference): |actual − expected| ≤
+ * `FLOAT32_TOLERANCE` · (1 + |expected|) for y and dx, and ≤ `FLOAT32_TOLERANCE` · (1 + Σ|v·dy|)
+ * for dLogits, whose natural scale is the sum it differentiates. NaN must meet NaN and ±Infinity
+ * itself. 1e-5 is ~80 float32 ulps: softmax runs in float32 with the adapter's own exp, and the
+ * rank sums add thousands of float32 terms.
+ *
+ * @module
+ */
+import { outputShape, sizeOf } from "../spec.ts";
+import { mulberry32 } from "../random.ts";
+import type { Padding, Shape4, SortPoolCase } from "../types.ts";
+
+/** Relative tolerance of float32 results against the float64 reference (see the module docs). */
+export const FLOAT32_TOLERANCE = 1e-5;
+
+/**
+ * A random case; with `ties` the values come from a 5-element set so windows hold exact ties
+ * (and signed zeros), else from multiples of 1/64 in [-4, 4).
+ */
+export function randomCase(shape: Shape4, k: number, padding: Padding, seed: number, ties = false): SortPoolCase {
+  const random = mulberry32(seed);
+  const set = [-1, -0, 0, 0.5, 2];
+  const x = Float32Array.from(
+    { length: sizeOf(shape) },
+    () => ties ? set[Math.floor(random() * set.length)] : Math.floor(random() * 512 - 256) / 64,
+  );
+  const logits = Array.from({ length: k }, () => Math.floor(random() * 64 - 32) / 16);
+  return { x, shape, logits, k, padding };
+}
+
+/** Upstream gradient for a case (multiples of 1/16 in [-2, 2)). */
+export function randomDy(c: SortPoolCase, seed: number): Float32Array {
+  const random = mulberry32(seed);
+  return Float32Array.from(
+    { length: sizeOf(outputShape(c.shape, c.padding)) },
+    () => Math.floor(random() * 64 - 32) / 16,
+  );
+}
+
+/**
+ * The first element where `actual` misses `expected` by more than `tolerance · (1 + scale(i))`,
+ * described, or null when all agree. `scale` defaults to |expected[i]|.
+ */
+export function mismatch(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+  scale: (i: number) => number = (i) => Math.abs(expected[i]),
+): string | null {
+  if (actual.length !== expected.length) return `length ${actual.length}, expected ${expected.length}`;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (Number.isNaN(e) || !Number.isFinite(e)) {
+      if (!Object.is(a, e) && !(Number.isNaN(a) && Number.isNaN(e))) return `index ${i}: ${a}, expected ${e}`;
+      continue;
+    }
+    if (!(Math.abs(a - e) <= tolerance * (1 + scale(i)))) return `index ${i}: ${a}, expected ${e}`;
+  }
+  return null;
+}
+
+/** Σ |v·dy| over the ranked values the reference used: the scale of dLogits (upper bound via |x|). */
+export function rankSumScale(c: SortPoolCase, dy: ArrayLike<number>): number {
+  let maxAbs = 0;
+  for (let i = 0; i < c.x.length; i++) if (Number.isFinite(c.x[i])) maxAbs = Math.max(maxAbs, Math.abs(c.x[i]));
+  let dyAbs = 0;
+  for (let i = 0; i < dy.length; i++) dyAbs += Math.abs(dy[i]);
+  return maxAbs * dyAbs;
+}
+
+/** Whether two float arrays hold the same bits. */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
+/** Float32 view of a result array (the implementations return Float32Array). */
+export function asFloat32(a: ArrayLike<number>): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
+}

@@ -1,0 +1,255 @@
+/**
+ * The `wgsl` implementation: the kernels of `kernels/` on a raw GPUDevice of this process's
+ * WebGPU adapter. Buffers are pooled and reused across calls, pipelines compiled once; inputs
+ * whose float32 size exceeds the device's maxStorageBufferBindingSize (128 MiB on the CPU
+ * adapters here) are refused with a SortPoolArgumentError naming x, not chunked: tfjs's webgpu
+ * backend binds whole tensors too, so the op could not pass such a tensor anyway.
+ *
+ * @module
+ */
+import type { BenchHandle, ForwardResult, GradientResult, SortPoolCase } from "../types.ts";
+import { validateCase, validateDy } from "../validate.ts";
+import { BufferPool, BufferTracker } from "./buffers.ts";
+import { type AcquiredDevice, describeAdapter, requestDeviceOrThrow } from "./device.ts";
+import { benchDy, type WgslImplementation, type WgslOptions } from "./implementation.ts";
+import { SortPoolKernels, type SortPoolPlan } from "./kernels.ts";
+import { kernelSources } from "./shaders.ts";
+import { createWgslTfjsImplementation } from "./wgsl_tfjs.ts";
+
+export { benchDy, type WgslImplementation, type WgslOptions };
+
+// Buffer usages, read when first needed: a runtime without WebGPU can still import the registry.
+const usage = {
+  get in(): GPUBufferUsageFlags {
+    return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  },
+  get out(): GPUBufferUsageFlags {
+    return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+  },
+  get readback(): GPUBufferUsageFlags {
+    return GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+  },
+};
+
+/** float32 values (a Float32Array over an ArrayBuffer passes through unchanged). */
+function toFloat32(values: ArrayLike<number>): Float32Array<ArrayBuffer> {
+  return values instanceof Float32Array && values.buffer instanceof ArrayBuffer
+    ? values as Float32Array<ArrayBuffer>
+    : Float32Array.from(values);
+}
+
+/** Writes `data` at the start of `buffer` (writeBuffer needs a 4-byte multiple: always true here). */
+function upload(device: GPUDevice, buffer: GPUBuffer, data: Float32Array<ArrayBuffer>): void {
+  device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Runs `record` (which creates, writes and submits GPU work) inside validation and
+ * out-of-memory error scopes, then throws the first error either raised. WebGPU reports those
+ * asynchronously; without scopes they would only reach the device's uncaptured-error event.
+ */
+async function checked<T>(device: GPUDevice, what: string, record: () => T): Promise<T> {
+  device.pushErrorScope("validation");
+  device.pushErrorScope("out-of-memory");
+  let outcome: { value: T } | { thrown: unknown };
+  try {
+    outcome = { value: record() };
+  } catch (e) {
+    outcome = { thrown: e };
+  }
+  // Always pop both scopes, so a throw in `record` leaves the device's scope stack balanced.
+  const oom = await device.popErrorScope();
+  const validation = await device.popErrorScope();
+  if ("thrown" in outcome) throw outcome.thrown;
+  const error = validation ?? oom;
+  if (error) throw new Error(`WebGPU ${what}: ${error.message}`);
+  return outcome.value;
+}
+
+/**
+ * Builds a WGSL implementation from the kernels of `kernels/`, any of them replaced through
+ * `options.shaders` (the CI gate's slowed self-test variants, a reviewer's mutant). With
+ * `host: "tfjs"` it is the tfjs-backend variant (`createWgslTfjsImplementation`); by default it
+ * runs on a raw GPUDevice of its own. Nothing touches the GPU until the first call: the device
+ * is requested then (failing loudly when there is no adapter) and kept until `dispose`.
+ */
+export function createWgslImplementation(options: WgslOptions): WgslImplementation {
+  if (options.host === "tfjs") return createWgslTfjsImplementation(options);
+  if (options.host !== undefined && options.host !== "raw") {
+    throw new RangeError(`createWgslImplementation: host: expected "raw" or "tfjs", received ${String(options.host)}`);
+  }
+  const sources = kernelSources(options.shaders ?? {});
+  const tracker = new BufferTracker();
+  let adapterText: string | undefined;
+  let state: Promise<{ acquired: AcquiredDevice; kernels: SortPoolKernels; pool: BufferPool }> | undefined;
+
+  function acquire() {
+    state ??= (async () => {
+      const acquired = await requestDeviceOrThrow(`sortpool ${options.name}`);
+      adapterText = describeAdapter(acquired.adapter);
+      try {
+        const kernels = new SortPoolKernels(acquired.device, sources, tracker, options);
+        await kernels.ready();
+        return { acquired, kernels, pool: new BufferPool(acquired.device, tracker) };
+      } catch (e) {
+        tracker.destroyAll();
+        acquired.device.destroy();
+        throw e;
+      }
+    })();
+    state.catch(() => (state = undefined));
+    return state;
+  }
+
+  // forward and gradient share the pool's buffers (the readback buffer cannot be refilled while
+  // mapped), so calls run one at a time even when a caller starts several at once.
+  let tail: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = tail.then(run, run);
+    tail = result.catch(() => undefined);
+    return result;
+  }
+
+  async function readBack(buffer: GPUBuffer, floats: number): Promise<Float32Array> {
+    await buffer.mapAsync(GPUMapMode.READ, 0, floats * 4);
+    const out = new Float32Array(buffer.getMappedRange(0, floats * 4).slice(0));
+    buffer.unmap();
+    return out;
+  }
+
+  async function forward(input: SortPoolCase): Promise<ForwardResult> {
+    const c = validateCase(input);
+    const { acquired: { device }, kernels, pool } = await acquire();
+    const plan = kernels.plan(c.shape, c.k, c.padding);
+    const read = await checked(device, `${options.name} forward`, () => {
+      const x = pool.get("x", plan.xBytes, usage.in);
+      const logits = pool.get("logits", 16, usage.in);
+      const y = pool.get("y", plan.yBytes, usage.out);
+      const read = pool.get("readback", plan.yBytes, usage.readback);
+      upload(device, x, toFloat32(c.x));
+      upload(device, logits, toFloat32(c.logits));
+      const encoder = device.createCommandEncoder();
+      kernels.encodeForward(encoder, plan, { x, logits, y });
+      encoder.copyBufferToBuffer(y, 0, read, 0, plan.yBytes);
+      device.queue.submit([encoder.finish()]);
+      return read;
+    });
+    return { y: await readBack(read, plan.yBytes / 4), shape: [...plan.outShape] };
+  }
+
+  async function gradient(input: SortPoolCase, dyInput: ArrayLike<number>): Promise<GradientResult> {
+    const c = validateCase(input);
+    const dyValues = validateDy(c, dyInput);
+    const { acquired: { device }, kernels, pool } = await acquire();
+    const plan = kernels.plan(c.shape, c.k, c.padding);
+    const read = await checked(device, `${options.name} gradient`, () => {
+      const bufs = {
+        x: pool.get("x", plan.xBytes, usage.in),
+        logits: pool.get("logits", 16, usage.in),
+        dy: pool.get("dy", plan.yBytes, usage.in),
+        dx: pool.get("dx", plan.xBytes, usage.out),
+        partials: pool.get("partials", plan.partialBytes, GPUBufferUsage.STORAGE),
+        dLogits: pool.get("dLogits", 16, usage.out),
+      };
+      const read = pool.get("readback", plan.xBytes + 16, usage.readback);
+      upload(device, bufs.x, toFloat32(c.x));
+      upload(device, bufs.logits, toFloat32(c.logits));
+      upload(device, bufs.dy, toFloat32(dyValues));
+      const encoder = device.createCommandEncoder();
+      kernels.encodeBackward(encoder, plan, bufs);
+      encoder.copyBufferToBuffer(bufs.dx, 0, read, 0, plan.xBytes);
+      encoder.copyBufferToBuffer(bufs.dLogits, 0, read, plan.xBytes, 16);
+      device.queue.submit([encoder.finish()]);
+      return read;
+    });
+    const both = await readBack(read, plan.xBytes / 4 + 4);
+    return { dx: both.slice(0, plan.xBytes / 4), dLogits: both.slice(plan.xBytes / 4, plan.xBytes / 4 + c.k) };
+  }
+
+  async function prepareBench(input: SortPoolCase): Promise<BenchHandle> {
+    const c = validateCase(input);
+    const { acquired: { device }, kernels } = await acquire();
+    const plan: SortPoolPlan = kernels.plan(c.shape, c.k, c.padding);
+    // The handle owns its buffers (not the pool's), so calls of the implementation in between
+    // cannot replace them.
+    const own: GPUBuffer[] = [];
+    const make = (label: string, size: number, flags: GPUBufferUsageFlags) => {
+      const b = tracker.create(device, { label: `sortpool bench ${label}`, size: Math.max(16, size), usage: flags });
+      own.push(b);
+      return b;
+    };
+    let bufs;
+    try {
+      bufs = await checked(device, `${options.name} prepareBench`, () => {
+        const bufs = {
+          x: make("x", plan.xBytes, usage.in),
+          logits: make("logits", 16, usage.in),
+          y: make("y", plan.yBytes, usage.out),
+          dy: make("dy", plan.yBytes, usage.in),
+          dx: make("dx", plan.xBytes, usage.out),
+          partials: make("partials", plan.partialBytes, GPUBufferUsage.STORAGE),
+          dLogits: make("dLogits", 16, usage.out),
+        };
+        upload(device, bufs.x, toFloat32(c.x));
+        upload(device, bufs.logits, toFloat32(c.logits));
+        upload(device, bufs.dy, benchDy(plan.yBytes / 4));
+        return bufs;
+      });
+    } catch (e) {
+      for (const b of own) tracker.destroy(b);
+      throw e;
+    }
+    await device.queue.onSubmittedWorkDone();
+    const ready = bufs;
+    let disposed = false;
+    const run = async (backward: boolean) => {
+      if (disposed) throw new Error(`${options.name} bench handle: used after dispose`);
+      const encoder = device.createCommandEncoder();
+      kernels.encodeForward(encoder, plan, ready);
+      if (backward) kernels.encodeBackward(encoder, plan, ready);
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    };
+    return {
+      forward: () => run(false),
+      forwardBackward: () => run(true),
+      dispose: () => {
+        disposed = true;
+        for (const b of own) tracker.destroy(b);
+      },
+    };
+  }
+
+  return {
+    name: options.name,
+    description: options.description ??
+      "WGSL sorting-network kernels (kernels/*.wgsl) on a raw WebGPU device; vec4 path when C % 4 == 0",
+    precision: "float32",
+    device: "webgpu",
+    backend: "webgpu",
+    ties: { kind: "spec" },
+    forward: (c) => exclusive(() => forward(c)),
+    gradient: (c, dy) => exclusive(() => gradient(c, dy)),
+    prepareBench,
+    dispose: () =>
+      exclusive(async () => {
+        const s = state;
+        state = undefined;
+        if (!s) return;
+        const { acquired, kernels, pool } = await s.catch(() => ({
+          acquired: undefined,
+          kernels: undefined,
+          pool: undefined,
+        }));
+        if (!acquired) return;
+        pool?.clear();
+        kernels?.destroy();
+        tracker.destroyAll();
+        acquired.device.destroy();
+      }),
+    bufferStats: () => tracker.stats(),
+    adapterDescription() {
+      return adapterText;
+    },
+  };
+}
