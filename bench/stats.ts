@@ -24,7 +24,7 @@ export interface SampleSummary {
   readonly mean: number;
 }
 
-function requireSamples(samples: readonly number[], what: string): void {
+function requireSamples(samples: ArrayLike<number>, what: string): void {
   if (samples.length === 0) throw new RangeError(`${what}: expected at least one sample, received none`);
   for (let i = 0; i < samples.length; i++) {
     if (!Number.isFinite(samples[i])) {
@@ -34,9 +34,9 @@ function requireSamples(samples: readonly number[], what: string): void {
 }
 
 /** Median of `samples` (need not be sorted). Throws on an empty or non-finite input. */
-export function median(samples: readonly number[]): number {
+export function median(samples: ArrayLike<number>): number {
   requireSamples(samples, "median");
-  const sorted = [...samples].sort((a, b) => a - b);
+  const sorted = Float64Array.from(samples).sort();
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

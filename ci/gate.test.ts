@@ -28,7 +28,7 @@ describe("stats", () => {
   test("median of odd and even counts, unsorted input", () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(() => median([])).toThrow(/at least one value/);
+    expect(() => median([])).toThrow(/at least one sample/);
   });
 
   test("quantileSorted interpolates between order statistics", () => {

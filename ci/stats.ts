@@ -5,15 +5,10 @@
  *
  * @module
  */
+import { median } from "../bench/stats.ts";
 import { mulberry32 } from "../src/random.ts";
 
-/** Median of `values` (mean of the two middle values for an even count). Throws when empty. */
-export function median(values: ArrayLike<number>): number {
-  if (values.length === 0) throw new RangeError("median: expected at least one value, received none");
-  const sorted = Float64Array.from(values).sort();
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+export { median };
 
 /**
  * The `q` quantile (0..1) of already ascending-sorted values, interpolating linearly between the
