@@ -40,6 +40,7 @@
 alias Values = vec4<f32>;
 alias Keys = vec4<i32>;
 alias Cells = vec4<u32>;
+alias Lanes = vec4<bool>;
 
 // The lanes' sum in a fixed order.
 fn lane_sum(v: Values) -> f32 {
@@ -88,11 +89,10 @@ fn sort_key(v: Values) -> Keys {
   return select(ordered, Keys(0x7fffffff), magnitude > Keys(0x7f800000));
 }
 
-// Compare-exchange of slots (a, b) where a's cell is known to be the lower: swap on b > a.
-fn exchange_ordered(a: ptr<function, Entry>, b: ptr<function, Entry>) {
+// Swaps the entries of slots a and b in the lanes where `swap` holds (branch-free).
+fn swap_where(a: ptr<function, Entry>, b: ptr<function, Entry>, swap: Lanes) {
   let first = *a;
   let second = *b;
-  let swap = second.key > first.key;
   *a = Entry(
     select(first.key, second.key, swap),
     select(first.value, second.value, swap),
@@ -105,21 +105,16 @@ fn exchange_ordered(a: ptr<function, Entry>, b: ptr<function, Entry>) {
   );
 }
 
+// Compare-exchange of slots (a, b) where a's cell is known to be the lower: swap on b > a.
+fn exchange_ordered(a: ptr<function, Entry>, b: ptr<function, Entry>) {
+  swap_where(a, b, (*b).key > (*a).key);
+}
+
 // Compare-exchange with the full tie rule: swap where b ranks before a (src/spec.ts ranksBefore).
 fn exchange(a: ptr<function, Entry>, b: ptr<function, Entry>) {
   let first = *a;
   let second = *b;
-  let swap = (second.key > first.key) | ((second.key == first.key) & (second.cell < first.cell));
-  *a = Entry(
-    select(first.key, second.key, swap),
-    select(first.value, second.value, swap),
-    select(first.cell, second.cell, swap),
-  );
-  *b = Entry(
-    select(second.key, first.key, swap),
-    select(second.value, first.value, swap),
-    select(second.cell, first.cell, swap),
-  );
+  swap_where(a, b, (second.key > first.key) | ((second.key == first.key) & (second.cell < first.cell)));
 }
 
 // dx of window cell `cell`: w[r] * grad where the cell holds rank r < k, else 0.
