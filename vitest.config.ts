@@ -1,8 +1,20 @@
 import { defineConfig } from "vitest/config";
+import { ensureRuntimeDir } from "./src/runtime_dir.ts";
+
+// Test files request WebGPU adapters: give the test processes (they inherit it) a private XDG_RUNTIME_DIR
+// when none is set, or lavapipe prints "XDG_RUNTIME_DIR is invalid" on every request.
+ensureRuntimeDir();
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "props/**/*.test.ts", "bench/**/*.test.ts", "ci/**/*.test.ts"],
+    include: [
+      "src/**/*.test.ts",
+      "props/**/*.test.ts",
+      "bench/**/*.test.ts",
+      "ci/**/*.test.ts",
+      "conformance/**/*.test.ts",
+      "reproduce/**/*.test.ts",
+    ],
     // GPU adapters here are CPU emulations shared by every test file; one file at a time keeps
     // timings sane on a 2-core machine.
     fileParallelism: false,

@@ -1,57 +1,25 @@
 /**
- * Tests of the pure parts of the benchmarks: statistics, the SVG writer, the
- * customSmallerIsBetter JSON, flag parsing, the bytes formula, target verdicts and the
- * interleaving order of the timing core (with millisecond fake tasks, so it stays fast).
+ * Tests of the pure parts of the benchmarks: the SVG writer, the customSmallerIsBetter JSON, flag
+ * parsing, the bytes formula, per-round ratios between rows and the target verdicts. The timing
+ * core and its statistics are tested in src/measure/measure.test.ts.
  */
 import { describe, expect, test } from "vitest";
-import { medianAbsoluteDeviation as tinybenchMad } from "tinybench";
+import { parseCli } from "../src/cli.ts";
 import type { EnvironmentReport } from "./environment.ts";
-import { parseFlags } from "./flags.ts";
+import { BENCH_CLI, benchFlags } from "./flags.ts";
 import { bytesMoved, throughput } from "./metrics.ts";
 import { FULL_PLAN, QUICK_PLAN, selectPlan } from "./plan.ts";
 import { CallTimeHistory } from "./predict.ts";
-import { benchmarkActionEntries, type BenchRun, charts, evaluateTargets } from "./report.ts";
-import type { ResultRow, SuiteResult } from "./rows.ts";
-import { median, medianAbsoluteDeviation, summarize } from "./stats.ts";
+import {
+  benchmarkActionEntries,
+  type BenchRun,
+  charts,
+  evaluateTargets,
+  formatRatio,
+  queueRoundTripText,
+} from "./report.ts";
+import { type ResultRow, rowRatio, type SuiteResult } from "./rows.ts";
 import { renderChart } from "./svg.ts";
-import { runInterleaved } from "./timing.ts";
-
-describe("stats", () => {
-  test("median of odd and even counts, unsorted input", () => {
-    expect(median([5, 1, 3])).toBe(3);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(median([7])).toBe(7);
-  });
-
-  test("MAD of a known sample", () => {
-    // median 2; |x - 2| = 1, 1, 0, 0, 2, 4, 7 -> median 1
-    expect(medianAbsoluteDeviation([1, 1, 2, 2, 4, 6, 9])).toBe(1);
-    expect(medianAbsoluteDeviation([3, 3, 3])).toBe(0);
-  });
-
-  test("MAD agrees with tinybench's on random samples", () => {
-    let s = 12345;
-    for (let trial = 0; trial < 20; trial++) {
-      const n = 1 + (trial % 9);
-      const xs: number[] = [];
-      for (let i = 0; i < n; i++) {
-        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-        xs.push(s / 2 ** 32);
-      }
-      const sorted = [...xs].sort((a, b) => a - b) as unknown as Parameters<typeof tinybenchMad>[0];
-      expect(medianAbsoluteDeviation(xs)).toBeCloseTo(tinybenchMad(sorted), 12);
-    }
-  });
-
-  test("summarize reports n, min, median, MAD, max, mean", () => {
-    expect(summarize([2, 8, 4, 6])).toEqual({ n: 4, min: 2, median: 5, mad: 2, max: 8, mean: 5 });
-  });
-
-  test("empty or non-finite samples are rejected", () => {
-    expect(() => median([])).toThrow(/at least one sample/);
-    expect(() => summarize([1, NaN])).toThrow(/finite/);
-  });
-});
 
 describe("svg", () => {
   const chart = {
@@ -101,12 +69,17 @@ describe("svg", () => {
   });
 });
 
-function row(over: Partial<ResultRow> & Pick<ResultRow, "subject" | "pass">): ResultRow {
+/**
+ * A measured row: `ms` per round on GPU timestamps (with `jitter` added to round r's sample), wall
+ * time 11 ms more; five rounds 0..4.
+ */
+function row(over: Partial<ResultRow> & Pick<ResultRow, "subject" | "pass">, jitter: number[] = []): ResultRow {
   const ms = over.ms ?? 10;
   const summary = { n: 5, min: ms * 0.9, median: ms, mad: ms * 0.05, max: ms * 1.2, mean: ms };
   const shape = over.shape ?? [32, 64, 64, 32];
   const bytes = bytesMoved(shape, "same", over.pass);
   const tp = throughput(shape, "same", over.pass, ms);
+  const device = [0, 1, 2, 3, 4].map((r) => ms + (jitter[r] ?? 0));
   return {
     suite: "webgpu target 32x64x64x32",
     group: "webgpu",
@@ -125,10 +98,10 @@ function row(over: Partial<ResultRow> & Pick<ResultRow, "subject" | "pass">): Re
     elementsPerSecond: tp.elementsPerSecond,
     gigabytesPerSecond: tp.gigabytesPerSecond,
     vsMaxPool: null,
-    rooflinePercent: null,
+    copyPercent: null,
     warmupCalls: 2,
     firstCallMs: ms * 3,
-    samples: { wall: [ms + 11], device: [ms] },
+    samples: { round: [0, 1, 2, 3, 4], wall: device.map((d) => d + 11), cpu: device, device },
     ...over,
   };
 }
@@ -142,7 +115,7 @@ function fakeRun(rows: ResultRow[]): BenchRun {
     padding: "same",
     policy: null,
     rows,
-    queueRoundTrip: null,
+    queueRoundTrip: { n: 5, min: 11, median: 11.5, mad: 0.2, max: 12, mean: 11.5 },
     tensors: { before: 0, after: 0 },
     failures: [],
     durationMs: 1,
@@ -157,7 +130,6 @@ function fakeRun(rows: ResultRow[]): BenchRun {
     host: { os: "linux", cpus: 2 },
     adapter: { available: false, reason: "test" },
     timestampQuery: { listed: false, usable: false, detail: "test" },
-    queueRoundTripMs: null,
   } satisfies EnvironmentReport;
   return {
     plan: "quick",
@@ -167,7 +139,8 @@ function fakeRun(rows: ResultRow[]): BenchRun {
     bytesFormula: "",
     shapes: [],
     notBenchmarked: [],
-    roofline: { available: true, detail: "test" },
+    gated: ["wgsl"],
+    copyKernel: { available: true, detail: "test" },
     suites: [suite],
     failures: [],
     durationMs: 1,
@@ -179,9 +152,10 @@ const TARGET_ROWS = [
   row({ subject: "wgsl", pass: "forwardBackward", ms: 30 }),
   row({ subject: "wgsl", k: 1, pass: "forward", status: "failed", reason: "boom", ms: null, device: null, wall: null }),
   row({ subject: "tfjs-topk@webgpu", pass: "forward", ms: 400 }),
+  row({ subject: "tfjs-network@webgpu", pass: "forward", ms: 100 }),
   row({ subject: "tf.maxPool@webgpu", kind: "baseline", k: null, pass: "forward", ms: 5 }),
   row({ subject: "tf.maxPool@webgpu", kind: "baseline", k: null, pass: "forwardBackward", ms: 20 }),
-  row({ subject: "roofline@webgpu", kind: "roofline", k: null, pass: "forward", ms: 1.8 }),
+  row({ subject: "copy@webgpu", kind: "copy", k: null, pass: "forward", ms: 1.8 }),
 ];
 
 describe("customSmallerIsBetter JSON", () => {
@@ -205,54 +179,82 @@ describe("customSmallerIsBetter JSON", () => {
   });
 });
 
+describe("per-round ratios between rows", () => {
+  test("the median of per-round ratios, on GPU timestamps when both rows have them, with an interval", () => {
+    const a = row({ subject: "a", pass: "forward", ms: 10 }, [0, 1, -1, 0, 20]);
+    const b = row({ subject: "b", pass: "forward", ms: 5 });
+    const r = rowRatio(a, b)!;
+    expect(r.timer).toBe("gpu-timestamps");
+    expect(r.n).toBe(5);
+    expect(r.median).toBe(2); // ratios 2, 2.2, 1.8, 2, 6: the outlier round does not move the median
+    expect(r.low).toBeLessThanOrEqual(2);
+    expect(r.high).toBeGreaterThanOrEqual(2);
+    expect(formatRatio(r)).toMatch(/^2\.00 \[\d\.\d+, \d\.\d+\]$/);
+    const wallOnly = { ...b, samples: { ...b.samples, device: undefined } };
+    expect(rowRatio(a, wallOnly)!.timer).toBe("wall-clock");
+    const failed = row({ subject: "c", pass: "forward", status: "failed" });
+    expect(rowRatio(a, failed)).toBeNull();
+  });
+
+  test("the queue round trip is the median over the GPU suites", () => {
+    expect(queueRoundTripText(fakeRun([]))).toBe("11.5 ms");
+    expect(queueRoundTripText({ suites: [] })).toBe("-");
+  });
+});
+
 describe("kernel targets", () => {
-  test("verdicts follow the measured ratios", () => {
-    const verdicts = evaluateTargets(fakeRun(TARGET_ROWS).suites);
-    const wgsl = verdicts.filter((v) => v.entry === "wgsl");
-    expect(wgsl.map((v) => [v.met, Number(v.value!.toFixed(2))])).toEqual([
-      [true, 0.4], // 2 / 5
-      [false, 1.5], // 30 / 20
-      [true, 90], // 1.8 / 2
-      [true, 200], // 400 / 2
+  test("gated entries only; verdicts follow the per-round ratios; one speed-up target per non-gated entry", () => {
+    const verdicts = evaluateTargets(fakeRun(TARGET_ROWS).suites, ["wgsl"]);
+    expect(verdicts.every((v) => v.entry === "wgsl")).toBe(true);
+    expect(verdicts.map((v) => [v.target, v.met, Number(v.value!.toFixed(2))])).toEqual([
+      ["forward <= 0.5x tf.maxPool time", true, 0.4], // 2 / 5
+      ["forward+backward <= 1.0x tf.maxPool time", false, 1.5], // 30 / 20
+      ["forward >= 80 % of copy bandwidth", true, 90], // 1.8 / 2
+      ["forward >= 100x faster than tfjs-topk@webgpu", true, 200], // 400 / 2
+      ["forward >= 100x faster than tfjs-network@webgpu", false, 50], // 100 / 2
     ]);
-    expect(verdicts.some((v) => v.entry === "tfjs-topk@webgpu")).toBe(false);
+    for (const v of verdicts) expect(v.interval).not.toBeNull();
+    expect(verdicts.some((v) => v.inconclusive)).toBe(false); // identical rounds: zero-width intervals
+    expect(evaluateTargets(fakeRun(TARGET_ROWS).suites, [])).toEqual([]);
   });
 
   test("charts: one file per pass and k, one polyline per implementation", () => {
     const files = charts(fakeRun(TARGET_ROWS));
     expect(files.map((f) => f.file)).toEqual(["throughput-forward-k4.svg", "throughput-forward-backward-k4.svg"]);
-    expect(files[0].svg.match(/<polyline /g)?.length).toBe(4); // wgsl, topk, maxPool, roofline
+    expect(files[0].svg.match(/<polyline /g)?.length).toBe(5); // wgsl, topk, network, maxPool, copy
   });
 });
 
 describe("flags", () => {
+  const parse = (args: string[]) => benchFlags(parseCli(BENCH_CLI, args).values);
+
   test("defaults and values", () => {
-    expect(parseFlags([])).toEqual({ quick: false, filter: [], shapes: [], ks: [], help: false });
-    expect(parseFlags(["--quick", "--filter", "wgsl, tfjs", "--json=o.json", "--report", "r", "--k", "1,4"]))
-      .toEqual({
-        quick: true,
-        filter: ["wgsl", "tfjs"],
-        json: "o.json",
-        report: "r",
-        shapes: [],
-        ks: [1, 4],
-        help: false,
-      });
+    expect(parse([])).toEqual({ quick: false, filter: [], json: undefined, report: undefined, shapes: [], ks: [] });
+    expect(parse(["--quick", "--filter", "wgsl, tfjs", "--json=o.json", "--report", "r", "--k", "1,4"])).toEqual({
+      quick: true,
+      filter: ["wgsl", "tfjs"],
+      json: "o.json",
+      report: "r",
+      shapes: [],
+      ks: [1, 4],
+    });
+    expect(parseCli(BENCH_CLI, ["-h"]).help).toBe(true);
   });
 
   test.each([
     [["--bogus"], "--bogus"],
     [["--json"], "--json"],
-    [["--json", "--quick"], "--json"],
     [["--report="], "--report"],
     [["--filter", ","], "--filter"],
     [["--k", "5"], "--k"],
     [["--k", "x"], "--k"],
     [["--quick=yes"], "--quick"],
-    [["--quick", "--quick"], "--quick"],
-    [["stray"], "arguments"],
   ])("%j is rejected naming %s", (args, flag) => {
-    expect(() => parseFlags(args)).toThrow(new RegExp(`^sort_pool2d: ${flag.replace(/-/g, "\\-")}: expected`));
+    expect(() => parse(args)).toThrow(new RegExp(`^${flag.replace(/-/g, "\\-")}: expected`));
+  });
+
+  test("positionals are rejected", () => {
+    expect(() => parse(["stray"])).toThrow(/expected flags only/);
   });
 
   test("--shapes and --k select from the plan and reject unknown values naming the flag", () => {
@@ -291,74 +293,5 @@ describe("bytes formula", () => {
     const t = throughput([1, 10, 10, 10], "valid", "forward", 2);
     expect(t.elementsPerSecond).toBe(1000 / 0.002);
     expect(t.gigabytesPerSecond).toBeCloseTo((4 * (1000 + 250)) / 0.002 / 1e9, 12);
-  });
-});
-
-describe("timing core", () => {
-  const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
-
-  test("rounds interleave tasks with a rotating order; failures and skips are reported", async () => {
-    const calls: string[] = [];
-    const task = (name: string, run: () => Promise<void>) => ({ name, run: () => (calls.push(name), run()) });
-    const timings = await runInterleaved([
-      task("a", tick),
-      task("b", tick),
-      task("c", () => Promise.reject(new Error("boom"))),
-      task("d", () => new Promise((resolve) => setTimeout(resolve, 30))),
-    ], { samples: 4, warmupCalls: 1, skipFirstCallOverMs: 20 });
-    const byName = Object.fromEntries(timings.map((t) => [t.name, t]));
-    expect(byName.a.status).toBe("ok");
-    expect(byName.a.samples.length).toBe(4);
-    expect(byName.b.samples.length).toBe(4);
-    expect(byName.c.status).toBe("failed");
-    expect(byName.c.reason).toMatch(/warm-up call 1 threw: boom/);
-    expect(byName.d.status).toBe("skipped");
-    expect(byName.d.reason).toMatch(/over the 20 ms limit/);
-    // warm-up a b c d, then 4 measured rounds of a and b with the start rotating
-    expect(calls.join("")).toBe("abcd" + "ab" + "ba" + "ab" + "ba");
-    for (const s of byName.a.samples) expect(s).toBeGreaterThan(0.5);
-  });
-
-  test("a slow first call skips the not-yet-run members of its cohort", async () => {
-    const calls: string[] = [];
-    const slow = (name: string) => ({
-      name,
-      cohort: "slow",
-      run: () => (calls.push(name), new Promise<void>((r) => setTimeout(r, 25))),
-    });
-    const timings = await runInterleaved([slow("s1"), slow("s2"), { name: "f", run: tick }], {
-      samples: 2,
-      warmupCalls: 1,
-      skipFirstCallOverMs: 15,
-    });
-    expect(calls).toEqual(["s1"]);
-    expect(timings.map((t) => t.status)).toEqual(["skipped", "skipped", "ok"]);
-    expect(timings[1].reason).toMatch(/not run: s1 \(same cohort\)/);
-  });
-
-  test("the budget stops a task at minSamples; the clock is read around every measured call", async () => {
-    let open = false;
-    let readings = 0;
-    const clock = {
-      name: "fake",
-      begin: () => void (open = true),
-      end: () => {
-        expect(open).toBe(true);
-        open = false;
-        readings++;
-        return Promise.resolve({ ms: 1 });
-      },
-    };
-    const timings = await runInterleaved([{ name: "slow", run: () => new Promise((r) => setTimeout(r, 5)) }], {
-      samples: 10,
-      minSamples: 2,
-      budgetMs: 1,
-      warmupCalls: 1,
-      clock,
-    });
-    expect(timings[0].samples.length).toBe(2);
-    expect(timings[0].reason).toMatch(/stopped at 2 of 10 samples/);
-    expect(timings[0].clockSamples).toEqual([1, 1]);
-    expect(readings).toBe(3); // 1 warm-up + 2 measured
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Independent re-timing of a benchmark JSON: `deno run -A bench/crosscheck.ts --json FILE`.
  *
- * For every measured row it can rebuild (registry entries, tfjs baselines, the roofline) it
- * prepares the same workload again and times it a different way: no tinybench, no interleaving,
+ * For every measured row it can rebuild (registry entries, tfjs baselines, the copy kernel) it
+ * prepares the same workload again and times it a different way: no round loop, no interleaving,
  * no injected GPU timestamps, just `performance.now()` around each of N back-to-back awaited
  * calls after its own warm-up (at least 10 calls and 100 ms). The median is compared with the
  * JSON's wall-clock median. For tf.maxPool / tf.avgPool on WebGPU it also asks tfjs for its own GPU kernel time (`tf.time`,
@@ -15,17 +15,27 @@
  *
  * @module
  */
+import { defineCli, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
+import { median, medianAbsoluteDeviation } from "../src/measure/stats.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { implementations } from "../src/registry.ts";
 import { sizeOf } from "../src/spec.ts";
 import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import type { BenchHandle, Shape4 } from "../src/types.ts";
-import { SortPoolArgumentError } from "../src/validate.ts";
+import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
 import { formatMs } from "./report.ts";
-import { findRooflineFactory } from "./roofline.ts";
 import type { ResultRow, SuiteResult } from "./rows.ts";
-import { median, medianAbsoluteDeviation } from "./stats.ts";
+
+/** The command line of the cross-check. */
+export const CROSSCHECK_CLI = defineCli({
+  command: "deno run -A bench/crosscheck.ts",
+  summary: "Re-times the rows of a benchmark JSON a different way (back-to-back calls of a fresh handle, no " +
+    "interleaving, no injected timestamps; tfjs's own tf.time for tf.maxPool / tf.avgPool on WebGPU) and prints " +
+    "both figures side by side. Progress on stderr, the table on stdout.",
+  options: { json: { type: "string", value: "FILE", description: "a JSON written by deno task bench (required)" } },
+  epilog: "exit status: 0 every row agrees within max(25 %, 3 MAD), 1 a row differs or fails, 2 usage error",
+});
 
 /** Rows slower than this (wall median, ms) are not re-timed, to keep the check short. */
 const MAX_ROW_MS = 1500;
@@ -34,11 +44,7 @@ async function prepare(row: ResultRow): Promise<BenchHandle> {
   const shape = row.shape as Shape4;
   const m = /^tf\.(maxPool|avgPool)@(webgpu|cpu)$/.exec(row.subject);
   if (m) return preparePoolBaseline(m[1] as "maxPool" | "avgPool", m[2] as "webgpu" | "cpu", shape, row.padding);
-  if (row.kind === "roofline") {
-    const roofline = await findRooflineFactory();
-    if (!roofline.available) throw new Error(`roofline: ${roofline.reason}`);
-    return roofline.prepare(shape, row.padding);
-  }
+  if (row.kind === "copy") return await prepareCopyBench(shape);
   const entry = implementations.find((i) => i.name === row.subject);
   if (!entry?.prepareBench) throw new Error(`${row.subject}: not in the registry or without prepareBench`);
   const k = row.k!;
@@ -71,15 +77,10 @@ async function tfjsKernelMs(op: "maxPool" | "avgPool", shape: Shape4, padding: "
   return times;
 }
 
-function parseArgs(args: string[]): string {
-  if (args.length === 2 && args[0] === "--json") return args[1];
-  if (args.length === 1 && args[0].startsWith("--json=")) return args[0].slice(7);
-  throw new SortPoolArgumentError("--json", "--json FILE (a JSON written by deno task bench)", JSON.stringify(args));
-}
-
-async function main(): Promise<number> {
-  if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
-  const file = parseArgs(Deno.args);
+/** Re-times the rows of `--json FILE`; returns the exit status. */
+export async function crosscheckMain({ values }: ParsedCli): Promise<number> {
+  const file = values.json;
+  if (typeof file !== "string" || file === "") throw new UsageError("--json", "a file name", "nothing");
   const run = JSON.parse(await Deno.readTextFile(file)) as {
     environment: { denoWebgpuBackend: string };
     suites: SuiteResult[];
@@ -158,11 +159,4 @@ async function main(): Promise<number> {
   return bad === 0 ? 0 : 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runCli(CROSSCHECK_CLI, Deno.args, crosscheckMain);

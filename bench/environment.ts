@@ -1,7 +1,8 @@
 /**
- * What the benchmarks ran on: WebGPU adapter, Deno, tfjs and wgpu versions, and two probes of
- * the adapter's timing behaviour (does timestamp-query return usable values; how long an empty
- * queue submission takes to be reported done).
+ * What the benchmarks ran on: WebGPU adapter, Deno, tfjs and wgpu versions, and a probe of the
+ * adapter's timing behaviour (does timestamp-query return usable values). How long an empty queue
+ * submission takes to be reported done is measured inside each GPU suite, interleaved with the
+ * subjects (bench/suite.ts), not here.
  *
  * @module
  */
@@ -33,7 +34,7 @@ export interface EnvironmentReport {
   readonly date: string;
   /** DENO_WEBGPU_BACKEND as set for the process ("" when unset: wgpu picks, Vulkan first). */
   readonly denoWebgpuBackend: string;
-  /** XDG_RUNTIME_DIR used (the harness sets /tmp when unset, as lavapipe needs one). */
+  /** XDG_RUNTIME_DIR used (src/runtime_dir.ts sets a private one when unset, as lavapipe needs one). */
   readonly xdgRuntimeDir: string;
   /** Deno, V8 and TypeScript versions. */
   readonly deno: Record<string, string>;
@@ -47,8 +48,6 @@ export interface EnvironmentReport {
   readonly adapter: AdapterReport;
   /** The timestamp-query probe. */
   readonly timestampQuery: TimestampProbe;
-  /** Median of a few empty submit + onSubmittedWorkDone round trips, ms (null: no adapter). */
-  readonly queueRoundTripMs: number | null;
 }
 
 const LIMITS_OF_INTEREST = [
@@ -144,26 +143,6 @@ async function probeTimestampQuery(): Promise<TimestampProbe> {
   }
 }
 
-/** Median of `rounds` empty submit + onSubmittedWorkDone round trips on a fresh device, in ms. */
-async function probeQueueRoundTrip(rounds = 5): Promise<number | null> {
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return null;
-  const device = await adapter.requestDevice();
-  try {
-    const times: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const t0 = performance.now();
-      device.queue.submit([device.createCommandEncoder().finish()]);
-      await device.queue.onSubmittedWorkDone();
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    return times[times.length >> 1];
-  } finally {
-    device.destroy();
-  }
-}
-
 /** Versions of the wgpu crates, read from source paths that panic messages embed in the binary. */
 async function wgpuCrateVersions(): Promise<Record<string, string>> {
   const wanted = ["wgpu-core", "wgpu-hal"];
@@ -245,6 +224,5 @@ export async function describeEnvironment(adapter: GPUAdapter | null, noAdapterR
     },
     adapter: adapter ? describeAdapter(adapter) : { available: false, reason: noAdapterReason },
     timestampQuery: adapter ? await probeTimestampQuery() : { listed: false, usable: false, detail: noAdapterReason },
-    queueRoundTripMs: adapter ? await probeQueueRoundTrip() : null,
   };
 }

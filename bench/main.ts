@@ -1,22 +1,25 @@
 /**
  * `deno task bench`: throughput benchmarks of every registry entry with a bench handle against
- * tf.maxPool / tf.avgPool (tfjs webgpu and cpu backends) and the roofline kernel, on Deno's
- * WebGPU. See bench/README.md for what is measured and how.
+ * tf.maxPool / tf.avgPool (tfjs webgpu and cpu backends) and the copy kernel, on Deno's WebGPU.
+ * See bench/README.md for what is measured and how.
  *
  * Exit status: 0 when every planned measurement ran; 1 when anything failed (no WebGPU adapter,
  * a workload that threw, a tfjs tensor leak); 2 for bad flags.
  *
  * @module
  */
+import { type ParsedCli, runCli, UsageError } from "../src/cli.ts";
+import { type DeviceClock, gpuTimestampClock } from "../src/measure/clocks.ts";
+import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { implementations } from "../src/registry.ts";
 import { sizeOf } from "../src/spec.ts";
 import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
 import { useBackend } from "../src/tfjs/runtime.ts";
 import type { Implementation, Padding, SortPoolCase } from "../src/types.ts";
+import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
 import { describeEnvironment, requestAdapter } from "./environment.ts";
-import { type BenchFlags, parseFlags, USAGE } from "./flags.ts";
-import { installGpuPassClock } from "./gpu_timestamps.ts";
+import { BENCH_CLI, type BenchFlags, benchFlags } from "./flags.ts";
 import { BYTES_FORMULA } from "./metrics.ts";
 import { type BenchPlan, FULL_PLAN, type Group, type PlannedShape, QUICK_PLAN, selectPlan } from "./plan.ts";
 import {
@@ -30,10 +33,8 @@ import {
   targetsMarkdown,
 } from "./report.ts";
 import { CallTimeHistory } from "./predict.ts";
-import { findRooflineFactory, type RooflineFactory } from "./roofline.ts";
-import { maxPoolName, METHODS, ROOFLINE_NAME, type Subject, type SuiteResult, taskKey } from "./rows.ts";
+import { COPY_NAME, maxPoolName, type Subject, type SuiteResult, taskKey } from "./rows.ts";
 import { runSuite } from "./suite.ts";
-import type { BenchMethod, SampleClock } from "./timing.ts";
 
 /** Padding of every benchmark case (shapes are even, so "same" pads nothing). */
 const PADDING: Padding = "same";
@@ -60,7 +61,7 @@ function subjectsFor(
   planned: PlannedShape,
   group: Group,
   entries: readonly Implementation[],
-  roofline: RooflineFactory,
+  copyKernel: boolean,
   filter: readonly string[],
   data: () => Float32Array,
 ): Subject[] {
@@ -86,8 +87,8 @@ function subjectsFor(
     if (op === "avgPool" && !matches(name, filter)) continue;
     subjects.push({ name, kind: "baseline", k: null, prepare: () => preparePoolBaseline(op, group, shape, PADDING) });
   }
-  if (group === "webgpu" && roofline.available && matches(ROOFLINE_NAME, filter)) {
-    subjects.push({ name: ROOFLINE_NAME, kind: "roofline", k: null, prepare: () => roofline.prepare(shape, PADDING) });
+  if (group === "webgpu" && copyKernel && matches(COPY_NAME, filter)) {
+    subjects.push({ name: COPY_NAME, kind: "copy", k: null, prepare: () => prepareCopyBench(shape) });
   }
   // Only tf.maxPool left: nothing selected in this group.
   if (subjects.every((s) => s.name === maxPoolName(group)) && !matches(maxPoolName(group), filter)) return [];
@@ -107,14 +108,18 @@ function methodDescription(plan: BenchPlan, clockInUse: boolean, clockNote: stri
   return {
     timer: clockInUse
       ? "WebGPU rows: GPU time = sum over the call's compute passes of (end - begin) from timestamp-query writes " +
-        "that bench/gpu_timestamps.ts injects into every compute pass (BenchHandle hides its encoders); copies and " +
-        "gaps between passes are not counted. Every row also records wall clock: tinybench's performance.now() " +
-        "around one awaited call, which resolves only after onSubmittedWorkDone or a readback. CPU rows: wall clock."
-      : `wall clock only (tinybench's performance.now() around one awaited call; the call resolves after ` +
+        "that src/measure/gpu_timestamps.ts injects into every compute pass (BenchHandle hides its encoders); " +
+        "copies and gaps between passes are not counted. Every row also records wall clock (performance.now() " +
+        "around one awaited call, which resolves only after onSubmittedWorkDone or a readback) and process CPU " +
+        "time. CPU rows: wall clock."
+      : `wall clock only (performance.now() around one awaited call; the call resolves after ` +
         `onSubmittedWorkDone or a readback); timestamp-query not used: ${clockNote}`,
     interleaving: "one suite per (shape, device group): every handle (all k, both passes) is prepared first, then " +
-      "each round is one tinybench Bench running every unfinished task once (1 iteration, no tinybench warm-up), " +
-      "in an order rotated by one place per round (bench/timing.ts)",
+      "each round calls every unfinished task once, in an order rotated by one place per round " +
+      "(src/measure/rounds.ts, shared with the speed gate)",
+    ratios: "x maxPool and % of copy bandwidth are per-round ratios (this row's call and the reference's call of the " +
+      "same round), summarised by their median with a seeded bootstrap 95% interval, on the best clock both " +
+      "rows have (src/measure/stats.ts pairedRatio, the gate's definition)",
     "warm-up": "untimed and interleaved: 2 calls per task (the first pays shader compilation and first-use " +
       "allocation), more (up to 10) until the warm-up calls add up to the plan's warm-up time",
     samples: policies.join("; "),
@@ -129,53 +134,33 @@ async function writeText(path: string, text: string): Promise<void> {
   await Deno.writeTextFile(path, text);
 }
 
-async function main(flags: BenchFlags, args: readonly string[]): Promise<number> {
-  let plan: BenchPlan;
-  try {
-    plan = selectPlan(flags.quick ? QUICK_PLAN : FULL_PLAN, flags.shapes, flags.ks);
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
-    return 2;
-  }
-  // lavapipe needs a runtime dir and complains without one; set before any WebGPU instance exists.
-  if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+/** Runs the benchmarks for parsed flags; returns the exit status. Throws UsageError for flags that match nothing. */
+export async function benchMain({ values }: ParsedCli): Promise<number> {
+  const flags: BenchFlags = benchFlags(values);
+  const args = Deno.args;
+  const plan: BenchPlan = selectPlan(flags.quick ? QUICK_PLAN : FULL_PLAN, flags.shapes, flags.ks);
   const backendLabel = Deno.env.get("DENO_WEBGPU_BACKEND") || "default";
 
   // GPU timestamps: wrappers must be in place before tfjs or any entry creates a device.
-  let gpuClock: ReturnType<typeof installGpuPassClock> | undefined;
+  let clock: DeviceClock | undefined;
   let clockNote = "";
   try {
-    gpuClock = installGpuPassClock();
+    clock = gpuTimestampClock();
   } catch (e) {
     clockNote = e instanceof Error ? e.message : String(e);
   }
   const { adapter, reason: noAdapter } = await requestAdapter();
   progress(adapter ? `adapter: ${adapter.info.description} (${backendLabel})` : `NO WebGPU ADAPTER: ${noAdapter}`);
   const environment = await describeEnvironment(adapter, noAdapter);
-  if (gpuClock && !environment.timestampQuery.usable) {
+  if (clock && !environment.timestampQuery.usable) {
     clockNote = `timestamp-query not usable on this adapter: ${environment.timestampQuery.detail}`;
-    gpuClock = undefined;
+    clock = undefined;
   }
-  const clock: SampleClock | undefined = gpuClock
-    ? {
-      name: "gpu-timestamps",
-      begin: () => gpuClock!.begin(),
-      end: async () => {
-        const t = await gpuClock!.end();
-        if (t.untimedPasses > 0) return { ms: null, why: `${t.untimedPasses} compute pass(es) could not be timed` };
-        if (t.passes === 0) return { ms: null, why: "the call submitted no compute pass" };
-        return { ms: t.ms };
-      },
-    }
-    : undefined;
   progress(clock ? "GPU timing: timestamp-query on every compute pass" : `GPU timing: wall clock only (${clockNote})`);
 
   await useBackend("cpu"); // tfjs initialised, so tf.memory() is meaningful from here on
-  const roofline: RooflineFactory = adapter
-    ? await findRooflineFactory()
-    : { available: false, reason: `no WebGPU adapter: ${noAdapter}` };
-  progress(roofline.available ? `roofline: ${roofline.source}` : `roofline not available: ${roofline.reason}`);
 
+  const gated = implementations.filter((i) => i.gated === true).map((i) => i.name);
   const notBenchmarked: { name: string; reason: string }[] = [];
   for (const entry of implementations) {
     if (!matches(entry.name, flags.filter)) continue;
@@ -195,12 +180,11 @@ async function main(flags: BenchFlags, args: readonly string[]): Promise<number>
     "tf.maxPool@cpu",
     "tf.avgPool@webgpu",
     "tf.avgPool@cpu",
-    ROOFLINE_NAME,
+    COPY_NAME,
   ];
   for (const term of flags.filter) {
     if (!everything.some((name) => name.includes(term))) {
-      console.error(`--filter: term "${term}" matches none of: ${everything.join(", ")}`);
-      return 2;
+      throw new UsageError("--filter", `terms matching one of ${everything.join(", ")}`, JSON.stringify(term));
     }
   }
 
@@ -214,7 +198,7 @@ async function main(flags: BenchFlags, args: readonly string[]): Promise<number>
       planned,
       group,
       implementations,
-      roofline,
+      adapter !== null,
       flags.filter,
       () => (data ??= uniformFloat32(sizeOf(planned.shape), 7)),
     );
@@ -247,9 +231,9 @@ async function main(flags: BenchFlags, args: readonly string[]): Promise<number>
     if (!("skip" in policy)) {
       // Predict every task from earlier suites first, then remember the skipped ones' predictions
       // (so larger shapes skip them too); recording inside the loop would feed predictions back.
-      const predictedSkips: [Subject, BenchMethod, number][] = [];
+      const predictedSkips: [Subject, BenchPass, number][] = [];
       for (const s of subjects) {
-        for (const pass of METHODS) {
+        for (const pass of BENCH_PASSES) {
           const predicted = history.predict(group, s.name, s.k, pass, elements);
           if (predicted && predicted.ms > policy.skipFirstCallOverMs) {
             preSkip.set(
@@ -304,9 +288,13 @@ async function main(flags: BenchFlags, args: readonly string[]): Promise<number>
     bytesFormula: BYTES_FORMULA,
     shapes: plan.shapes,
     notBenchmarked,
-    roofline: roofline.available
-      ? { available: true, detail: `${roofline.source} (prepareRooflineBench): same bytes as each pass, no ranking` }
-      : { available: false, detail: `not available: ${roofline.reason}` },
+    gated,
+    copyKernel: adapter
+      ? {
+        available: true,
+        detail: "src/webgpu/copy_kernel.ts (kernels/copy_*.wgsl): moves each pass's minimum bytes, no ranking",
+      }
+      : { available: false, detail: `not available: no WebGPU adapter: ${noAdapter}` },
     suites,
     failures,
     durationMs: performance.now() - started,
@@ -318,10 +306,13 @@ async function main(flags: BenchFlags, args: readonly string[]): Promise<number>
     }, DENO_WEBGPU_BACKEND=${environment.denoWebgpuBackend || "(unset)"}`,
   );
   console.log(`timer: ${run.method.timer}`);
-  console.log(`bytes: ${BYTES_FORMULA}; elem/s = input elements per second; x maxPool = time / tf.maxPool time`);
-  console.log(`roofline: ${run.roofline.detail}`);
+  console.log(
+    `bytes: ${BYTES_FORMULA}; elem/s = input elements per second; x maxPool = median per-round time ratio to ` +
+      `tf.maxPool [95% interval]; % copy bw = median per-round copy kernel time / this time [95% interval]`,
+  );
+  console.log(`copy kernel: ${run.copyKernel.detail}`);
   console.log(consoleTable(run));
-  console.log("kernel targets:\n" + targetsMarkdown(evaluateTargets(suites)));
+  console.log("kernel targets:\n" + targetsMarkdown(evaluateTargets(suites, gated)));
 
   const jsonPath = flags.json ?? `out/bench-${backendLabel}.json`;
   const actionPath = jsonPath.endsWith(".json")
@@ -344,19 +335,4 @@ async function main(flags: BenchFlags, args: readonly string[]): Promise<number>
   return 0;
 }
 
-if (import.meta.main) {
-  let flags: BenchFlags;
-  try {
-    flags = parseFlags(Deno.args);
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
-    console.error(USAGE);
-    Deno.exit(2);
-  }
-  if (flags.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const code = await main(flags, Deno.args);
-  Deno.exit(code);
-}
+if (import.meta.main) await runCli(BENCH_CLI, Deno.args, benchMain);

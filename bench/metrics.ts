@@ -14,7 +14,7 @@
  */
 import { outputShape, sizeOf } from "../src/spec.ts";
 import type { Padding, Shape4 } from "../src/types.ts";
-import type { BenchMethod } from "./timing.ts";
+import type { BenchPass } from "../src/measure/passes.ts";
 
 /** Bytes per element (float32). */
 export const BYTES_PER_ELEMENT = 4;
@@ -35,7 +35,7 @@ export function outputElements(shape: Shape4, padding: Padding): number {
 }
 
 /** Minimum bytes a pass moves (see the module documentation). */
-export function bytesMoved(shape: Shape4, padding: Padding, method: BenchMethod): number {
+export function bytesMoved(shape: Shape4, padding: Padding, method: BenchPass): number {
   const n = inputElements(shape);
   const m = outputElements(shape, padding);
   return method === "forward" ? BYTES_PER_ELEMENT * (n + m) : BYTES_PER_ELEMENT * (3 * n + 2 * m);
@@ -50,7 +50,7 @@ export interface Throughput {
 }
 
 /** Throughput of a pass over `shape` that took `ms` milliseconds. */
-export function throughput(shape: Shape4, padding: Padding, method: BenchMethod, ms: number): Throughput {
+export function throughput(shape: Shape4, padding: Padding, method: BenchPass, ms: number): Throughput {
   if (!(ms > 0) || !Number.isFinite(ms)) {
     throw new RangeError(`throughput: ms: expected a positive time, received ${ms}`);
   }

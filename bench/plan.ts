@@ -5,12 +5,12 @@
  * @module
  */
 import type { Shape4 } from "../src/types.ts";
-import { SortPoolArgumentError } from "../src/validate.ts";
+import { UsageError } from "../src/cli.ts";
 
 /** Device groups: subjects of one group are interleaved together and compared with each other. */
 export type Group = "webgpu" | "cpu";
 
-/** Sample budget of one suite (see bench/timing.ts for the meaning of each knob). */
+/** Sample budget of one suite (see src/measure/rounds.ts `RoundOptions` for the meaning of each knob). */
 export interface SuitePolicy {
   readonly samples: number;
   readonly minSamples: number;
@@ -152,12 +152,12 @@ export const QUICK_PLAN: BenchPlan = {
   ],
 };
 
-/** Applies `--shapes` and `--k` to a plan; throws naming the flag when a value matches nothing. */
+/** Applies `--shapes` and `--k` to a plan; throws UsageError naming the flag when a value matches nothing. */
 export function selectPlan(plan: BenchPlan, shapes: readonly string[], ks: readonly number[]): BenchPlan {
   const known = plan.shapes.map((s) => s.label);
   for (const label of shapes) {
     if (!known.includes(label)) {
-      throw new SortPoolArgumentError("--shapes", `labels of the ${plan.name} plan (${known.join(", ")})`, label);
+      throw new UsageError("--shapes", `labels of the ${plan.name} plan (${known.join(", ")})`, label);
     }
   }
   const picked = plan.shapes
@@ -165,7 +165,7 @@ export function selectPlan(plan: BenchPlan, shapes: readonly string[], ks: reado
     .map((s) => ({ ...s, ks: ks.length === 0 ? s.ks : s.ks.filter((k) => ks.includes(k)) }))
     .filter((s) => s.ks.length > 0);
   if (picked.length === 0) {
-    throw new SortPoolArgumentError(
+    throw new UsageError(
       "--k",
       `k values the ${plan.name} plan runs on the selected shapes (${
         plan.shapes.map((s) => `${s.label}: ${s.ks.join(",")}`).join("; ")

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Group } from "./plan.ts";
-import type { BenchMethod } from "./timing.ts";
+import type { BenchPass } from "../src/measure/passes.ts";
 
 interface Seen {
   readonly k: number | null;
@@ -24,12 +24,12 @@ export interface Prediction {
 export class CallTimeHistory {
   #seen = new Map<string, Seen[]>();
 
-  #key(group: Group, subject: string, pass: BenchMethod): string {
+  #key(group: Group, subject: string, pass: BenchPass): string {
     return `${group}|${subject}|${pass}`;
   }
 
   /** Records a call time (ms) of `subject` at `k` on a shape of `elements` input elements. */
-  record(group: Group, subject: string, k: number | null, pass: BenchMethod, ms: number, elements: number): void {
+  record(group: Group, subject: string, k: number | null, pass: BenchPass, ms: number, elements: number): void {
     const key = this.#key(group, subject, pass);
     const list = (this.#seen.get(key) ?? []).filter((s) => !(s.k === k && s.elements === elements));
     list.push({ k, ms, elements });
@@ -41,7 +41,7 @@ export class CallTimeHistory {
    * measured there, else the slowest k there) linearly in elements. Linear scaling is optimistic
    * for the tfjs entries (they grow faster), so skips based on it are conservative.
    */
-  predict(group: Group, subject: string, k: number | null, pass: BenchMethod, elements: number): Prediction | null {
+  predict(group: Group, subject: string, k: number | null, pass: BenchPass, elements: number): Prediction | null {
     const list = (this.#seen.get(this.#key(group, subject, pass)) ?? []).filter((s) => s.elements <= elements);
     if (list.length === 0) return null;
     const largest = Math.max(...list.map((s) => s.elements));

@@ -5,22 +5,28 @@
  *
  * @module
  */
-import { type BenchRun, formatMs, targetsMarkdown, type TargetVerdict } from "./report.ts";
+import { defineCli, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
+import { type BenchRun, evaluateTargets, formatMs, queueRoundTripText, targetsMarkdown } from "./report.ts";
 import type { Group } from "./plan.ts";
 import type { ResultRow } from "./rows.ts";
 
 const BEGIN = "<!-- results:begin -->";
 const END = "<!-- results:end -->";
 
-type Saved = BenchRun & { readonly targets: TargetVerdict[] };
+/** A run as saved by `deno task bench --json` (the targets are judged again from its rows). */
+type Saved = BenchRun;
 
 function cell(r: ResultRow | undefined): string {
   if (!r) return "";
   if (r.status !== "ok" || r.ms === null) return r.status;
   const parts = [`${formatMs(r.ms)}${r.timer === "gpu-timestamps" ? "" : " (wall)"}`];
   const extra: string[] = [];
-  if (r.vsMaxPool !== null && !r.subject.startsWith("tf.maxPool")) extra.push(`${r.vsMaxPool.toPrecision(2)}x`);
-  if (r.rooflinePercent !== null && r.kind !== "roofline") extra.push(`${r.rooflinePercent.toFixed(0)}%`);
+  if (r.vsMaxPool !== null && !r.subject.startsWith("tf.maxPool")) extra.push(`${r.vsMaxPool.median.toPrecision(2)}x`);
+  if (r.copyPercent !== null && r.kind !== "copy") {
+    extra.push(
+      `${r.copyPercent.median.toFixed(0)}% [${r.copyPercent.low.toFixed(0)}-${r.copyPercent.high.toFixed(0)}]`,
+    );
+  }
   if (extra.length > 0) parts.push(`(${extra.join(", ")})`);
   return parts.join(" ");
 }
@@ -88,7 +94,8 @@ export function resultsSection(runs: readonly Saved[]): string {
     "`; do not edit by hand._",
     "",
     "Cells: median ms of one call (GPU-timestamp time for WebGPU rows unless marked wall; wall clock for CPU rows), " +
-    "then (time / tf.maxPool time of the same backend, percent of the roofline).",
+    "then (median per-round time ratio to tf.maxPool of the same backend; percent of the copy kernel's bandwidth " +
+    "with its 95% interval).",
     "",
   ];
   for (const run of runs) {
@@ -102,12 +109,12 @@ export function resultsSection(runs: readonly Saved[]): string {
         `on ${env.adapter.available ? env.adapter.info.description : "no adapter"}, ${env.host.cpus} CPUs, ` +
         `load average at start ${env.host.loadavg}. Deno ${env.deno.deno}, tfjs ${env.tfjs.tfjs}, ` +
         `wgpu-core ${env.wgpu["wgpu-core"]}, Mesa ${env.wgpu.mesa}. Empty queue round trip ` +
-        `${env.queueRoundTripMs === null ? "-" : formatMs(env.queueRoundTripMs)} ms. Timer: ` +
+        `${queueRoundTripText(run)}. Timer: ` +
         `${env.timestampQuery.usable ? "GPU timestamps (usable on this adapter)" : "wall clock"}.`,
       "",
       "Kernel targets:",
       "",
-      targetsMarkdown(run.targets),
+      targetsMarkdown(evaluateTargets(run.suites, run.gated)),
       "",
       "WebGPU group:",
       "",
@@ -124,20 +131,30 @@ export function resultsSection(runs: readonly Saved[]): string {
   return out.join("\n");
 }
 
-if (import.meta.main) {
-  if (Deno.args.length === 0) {
-    console.error("usage: deno run -A bench/readme_results.ts RUN.json [RUN.json ...]");
-    Deno.exit(2);
-  }
-  const runs = await Promise.all(Deno.args.map(async (f) => JSON.parse(await Deno.readTextFile(f)) as Saved));
+/** The command line of the results regenerator. */
+export const README_RESULTS_CLI = defineCli({
+  command: "deno run -A bench/readme_results.ts",
+  summary: "Regenerates the results section of bench/README.md (between <!-- results:begin --> and " +
+    "<!-- results:end -->) from benchmark JSON files written by deno task bench.",
+  options: {},
+  positionals: "RUN.json [RUN.json ...]",
+});
+
+/** Rewrites the results section from the JSON files named as positionals; returns the exit status. */
+export async function readmeResultsMain({ positionals }: ParsedCli): Promise<number> {
+  if (positionals.length === 0) throw new UsageError("RUN.json", "one or more benchmark JSON files", "none");
+  const runs = await Promise.all(positionals.map(async (f) => JSON.parse(await Deno.readTextFile(f)) as Saved));
   const path = new URL("./README.md", import.meta.url);
   const readme = await Deno.readTextFile(path);
   const begin = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
   if (begin < 0 || end < begin) {
     console.error(`bench/README.md has no ${BEGIN} ... ${END} section`);
-    Deno.exit(1);
+    return 1;
   }
   await Deno.writeTextFile(path, readme.slice(0, begin) + resultsSection(runs) + readme.slice(end + END.length));
-  console.log(`rewrote the results section of bench/README.md from ${Deno.args.join(", ")}`);
+  console.log(`rewrote the results section of bench/README.md from ${positionals.join(", ")}`);
+  return 0;
 }
+
+if (import.meta.main) await runCli(README_RESULTS_CLI, Deno.args, readmeResultsMain);

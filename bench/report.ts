@@ -5,12 +5,13 @@
  *
  * @module
  */
+import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
+import { median } from "../src/measure/stats.ts";
 import type { EnvironmentReport } from "./environment.ts";
 import { BYTES_FORMULA } from "./metrics.ts";
 import { type Group, type PlannedShape } from "./plan.ts";
 import { type ChartSeries, formatSi, renderChart } from "./svg.ts";
-import { commonRatio, maxPoolName, METHODS, type ResultRow, ROOFLINE_NAME, type SuiteResult } from "./rows.ts";
-import type { BenchMethod } from "./timing.ts";
+import { COPY_NAME, maxPoolName, type ResultRow, type RowRatio, rowRatio, type SuiteResult } from "./rows.ts";
 
 /** Everything a run produced. */
 export interface BenchRun {
@@ -24,8 +25,10 @@ export interface BenchRun {
   readonly shapes: readonly PlannedShape[];
   /** Registry entries not benchmarked, with the reason. */
   readonly notBenchmarked: readonly { readonly name: string; readonly reason: string }[];
-  /** The roofline factory's source, or why there is none. */
-  readonly roofline: { readonly available: boolean; readonly detail: string };
+  /** Registry entries with `gated: true`: the kernel targets are judged on them. */
+  readonly gated: readonly string[];
+  /** The copy kernel's source, or why it is not measured. */
+  readonly copyKernel: { readonly available: boolean; readonly detail: string };
   readonly suites: readonly SuiteResult[];
   /** Everything that makes the run exit non-zero. */
   readonly failures: readonly string[];
@@ -41,7 +44,19 @@ export interface BenchmarkActionEntry {
   readonly extra?: string;
 }
 
-const PASS_LABEL: Record<BenchMethod, string> = { forward: "fwd", forwardBackward: "fwd+bwd" };
+const PASS_LABEL: Record<BenchPass, string> = { forward: "fwd", forwardBackward: "fwd+bwd" };
+
+/** A ratio with its interval in few digits, e.g. "0.191 [0.185, 0.197]"; `scale` digits for percent. */
+export function formatRatio(r: RowRatio, percent = false): string {
+  const f = (v: number) => (percent ? v.toFixed(0) : v.toPrecision(3));
+  return `${f(r.median)} [${f(r.low)}, ${f(r.high)}]`;
+}
+
+/** Median of the GPU suites' empty queue round trips, e.g. "11.4 ms", or "-" when none was measured. */
+export function queueRoundTripText(run: Pick<BenchRun, "suites">): string {
+  const medians = run.suites.flatMap((s) => (s.queueRoundTrip ? [s.queueRoundTrip.median] : []));
+  return medians.length === 0 ? "-" : `${formatMs(median(medians))} ms`;
+}
 
 /** Milliseconds with 3-4 significant digits. */
 export function formatMs(ms: number): string {
@@ -75,8 +90,8 @@ const HEADER = [
   "wall ms",
   "elem/s",
   "GB/s",
-  "x maxPool",
-  "% roofline",
+  "x maxPool [95%]",
+  "% copy bw [95%]",
   "note",
 ];
 
@@ -95,8 +110,8 @@ function cells(r: ResultRow): string[] {
     r.wall ? formatMs(r.wall.median) : "-",
     r.elementsPerSecond !== null ? formatSi(r.elementsPerSecond) : "-",
     r.gigabytesPerSecond !== null ? r.gigabytesPerSecond.toPrecision(3) : "-",
-    r.vsMaxPool !== null ? r.vsMaxPool.toPrecision(3) : "-",
-    r.rooflinePercent !== null ? r.rooflinePercent.toFixed(0) : r.group === "cpu" ? "n/a" : "not available",
+    r.vsMaxPool !== null ? formatRatio(r.vsMaxPool) : "-",
+    r.copyPercent !== null ? formatRatio(r.copyPercent, true) : r.group === "cpu" ? "n/a" : "-",
     note(r),
   ];
 }
@@ -139,7 +154,7 @@ function markdownTable(s: SuiteResult): string {
   const esc = (t: string) => t.replace(/\|/g, "\\|");
   const lines = [
     `| ${HEADER.join(" | ")} |`,
-    `|${HEADER.map((_, c) => (c <= 2 || c === 13 ? "---" : "---:")).join("|")}|`,
+    `|${HEADER.map((_, c) => (c <= 2 || c === HEADER.length - 1 ? "---" : "---:")).join("|")}|`,
   ];
   for (const r of s.rows) lines.push(`| ${cells(r).map(esc).join(" | ")} |`);
   return lines.join("\n");
@@ -149,9 +164,14 @@ function markdownTable(s: SuiteResult): string {
 export interface TargetVerdict {
   readonly entry: string;
   readonly target: string;
-  /** Measured value in the target's unit, or null when not measured. */
+  /** Measured value (median of the per-round ratios) in the target's unit, or null when not measured. */
   readonly value: number | null;
+  /** Its 95% bootstrap interval in the same unit. */
+  readonly interval: readonly [number, number] | null;
+  /** Whether the median meets the target (null: not measured). */
   readonly met: boolean | null;
+  /** The interval has values on both sides of the target: this run cannot tell. */
+  readonly inconclusive: boolean;
   readonly detail: string;
 }
 
@@ -159,93 +179,109 @@ export interface TargetVerdict {
 export const TARGET_SHAPE = "target";
 /** k at which the kernel targets are judged. */
 export const TARGET_K = 4;
-/** The tfjs top-k entry the speed-up target compares with. */
-export const TOPK_ENTRY = "tfjs-topk@webgpu";
 
 /**
- * Judges every WebGPU registry entry (except tfjs-topk@webgpu itself) at the target shape and
- * k = 4: forward <= 0.5x tf.maxPool, forward+backward <= 1.0x tf.maxPool, forward >= 80 % of the
- * roofline, forward >= 100x faster than tfjs-topk@webgpu. Ratios use a clock both rows have.
+ * Judges every gated registry entry (`gated`, from the registry's `Implementation.gated`) at the
+ * target shape and k = 4: forward <= 0.5x tf.maxPool, forward+backward <= 1.0x tf.maxPool, forward
+ * >= 80 % of the copy kernel's bandwidth, and forward >= 100x faster than each non-gated entry of
+ * the same group measured there (the tfjs-op implementations). Every figure is a per-round ratio
+ * (median, with its 95% interval); a target is met when the median meets it, and marked inconclusive
+ * when its interval has values on both sides.
  */
-export function evaluateTargets(suites: readonly SuiteResult[]): TargetVerdict[] {
+export function evaluateTargets(suites: readonly SuiteResult[], gated: readonly string[]): TargetVerdict[] {
   const suite = suites.find((s) => s.group === "webgpu" && s.shapeLabel === TARGET_SHAPE && !s.skipped);
   if (!suite) return [];
   const rows = suite.rows;
-  const find = (subject: string, k: number | null, pass: BenchMethod) =>
+  const find = (subject: string, k: number | null, pass: BenchPass) =>
     rows.find((r) => r.subject === subject && r.k === k && r.pass === pass);
-  const entries = [
-    ...new Set(
-      rows.filter((r) => r.kind === "entry" && r.subject !== TOPK_ENTRY && r.k === TARGET_K).map((r) => r.subject),
-    ),
-  ];
+  const judged = [...new Set(rows.filter((r) => r.kind === "entry" && r.k === TARGET_K).map((r) => r.subject))];
+  const entries = judged.filter((name) => gated.includes(name));
+  const others = judged.filter((name) => !gated.includes(name));
   const verdicts: TargetVerdict[] = [];
   const where = `${suite.shape.join("x")}, k=${TARGET_K}`;
   for (const entry of entries) {
     const fwd = find(entry, TARGET_K, "forward");
     const fb = find(entry, TARGET_K, "forwardBackward");
+    // ratio(a, b) is a's time / b's time per round; value() turns it into the target's unit.
     const judge = (
       target: string,
-      row: ResultRow | undefined,
-      other: ResultRow | undefined,
-      otherName: string,
-      compute: (ratio: number) => number,
+      a: [string, ResultRow | undefined],
+      b: [string, ResultRow | undefined],
+      value: (ratio: number) => number,
       ok: (v: number) => boolean,
     ) => {
-      if (!row || row.status !== "ok" || !other || other.status !== "ok") {
-        const missing = !row || row.status !== "ok"
-          ? `${entry} (${row?.reason ?? "not measured"})`
-          : `${otherName} (${other?.reason ?? "not measured"})`;
-        verdicts.push({ entry, target, value: null, met: null, detail: `not measured at ${where}: ${missing}` });
+      const missing = [a, b].find(([, row]) => !row || row.status !== "ok");
+      const r = missing ? null : rowRatio(a[1]!, b[1]!);
+      if (!r) {
+        const detail = missing
+          ? `not measured at ${where}: ${missing[0]} (${missing[1]?.reason ?? "not measured"})`
+          : `not measured at ${where}: no common clock or round`;
+        verdicts.push({ entry, target, value: null, interval: null, met: null, inconclusive: false, detail });
         return;
       }
-      const r = commonRatio(row, other)!;
-      const v = compute(r.ratio);
-      verdicts.push({ entry, target, value: v, met: ok(v), detail: `${where}, ${r.timer}` });
+      const [lo, hi] = [value(r.low), value(r.high)].sort((x, y) => x - y);
+      const v = value(r.median);
+      verdicts.push({
+        entry,
+        target,
+        value: v,
+        interval: [lo, hi],
+        met: ok(v),
+        inconclusive: ok(lo) !== ok(hi),
+        detail: `${where}, ${r.timer}, ${r.n} rounds`,
+      });
     };
-    judge("forward <= 0.5x tf.maxPool time", fwd, find(maxPoolName("webgpu"), null, "forward"), "tf.maxPool@webgpu", (
-      x,
-    ) => x, (v) => v <= 0.5);
+    const maxPool = maxPoolName("webgpu");
+    judge(
+      "forward <= 0.5x tf.maxPool time",
+      [entry, fwd],
+      [maxPool, find(maxPool, null, "forward")],
+      (x) => x,
+      (v) => v <= 0.5,
+    );
     judge(
       "forward+backward <= 1.0x tf.maxPool time",
-      fb,
-      find(maxPoolName("webgpu"), null, "forwardBackward"),
-      "tf.maxPool@webgpu",
+      [entry, fb],
+      [maxPool, find(maxPool, null, "forwardBackward")],
       (x) => x,
       (v) => v <= 1.0,
     );
-    judge("forward >= 80 % of roofline", fwd, find(ROOFLINE_NAME, null, "forward"), "roofline@webgpu", (x) => 100 / x, (
-      v,
-    ) => v >= 80);
     judge(
-      "forward >= 100x faster than tfjs-topk@webgpu",
-      fwd,
-      find(TOPK_ENTRY, TARGET_K, "forward"),
-      TOPK_ENTRY,
-      (x) => 1 / x,
-      (v) => v >= 100,
+      "forward >= 80 % of copy bandwidth",
+      [COPY_NAME, find(COPY_NAME, null, "forward")],
+      [entry, fwd],
+      (x) => 100 * x,
+      (v) => v >= 80,
     );
+    for (const other of others) {
+      judge(`forward >= 100x faster than ${other}`, [other, find(other, TARGET_K, "forward")], [entry, fwd], (x) => x, (
+        v,
+      ) => v >= 100);
+    }
   }
   return verdicts;
 }
 
 function formatTarget(v: TargetVerdict): string {
+  const percent = v.target.includes("%");
+  const f = (x: number) => (percent ? x.toFixed(0) : x.toPrecision(3));
+  const unit = percent ? " %" : "x";
   const value = v.value === null
     ? "-"
-    : v.target.includes("%")
-    ? `${v.value.toFixed(0)} %`
-    : `${v.value.toPrecision(3)}x`;
-  const met = v.met === null ? "not measured" : v.met ? "met" : "NOT met";
+    : `${f(v.value)}${unit}${v.interval ? ` [${f(v.interval[0])}, ${f(v.interval[1])}]` : ""}`;
+  const met = (v.met === null ? "not measured" : v.met ? "met" : "NOT met") +
+    (v.inconclusive ? " (the interval straddles the target)" : "");
   return `| ${v.entry} | ${v.target} | ${value} | ${met} | ${v.detail.replace(/\|/g, "\\|")} |`;
 }
 
 /** Kernel target verdicts as a Markdown table (or a sentence when nothing could be judged). */
 export function targetsMarkdown(verdicts: readonly TargetVerdict[]): string {
   if (verdicts.length === 0) {
-    return `No WebGPU registry entry (other than ${TOPK_ENTRY}) was measured on the "${TARGET_SHAPE}" shape at k=${TARGET_K}; ` +
+    return `No gated registry entry was measured on the "${TARGET_SHAPE}" shape at k=${TARGET_K}; ` +
       "the kernel targets could not be judged.";
   }
   return [
-    "| entry | target | measured | verdict | where, clock |",
+    "| entry | target | measured [95% interval] | verdict | where, clock |",
     "|---|---|---:|---|---|",
     ...verdicts.map(formatTarget),
   ]
@@ -266,8 +302,8 @@ export function benchmarkActionEntries(run: BenchRun): BenchmarkActionEntry[] {
         `min=${formatMs(summary.min)} max=${formatMs(summary.max)}`,
         `wall_median=${formatMs(r.wall!.median)}`,
         r.gigabytesPerSecond !== null ? `GB/s=${r.gigabytesPerSecond.toPrecision(3)}` : "",
-        r.vsMaxPool !== null ? `x_maxPool=${r.vsMaxPool.toPrecision(3)}` : "",
-        r.rooflinePercent !== null ? `roofline=${r.rooflinePercent.toFixed(0)}%` : "",
+        r.vsMaxPool !== null ? `x_maxPool=${formatRatio(r.vsMaxPool)}` : "",
+        r.copyPercent !== null ? `copy_bw=${formatRatio(r.copyPercent, true)}%` : "",
       ].filter((e) => e);
       out.push({
         name: `[${backend}] ${s.group} ${s.shape.join("x")} ${rowLabel(r)} ${PASS_LABEL[r.pass]}`,
@@ -290,14 +326,14 @@ export interface ChartFile {
 
 /**
  * Charts of input elements per second against input size (log-log), one per pass and k, one
- * polyline per implementation (registry entries at that k, the tfjs baselines, the roofline).
+ * polyline per implementation (registry entries at that k, the tfjs baselines, the copy kernel).
  */
 export function charts(run: BenchRun): ChartFile[] {
   const rows = run.suites.flatMap((s) => s.rows).filter((r) => r.status === "ok" && r.elementsPerSecond !== null);
   const ks = [...new Set(rows.filter((r) => r.k !== null).map((r) => r.k!))].sort();
   const files: ChartFile[] = [];
   const backend = run.environment.denoWebgpuBackend || "default";
-  for (const pass of METHODS) {
+  for (const pass of BENCH_PASSES) {
     for (const k of ks.length > 0 ? ks : [null]) {
       const chosen = rows.filter((r) => r.pass === pass && (r.k === null || r.k === k));
       const names = [...new Set(chosen.map((r) => r.subject))];
@@ -337,10 +373,10 @@ export function markdownReport(run: BenchRun, chartFiles: readonly ChartFile[]):
     `tfjs-backend-webgpu ${env.tfjs["tfjs-backend-webgpu"] ?? "?"}; wgpu-core ${env.wgpu["wgpu-core"] ?? "?"}, ` +
     `wgpu-hal ${env.wgpu["wgpu-hal"] ?? "?"}; Mesa ${env.wgpu.mesa ?? "?"}.`,
     `- Host: ${env.host.os}, ${env.host.cpus} CPUs, load average at start ${env.host.loadavg}.`,
-    `- Empty queue round trip (submit + onSubmittedWorkDone): ${
-      env.queueRoundTripMs === null ? "-" : `${formatMs(env.queueRoundTripMs)} ms`
+    `- Empty queue round trip (submit + onSubmittedWorkDone, interleaved in each GPU suite): ${
+      queueRoundTripText(run)
     }: the floor of every wall-clock GPU sample.`,
-    `- Roofline: ${run.roofline.detail}.`,
+    `- Copy kernel: ${run.copyKernel.detail}.`,
     `- Bytes moved: ${run.bytesFormula}.`,
     "",
     "## Method",
@@ -351,7 +387,7 @@ export function markdownReport(run: BenchRun, chartFiles: readonly ChartFile[]):
   if (run.notBenchmarked.length > 0) {
     lines.push("Not benchmarked:", "", ...run.notBenchmarked.map((n) => `- ${n.name}: ${n.reason}`), "");
   }
-  lines.push("## Kernel targets", "", targetsMarkdown(evaluateTargets(run.suites)), "");
+  lines.push("## Kernel targets", "", targetsMarkdown(evaluateTargets(run.suites, run.gated)), "");
   if (run.failures.length > 0) lines.push("## Failures", "", ...run.failures.map((f) => `- ${f}`), "");
   lines.push("## Charts", "");
   for (const c of chartFiles) lines.push(`![${c.title}](${c.file})`, "");
@@ -376,7 +412,7 @@ export function markdownReport(run: BenchRun, chartFiles: readonly ChartFile[]):
 export function fullJson(run: BenchRun): unknown {
   return {
     ...run,
-    targets: evaluateTargets(run.suites),
+    targets: evaluateTargets(run.suites, run.gated),
     bytesFormula: BYTES_FORMULA,
   };
 }

@@ -4,20 +4,17 @@
  *
  * @module
  */
+import type { BenchPass } from "../src/measure/passes.ts";
+import { pairedRatio, type SampleSummary } from "../src/measure/stats.ts";
 import type { BenchHandle, Padding, Shape4 } from "../src/types.ts";
 import type { Group, SuitePolicy } from "./plan.ts";
-import type { SampleSummary } from "./stats.ts";
-import type { BenchMethod } from "./timing.ts";
 
-/** The passes timed for every subject. */
-export const METHODS: readonly BenchMethod[] = ["forward", "forwardBackward"];
-
-/** Something benchmarked: a registry entry at one k, a tfjs baseline, or the roofline. */
+/** Something benchmarked: a registry entry at one k, a tfjs baseline, or the copy kernel. */
 export interface Subject {
-  /** Registry name, "tf.maxPool@webgpu", "tf.avgPool@cpu" or "roofline@webgpu". */
+  /** Registry name, "tf.maxPool@webgpu", "tf.avgPool@cpu" or "copy@webgpu". */
   readonly name: string;
-  readonly kind: "entry" | "baseline" | "roofline";
-  /** k for registry entries; null for baselines and the roofline (they have no k). */
+  readonly kind: "entry" | "baseline" | "copy";
+  /** k for registry entries; null for baselines and the copy kernel (they have no k). */
   readonly k: number | null;
   /** Builds the device-resident workload. */
   readonly prepare: () => Promise<BenchHandle>;
@@ -28,11 +25,25 @@ export function maxPoolName(group: Group): string {
   return `tf.maxPool@${group}`;
 }
 
-/** Name of the roofline subject. */
-export const ROOFLINE_NAME = "roofline@webgpu";
+/** Name of the copy kernel subject (src/webgpu/copy_kernel.ts): the "% of copy bandwidth" reference. */
+export const COPY_NAME = "copy@webgpu";
 
 /** Which clock a figure comes from. */
 export type Timer = "gpu-timestamps" | "wall-clock";
+
+/**
+ * A ratio between two rows of a suite: the median of their per-round ratios, its MAD and seeded
+ * bootstrap 95% interval, over the `n` rounds that timed both, on `timer`
+ * (src/measure/stats.ts `pairedRatio`, the same definition the gate uses).
+ */
+export interface RowRatio {
+  readonly median: number;
+  readonly low: number;
+  readonly high: number;
+  readonly mad: number;
+  readonly n: number;
+  readonly timer: Timer;
+}
 
 /** One (subject, k, pass) of a suite. */
 export interface ResultRow {
@@ -44,7 +55,7 @@ export interface ResultRow {
   readonly subject: string;
   readonly kind: Subject["kind"];
   readonly k: number | null;
-  readonly pass: BenchMethod;
+  readonly pass: BenchPass;
   readonly status: "ok" | "skipped" | "failed";
   /** Why skipped or failed, or why fewer samples than planned were taken. */
   readonly reason?: string;
@@ -62,16 +73,27 @@ export interface ResultRow {
   readonly bytesMoved: number;
   readonly elementsPerSecond: number | null;
   readonly gigabytesPerSecond: number | null;
-  /** Time ratio to tf.maxPool of the same group and pass on a common clock (below 1: faster). */
-  readonly vsMaxPool: number | null;
-  /** Roofline time / this time, in percent, on a common clock (GPU group only). */
-  readonly rooflinePercent: number | null;
-  /** Why `rooflinePercent` is null. */
-  readonly rooflineNote?: string;
+  /** Time ratio to tf.maxPool of the same group and pass, per round (below 1: faster). */
+  readonly vsMaxPool: RowRatio | null;
+  /**
+   * Percent of the copy kernel's bandwidth: 100 × copy time / this time, per round (GPU group
+   * only; both move the same bytes, so this is the bandwidth ratio; over 100 % occurs).
+   */
+  readonly copyPercent: RowRatio | null;
+  /** Why `copyPercent` is null. */
+  readonly copyNote?: string;
   readonly warmupCalls: number;
   readonly firstCallMs: number | null;
-  /** Raw samples, ms, in the order taken. */
-  readonly samples: { readonly wall: number[]; readonly device?: number[] };
+  /**
+   * Raw samples in the order taken: the round of each, and milliseconds on each clock (process
+   * CPU time included; `device` only when every call had a GPU-timestamp reading).
+   */
+  readonly samples: {
+    readonly round: number[];
+    readonly wall: number[];
+    readonly cpu: number[];
+    readonly device?: number[];
+  };
 }
 
 /** Outcome of one suite. */
@@ -85,7 +107,10 @@ export interface SuiteResult {
   /** Why the whole suite did not run. */
   readonly skipped?: string;
   readonly rows: ResultRow[];
-  /** Empty submit + onSubmittedWorkDone, interleaved with the GPU suite: the wall-clock floor. */
+  /**
+   * Empty submit + onSubmittedWorkDone, interleaved with the GPU suite: the floor of every
+   * wall-clock GPU sample (the only queue round-trip probe of the benchmarks).
+   */
   readonly queueRoundTrip: SampleSummary | null;
   /** tf.memory().numTensors before preparing and after disposing every handle. */
   readonly tensors: { readonly before: number; readonly after: number } | null;
@@ -95,22 +120,33 @@ export interface SuiteResult {
 }
 
 /** Key of a (subject, pass) task in the suite runner's pre-skip map. */
-export function taskKey(subject: string, k: number | null, pass: BenchMethod): string {
+export function taskKey(subject: string, k: number | null, pass: BenchPass): string {
   return `${k === null ? subject : `${subject} k=${k}`}|${pass}`;
 }
 
-/** Median of `row` on `timer`, or null when the row has no such samples. */
-function medianOn(row: ResultRow, timer: Timer): number | null {
-  const summary = timer === "gpu-timestamps" ? row.device : row.wall;
-  return summary ? summary.median : null;
+/** A row's samples on `timer`, keyed by round, or null when the row has none on it. */
+function series(row: ResultRow, timer: Timer): Map<number, number> | null {
+  const values = timer === "gpu-timestamps" ? row.samples.device : row.samples.wall;
+  if (!values || values.length === 0 || values.length !== row.samples.round.length) return null;
+  return new Map(row.samples.round.map((round, i) => [round, values[i]]));
 }
 
-/** Time ratio a / b on the best clock both rows have (GPU timestamps first). */
-export function commonRatio(a: ResultRow, b: ResultRow): { ratio: number; timer: Timer } | null {
+/**
+ * Time ratio a / b per round on the best clock both rows have (GPU timestamps first), or null
+ * when they share no clock or no round. Both rows must come from the same suite (rounds pair up).
+ */
+export function rowRatio(a: ResultRow, b: ResultRow, seed?: number): RowRatio | null {
+  if (a.status !== "ok" || b.status !== "ok") return null;
   for (const timer of ["gpu-timestamps", "wall-clock"] as const) {
-    const ta = medianOn(a, timer);
-    const tb = medianOn(b, timer);
-    if (ta !== null && tb !== null && ta > 0 && tb > 0) return { ratio: ta / tb, timer };
+    const [sa, sb] = [series(a, timer), series(b, timer)];
+    if (!sa || !sb || ![...sa.keys()].some((r) => sb.has(r))) continue;
+    const { median, low, high, mad, n } = pairedRatio(sa, sb, seed === undefined ? {} : { seed });
+    return { median, low, high, mad, n, timer };
   }
   return null;
+}
+
+/** `r` scaled by `factor` (e.g. 100 for percent). */
+export function scaleRatio(r: RowRatio, factor: number): RowRatio {
+  return { ...r, median: r.median * factor, low: r.low * factor, high: r.high * factor, mad: r.mad * factor };
 }

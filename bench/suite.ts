@@ -1,27 +1,30 @@
 /**
  * One benchmark suite: every subject of one device group on one shape, all k values, both
- * passes, interleaved in a single {@link runInterleaved} call; then the tensor-count check and
- * the derived figures (throughput, ratio to tf.maxPool, percent of the roofline).
+ * passes, interleaved in a single `runRounds` call (src/measure/rounds.ts); then the tensor-count
+ * check and the derived figures (throughput, per-round ratio to tf.maxPool, percent of the copy
+ * kernel's bandwidth).
  *
  * @module
  */
+import type { DeviceClock } from "../src/measure/clocks.ts";
+import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
+import { localTask, runRounds, summaryOn, type TaskTiming, type TimedTask } from "../src/measure/rounds.ts";
+import type { SampleSummary } from "../src/measure/stats.ts";
 import { tf } from "../src/tfjs/runtime.ts";
 import type { BenchHandle, Padding } from "../src/types.ts";
 import { bytesMoved, inputElements, throughput } from "./metrics.ts";
 import type { Group, PlannedShape } from "./plan.ts";
 import {
-  commonRatio,
+  COPY_NAME,
   maxPoolName,
-  METHODS,
   type ResultRow,
-  ROOFLINE_NAME,
+  rowRatio,
+  scaleRatio,
   type Subject,
   type SuiteResult,
   taskKey,
   type Timer,
 } from "./rows.ts";
-import { type SampleSummary, summarize } from "./stats.ts";
-import { type BenchMethod, runInterleaved, type SampleClock, type TaskTiming, type TimedTask } from "./timing.ts";
 
 /** What {@link runSuite} needs besides the subjects. */
 export interface SuiteContext {
@@ -30,7 +33,7 @@ export interface SuiteContext {
   readonly padding: Padding;
   readonly subjects: readonly Subject[];
   /** GPU clock for the webgpu group (absent: wall clock only), with the reason when absent. */
-  readonly clock?: SampleClock;
+  readonly clock?: DeviceClock;
   readonly clockNote?: string;
   /**
    * Tasks not to run, keyed `"<subject>[ k=<k>]|<pass>"`, with the reason (e.g. predicted too
@@ -51,19 +54,19 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** A task that only measures the queue's completion latency on its own device. */
+/** Name of the task that only measures the queue's completion latency. */
+const QUEUE_ROUND_TRIP = "queue-round-trip";
+
+/** A task that only measures the queue's completion latency (empty submit) on its own device. */
 async function queueRoundTripTask(): Promise<{ task: TimedTask; destroy: () => void } | null> {
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) return null;
   const device = await adapter.requestDevice();
   return {
-    task: {
-      name: "queue-round-trip",
-      run: async () => {
-        device.queue.submit([device.createCommandEncoder().finish()]);
-        await device.queue.onSubmittedWorkDone();
-      },
-    },
+    task: localTask(QUEUE_ROUND_TRIP, async () => {
+      device.queue.submit([device.createCommandEncoder().finish()]);
+      await device.queue.onSubmittedWorkDone();
+    }),
     destroy: () => device.destroy(),
   };
 }
@@ -73,7 +76,7 @@ function emptyRow(
   ctx: SuiteContext,
   id: string,
   s: Subject,
-  pass: BenchMethod,
+  pass: BenchPass,
   status: ResultRow["status"],
   reason: string | undefined,
   timing?: TaskTiming,
@@ -100,36 +103,35 @@ function emptyRow(
     elementsPerSecond: null,
     gigabytesPerSecond: null,
     vsMaxPool: null,
-    rooflinePercent: null,
+    copyPercent: null,
     warmupCalls: timing?.warmupCalls ?? 0,
     firstCallMs: timing?.firstCallMs ?? null,
-    samples: { wall: [] },
+    samples: { round: [], wall: [], cpu: [] },
   };
 }
 
-/** Fills the ratio and roofline columns of the rows of one suite. */
+/** Fills the ratio columns of one suite's rows: per-round ratios to tf.maxPool and to the copy kernel. */
 function addComparisons(rows: ResultRow[], group: Group): ResultRow[] {
-  const find = (name: string, pass: BenchMethod) =>
+  const find = (name: string, pass: BenchPass) =>
     rows.find((r) => r.subject === name && r.pass === pass && r.status === "ok");
   return rows.map((row) => {
     if (row.status !== "ok") return row;
     const maxPool = find(maxPoolName(group), row.pass);
-    const vs = maxPool ? commonRatio(row, maxPool) : null;
-    let rooflinePercent: number | null = null;
-    let rooflineNote: string | undefined;
+    let copyPercent: ResultRow["copyPercent"] = null;
+    let copyNote: string | undefined;
     if (group !== "webgpu") {
-      rooflineNote = "no roofline for the cpu group";
+      copyNote = "no copy kernel in the cpu group";
     } else {
-      const roofline = find(ROOFLINE_NAME, row.pass);
-      const r = roofline ? commonRatio(roofline, row) : null;
-      if (r) rooflinePercent = 100 * r.ratio;
-      else rooflineNote = roofline ? "no common clock with the roofline" : "roofline not measured in this suite";
+      const copy = find(COPY_NAME, row.pass);
+      const r = copy ? rowRatio(copy, row) : null;
+      if (r) copyPercent = scaleRatio(r, 100);
+      else copyNote = copy ? "no common clock or round with the copy kernel" : "copy kernel not measured in this suite";
     }
     return {
       ...row,
-      vsMaxPool: vs ? vs.ratio : null,
-      rooflinePercent,
-      ...(rooflineNote ? { rooflineNote } : {}),
+      vsMaxPool: maxPool ? rowRatio(row, maxPool) : null,
+      copyPercent,
+      ...(copyNote ? { copyNote } : {}),
     };
   });
 }
@@ -143,13 +145,7 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
   const policy = planned.groups[group];
   const id = `${group} ${planned.label} ${planned.shape.join("x")}`;
   const started = performance.now();
-  const base = {
-    id,
-    group,
-    shapeLabel: planned.label,
-    shape: planned.shape,
-    padding,
-  };
+  const base = { id, group, shapeLabel: planned.label, shape: planned.shape, padding };
   if ("skip" in policy) {
     return {
       ...base,
@@ -163,7 +159,9 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
     };
   }
   if (ctx.unavailable) {
-    const rows = ctx.subjects.flatMap((s) => METHODS.map((m) => emptyRow(ctx, id, s, m, "failed", ctx.unavailable!)));
+    const rows = ctx.subjects.flatMap((s) =>
+      BENCH_PASSES.map((m) => emptyRow(ctx, id, s, m, "failed", ctx.unavailable!))
+    );
     return { ...base, policy, rows, queueRoundTrip: null, tensors: null, failures: [], durationMs: 0 };
   }
 
@@ -173,9 +171,9 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
   const rows: ResultRow[] = [];
   ctx.progress(`${id}: preparing ${ctx.subjects.length} workloads`);
   const preSkip = ctx.preSkip ?? new Map<string, string>();
-  const wanted = (s: Subject) => METHODS.filter((m) => !preSkip.has(taskKey(s.name, s.k, m)));
+  const wanted = (s: Subject) => BENCH_PASSES.filter((m) => !preSkip.has(taskKey(s.name, s.k, m)));
   for (const subject of ctx.subjects) {
-    for (const m of METHODS) {
+    for (const m of BENCH_PASSES) {
       const why = preSkip.get(taskKey(subject.name, subject.k, m));
       if (why !== undefined) rows.push(emptyRow(ctx, id, subject, m, "skipped", why));
     }
@@ -190,11 +188,11 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
   const roundTrip = group === "webgpu" ? await queueRoundTripTask() : null;
 
   const tasks: TimedTask[] = [];
-  const owners = new Map<string, { subject: Subject; pass: BenchMethod }>();
+  const owners = new Map<string, { subject: Subject; pass: BenchPass }>();
   for (const { subject, handle } of prepared) {
     for (const pass of wanted(subject)) {
       const name = `${subjectLabel(subject)}|${pass}`;
-      tasks.push({ name, run: () => handle[pass](), cohort: `${subject.name}|${pass}` });
+      tasks.push(localTask(name, () => handle[pass](), { device: ctx.clock, cohort: `${subject.name}|${pass}` }));
       owners.set(name, { subject, pass });
     }
   }
@@ -203,15 +201,14 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
   let lastLine = 0;
   let timings: TaskTiming[] = [];
   try {
-    timings = await runInterleaved(tasks, {
-      samples: policy.samples,
+    timings = await runRounds(tasks, {
+      rounds: policy.samples,
       minSamples: policy.minSamples,
       budgetMs: policy.budgetMs,
       warmupCalls: policy.warmupCalls,
       warmupMs: policy.warmupMs,
       skipFirstCallOverMs: policy.skipFirstCallOverMs,
       warmupOnceOverMs: policy.warmupOnceOverMs,
-      ...(ctx.clock ? { clock: ctx.clock } : {}),
       onProgress: (p) => {
         const now = performance.now();
         if (now - lastLine < 2000) return;
@@ -246,8 +243,8 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
 
   let queueRoundTrip: SampleSummary | null = null;
   for (const t of timings) {
-    if (t.name === "queue-round-trip") {
-      queueRoundTrip = t.status === "ok" && t.samples.length > 0 ? summarize(t.samples) : null;
+    if (t.name === QUEUE_ROUND_TRIP) {
+      queueRoundTrip = t.status === "ok" ? summaryOn(t, "wall") : null;
       continue;
     }
     const owner = owners.get(t.name)!;
@@ -255,13 +252,13 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
       rows.push(emptyRow(ctx, id, owner.subject, owner.pass, t.status, t.reason ?? t.status, t));
       continue;
     }
-    const wall = summarize(t.samples);
-    const device = t.clockSamples && t.clockSamples.length > 0 ? summarize(t.clockSamples) : null;
+    const wall = summaryOn(t, "wall")!;
+    const device = ctx.clock ? summaryOn(t, "gpu") : null;
     const timer: Timer = device ? "gpu-timestamps" : "wall-clock";
     const ms = device ? device.median : wall.median;
     const tp = ms > 0 ? throughput(planned.shape, padding, owner.pass, ms) : null;
     const deviceNote = group === "webgpu" && !device
-      ? (ctx.clock ? t.clockNote ?? "no GPU timestamp reading" : ctx.clockNote ?? "GPU timestamps not in use")
+      ? (ctx.clock ? t.gpuNote ?? "no GPU timestamp reading" : ctx.clockNote ?? "GPU timestamps not in use")
       : undefined;
     rows.push({
       ...emptyRow(ctx, id, owner.subject, owner.pass, "ok", t.reason, t),
@@ -272,7 +269,12 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
       ...(deviceNote ? { deviceNote } : {}),
       elementsPerSecond: tp ? tp.elementsPerSecond : null,
       gigabytesPerSecond: tp ? tp.gigabytesPerSecond : null,
-      samples: { wall: t.samples, ...(t.clockSamples ? { device: t.clockSamples } : {}) },
+      samples: {
+        round: t.samples.map((x) => x.round),
+        wall: t.samples.map((x) => x.wall),
+        cpu: t.samples.map((x) => x.cpu),
+        ...(device ? { device: t.samples.map((x) => x.gpu as number) } : {}),
+      },
     });
   }
   // Stable order: subjects as given, forward before forward+backward.
@@ -280,7 +282,7 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
   rows.sort((a, b) =>
     (order.get(a.k === null ? a.subject : `${a.subject} k=${a.k}`) ?? 0) -
       (order.get(b.k === null ? b.subject : `${b.subject} k=${b.k}`) ?? 0) ||
-    METHODS.indexOf(a.pass) - METHODS.indexOf(b.pass)
+    BENCH_PASSES.indexOf(a.pass) - BENCH_PASSES.indexOf(b.pass)
   );
   return {
     ...base,

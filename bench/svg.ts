@@ -11,7 +11,7 @@ export interface ChartSeries {
   readonly name: string;
   /** Data points; x and y must be positive (log axes). Sorted by x when drawn. */
   readonly points: readonly { readonly x: number; readonly y: number }[];
-  /** Draw dashed (e.g. for baselines and the roofline). */
+  /** Draw dashed (e.g. for baselines and the copy kernel). */
   readonly dashed?: boolean;
 }
 

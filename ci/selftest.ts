@@ -1,61 +1,65 @@
 /**
- * Slowed WGSL kernel variants for `deno task gate --self-test`: proof that the gate can fail.
+ * Slowed copies of the working tree for `deno task gate --self-test`: proof that the gate can fail,
+ * and that it passes what it should.
  *
- * All three variants are built by the same factory as the registry's `wgsl` entry
- * (createWgslImplementation, raw GPUDevice), each on its own device:
- * - a control with the unmodified kernels of `kernels/`;
- * - a slowed forward: both forward shaders (scalar and vec4) with their body run twice;
- * - a slowed backward: both backward shaders (dx and dLogits stage 1) with their body run twice.
- * The slowed shaders still compute the right values (ci/slowdown.ts), only twice.
+ * A slowed tree is a copy of the working tree's `src/` and `kernels/` in a temporary directory
+ * with some kernel files rewritten by ci/slowdown.ts (the body run twice, or a chosen amount of
+ * extra work per invocation). The gate then times the slowed tree against the working tree exactly as it times the
+ * working tree against a base commit: every gated entry, through its own registry, in worker
+ * processes. Which files are "the forward kernels" comes from src/webgpu/shaders.ts
+ * (`KERNEL_FILES`), not from a list here.
  *
  * @module
  */
-import { createWgslImplementation } from "../src/webgpu/wgsl.ts";
-import { kernelSources } from "../src/webgpu/shaders.ts";
-import type { Implementation } from "../src/types.ts";
-import type { GateEntry } from "./measure.ts";
-import { runEntryPointTwice } from "./slowdown.ts";
+import { KERNEL_FILES, type KernelSources } from "../src/webgpu/shaders.ts";
+import { addIdWork, runEntryPointTwice } from "./slowdown.ts";
 
-/** The variants the self-test gates. */
-export interface SelfTestEntries {
-  /** Registry entry whose committed baseline the variants are judged against. */
-  readonly derivedFrom: string;
-  /** Unmodified kernels built the same way as the variants. */
-  readonly control: GateEntry;
-  /** Forward shaders doing their work twice. */
-  readonly slowForward: GateEntry;
-  /** Backward shaders doing their work twice. */
-  readonly slowBackward: GateEntry;
-  /** Frees the variants' devices and pipelines. */
-  dispose(): Promise<void>;
+/** The kernels a slowed variant rewrites, by the pass whose kernels they are. */
+export const SLOWED_KERNELS: Readonly<Record<"forward" | "backward", readonly (keyof KernelSources)[]>> = {
+  forward: ["forward", "forwardVec4"],
+  backward: ["backward", "backwardVec4"],
+};
+
+/** How a slowed tree's kernels are slowed: body run twice, or `work` hash steps per invocation. */
+export type Slowdown = { readonly kind: "twice" } | { readonly kind: "work"; readonly steps: number };
+
+/** Short description of a slowdown for labels, e.g. "x2" or "+16 steps". */
+export function slowdownLabel(s: Slowdown): string {
+  return s.kind === "twice" ? "body x2" : `+${s.steps} hash steps`;
 }
 
-/** Registry entry the self-test variants derive from. */
-export const SELF_TEST_BASE = "wgsl";
+/** The WGSL transform of a slowdown. */
+export function slowdownTransform(s: Slowdown): (source: string) => string {
+  return s.kind === "twice" ? runEntryPointTwice : (source) => addIdWork(source, s.steps);
+}
 
-/** Builds the control and the two slowed variants (no GPU work until they are prepared). */
-export function buildSelfTestEntries(): Promise<SelfTestEntries> {
-  const original = kernelSources();
-  const control = createWgslImplementation({ name: `${SELF_TEST_BASE} (control)` });
-  const slowForward = createWgslImplementation({
-    name: `${SELF_TEST_BASE} slowed forward (x2)`,
-    shaders: { forward: runEntryPointTwice(original.forward), forwardVec4: runEntryPointTwice(original.forwardVec4) },
-  });
-  const slowBackward = createWgslImplementation({
-    name: `${SELF_TEST_BASE} slowed backward (x2)`,
-    shaders: {
-      backward: runEntryPointTwice(original.backward),
-      backwardVec4: runEntryPointTwice(original.backwardVec4),
-    },
-  });
-  const asEntry = (i: Implementation): GateEntry => ({ name: i.name, prepare: (c) => i.prepareBench!(c) });
-  return Promise.resolve({
-    derivedFrom: SELF_TEST_BASE,
-    control: asEntry(control),
-    slowForward: asEntry(slowForward),
-    slowBackward: asEntry(slowBackward),
-    async dispose() {
-      for (const i of [control, slowForward, slowBackward]) await i.dispose?.();
-    },
-  });
+/** Directories of a tree its registry needs (the gate's workers import `src/registry.ts`, which reads `kernels/`). */
+const TREE_DIRS = ["src", "kernels"] as const;
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+/**
+ * Copies `root`'s `src/` and `kernels/` into a new temporary directory and rewrites the kernels
+ * of `which` pass with the transform of `slowdown`. Returns the directory; the caller removes it.
+ * Throws when a kernel cannot be transformed.
+ */
+export async function slowedTree(root: string, which: "forward" | "backward", slowdown: Slowdown): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: `sortpool-gate-slow-${which}-` });
+  try {
+    for (const d of TREE_DIRS) await copyDir(`${root}/${d}`, `${dir}/${d}`);
+    for (const key of SLOWED_KERNELS[which]) {
+      const path = `${dir}/kernels/${KERNEL_FILES[key]}`;
+      await Deno.writeTextFile(path, slowdownTransform(slowdown)(await Deno.readTextFile(path)));
+    }
+    return dir;
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
 }

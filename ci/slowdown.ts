@@ -1,15 +1,23 @@
 /**
  * Source transforms that make a WGSL compute shader deliberately slower, for the gate's
- * self-test: the entry point's body runs twice.
+ * self-test (`deno task gate --self-test`) and its sensitivity measurements. Both keep the
+ * shader's output unchanged and need no knowledge of the shader beyond its entry point.
  *
- * The original entry point becomes an ordinary function; a new entry point of the same name and
- * signature calls it twice. The second call gets its first `vec3<u32>` id builtin (invocation or
- * workgroup id) plus an offset that is always 0 at run time but that no compiler can prove to
- * be 0: `num_workgroups.x == 0u` is false whenever an invocation runs at all (a dispatch of zero
- * workgroups runs none), yet it is a run-time value. So neither the work nor the stores of either
- * call can be merged away: both results stay live, the work doubles, and the output is unchanged
- * (the second call recomputes and rewrites the same values). The transform needs no knowledge of
- * the shader beyond its entry point: it adds a `num_workgroups` builtin when there is none.
+ * {@link runEntryPointTwice}: the entry point's whole body runs twice, about twice the time on
+ * any device (the self-test's default). The original entry point becomes an ordinary function; a
+ * new entry point of the same name and signature calls it twice. The second call gets its first
+ * `vec3<u32>` id builtin (invocation or workgroup id) plus an offset that is always 0 at run time
+ * but that no compiler can prove to be 0: `num_workgroups.x == 0u` is false whenever an invocation
+ * runs at all (a dispatch of zero workgroups runs none), yet it is a run-time value. So neither
+ * the work nor the stores of either call can be merged away: both results stay live, the work
+ * doubles, and the output is unchanged (the second call recomputes and rewrites the same values).
+ *
+ * {@link addIdWork}: every invocation first runs `iterations` steps of an integer hash of its id
+ * and adds an opaque zero derived from the hash to the id the body sees; the body itself is left
+ * as it was. The extra time grows with `iterations` (on the CPU adapters here about 1.2x at 16
+ * steps on the forward kernels, 2x at 64), which gives slowdowns of chosen size. A fraction of
+ * workgroups running the body twice would not: on Mesa's llvmpipe an `if` costs its body's time
+ * whether taken or not, so any conditional copy of the body slows every workgroup by about 1.5x.
  *
  * @module
  */
@@ -99,10 +107,20 @@ function parseParams(params: string): Param[] {
   });
 }
 
-/**
- * Returns `source` with its compute entry point's body run twice (see the module doc).
- */
-export function runEntryPointTwice(source: string): string {
+/** What both transforms need to know about an entry point. */
+interface Analysed {
+  readonly entry: EntryPoint;
+  readonly params: Param[];
+  /** Index of the parameter whose value gets the opaque zero offset. */
+  readonly perturbed: number;
+  /** Name of the `num_workgroups` builtin (the entry point's own, or the one a transform adds). */
+  readonly groupsName: string;
+  /** The `num_workgroups` parameter to add, when the entry point has none. */
+  readonly addedParams: string[];
+}
+
+/** Finds the entry point, its parameters, the id to offset and the workgroup-count builtin. */
+function analyse(source: string): Analysed {
   const entry = findComputeEntryPoint(source);
   if (entry.returns) throw new Error(`slowdown: entry point ${entry.name} returns a value (${entry.returns})`);
   const params = parseParams(entry.params);
@@ -114,10 +132,25 @@ export function runEntryPointTwice(source: string): string {
   if (perturbed < 0) throw new Error(`slowdown: entry point ${entry.name} has no vec3<u32> builtin to offset`);
   const groups = params.find(isCount);
   const groupsName = groups?.name ?? "slowdown_num_workgroups";
-  const wrapperParams = [
-    ...params.map((p) => `${p.attributes} ${p.name}: ${p.type}`.trim()),
-    ...(groups ? [] : [`@builtin(num_workgroups) ${groupsName}: vec3<u32>`]),
-  ].join(", ");
+  return {
+    entry,
+    params,
+    perturbed,
+    groupsName,
+    addedParams: groups ? [] : [`@builtin(num_workgroups) ${groupsName}: vec3<u32>`],
+  };
+}
+
+/**
+ * Returns `source` with its compute entry point's body run twice (see the module documentation).
+ * Throws when the source has not exactly one `@compute` entry point, the entry point returns a
+ * value, or it has no `vec3<u32>` builtin to offset.
+ */
+export function runEntryPointTwice(source: string): string {
+  const { entry, params, perturbed, groupsName, addedParams } = analyse(source);
+  const wrapperParams = [...params.map((p) => `${p.attributes} ${p.name}: ${p.type}`.trim()), ...addedParams].join(
+    ", ",
+  );
   const opaqueZero = `select(0u, 1u, ${groupsName}.x == 0u)`;
   const body = `${entry.name}_body_once`;
   const plain = params.map((p) => `${p.name}: ${p.type}`).join(", ");
@@ -136,4 +169,37 @@ export function runEntryPointTwice(source: string): string {
     "",
   ].join("\n");
   return source.slice(0, entry.start) + `fn ${body}(${plain}) ` + source.slice(entry.bodyOpen) + wrapper;
+}
+
+/**
+ * Returns `source` with `iterations` steps of an integer hash of the entry point's first
+ * `vec3<u32>` id builtin run before its body, whose result feeds an opaque zero offset of that id
+ * (see the module documentation). The body is unchanged. Throws like {@link runEntryPointTwice}, and
+ * a RangeError when `iterations` is not a positive integer.
+ */
+export function addIdWork(source: string, iterations: number): string {
+  if (!Number.isSafeInteger(iterations) || iterations < 1) {
+    throw new RangeError(`addIdWork: iterations: expected a positive integer, received ${iterations}`);
+  }
+  const { entry, params, perturbed, groupsName, addedParams } = analyse(source);
+  const id = params[perturbed];
+  const input = `slowdown_${id.name}_in`;
+  const signature = [
+    ...params.map((p, i) => `${p.attributes} ${i === perturbed ? input : p.name}: ${p.type}`.trim()),
+    ...addedParams,
+  ].join(", ");
+  // The count's value is read before the offset id is bound (it may be the offset parameter itself).
+  const count = groupsName === id.name ? input : groupsName;
+  const bodyClose = matchingClose(blankComments(source), entry.bodyOpen, "{", "}");
+  const head = [
+    entry.attributes,
+    `fn ${entry.name}(${signature}) {`,
+    `  // Self-test slowdown (ci/slowdown.ts): ${iterations} hash steps whose result is an opaque 0 added to ${id.name}.`,
+    `  var slowdown_hash = ${input}.x;`,
+    `  for (var slowdown_step = 0u; slowdown_step < ${iterations}u; slowdown_step++) {`,
+    "    slowdown_hash = (slowdown_hash ^ (slowdown_hash >> 13u)) * 1664525u + 1013904223u;",
+    "  }",
+    `  let ${id.name} = ${input} + vec3<u32>(select(0u, 1u, slowdown_hash == 7u && ${count}.x == 0u), 0u, 0u);`,
+  ].join("\n");
+  return source.slice(0, entry.start) + head + source.slice(entry.bodyOpen + 1, bodyClose) + source.slice(bodyClose);
 }

@@ -1,41 +1,37 @@
 /**
- * The fixed workloads the gate times. Ratios depend on the shapes, so the baseline records the
- * workload id and a changed workload requires a new baseline.
+ * What the gate times: one fixed problem per pass, and how long it measures.
  *
  * @module
  */
 import { uniformFloat32 } from "../src/random.ts";
 import { sizeOf } from "../src/spec.ts";
 import type { Padding, Shape4, SortPoolCase } from "../src/types.ts";
-import type { PassName } from "./baseline.ts";
-import type { Clock } from "./timing.ts";
+import type { BenchPass } from "../src/measure/passes.ts";
 
 /** One timed problem per pass plus how long to time it. */
 export interface GateWorkload {
-  /** Short name used in messages ("gate", "small"). */
+  /** Short name used in messages and by --workload ("gate", "small"). */
   readonly name: string;
   /** NHWC input shape per pass. */
-  readonly shapes: Readonly<Record<PassName, Shape4>>;
+  readonly shapes: Readonly<Record<BenchPass, Shape4>>;
   /** How many sorted values are kept. */
   readonly k: number;
   /** Padding mode. */
   readonly padding: Padding;
-  /** Interleaved rounds per pass. */
+  /** Interleaved rounds per pass; each round gives one ratio per check. */
   readonly rounds: number;
-  /** Calls per sample; the sample is the fastest (see ci/timing.ts). */
+  /** Calls per sample; the sample is the fastest on each clock (src/measure/clocks.ts). */
   readonly repetitions: number;
-  /** Untimed calls per participant before the rounds. */
+  /** Untimed calls per participant before the rounds (compilation, first allocations). */
   readonly warmup: number;
 }
 
 /**
  * The gate's workload. k = 4 ranks all four values (the heaviest case); odd height and width
  * exercise the zero-padded border windows of "same"; C = 32 takes the kernels' vec4 path. The
- * sizes keep the kernels' own time well above the fixed cost of a call (~11 ms of wall time to
- * wait for the emulated GPU, ~0.5 ms of CPU time; ci/README.md), so a slower kernel shows in the
- * ratio instead of drowning in overhead. The forward pass needs the larger input for that; forward+backward
- * does more work per element, and its tf.maxPool gradient is the slowest participant of all,
- * so half the input keeps the gate inside its time budget.
+ * sizes keep a call's kernel work (10-30 ms of CPU here) well above its fixed cost (~0.5 ms of
+ * CPU, ~11 ms of wall time to notice completion), so a slower kernel shows in the ratio instead
+ * of drowning in overhead. forward+backward does more work per element: half the input.
  */
 export const GATE_WORKLOAD: GateWorkload = {
   name: "gate",
@@ -48,10 +44,8 @@ export const GATE_WORKLOAD: GateWorkload = {
 };
 
 /**
- * A reduced workload for the vitest self-test: a quarter of the gate's data and as many rounds
- * (with fewer, a few disturbed rounds could pull the interval's low end under the limit). On the
- * CPU clock a doubled kernel shows as nearly twice the ratio even at this size; on the wall clock
- * the fixed wait per call would dilute it more (use the gate workload there).
+ * A reduced workload for the vitest self-test: a quarter of the gate's data, as many rounds. On
+ * the CPU clock a doubled kernel still shows as nearly twice the time at this size.
  */
 export const SMALL_WORKLOAD: GateWorkload = {
   name: "small",
@@ -66,13 +60,10 @@ export const SMALL_WORKLOAD: GateWorkload = {
 /** Known workloads by name (the --workload flag). */
 export const WORKLOADS: Readonly<Record<string, GateWorkload>> = { gate: GATE_WORKLOAD, small: SMALL_WORKLOAD };
 
-/**
- * The identity of a measurement for the baseline: what the ratios depend on (shapes, k, padding
- * and the clock), not how long it was measured.
- */
-export function workloadId(w: Pick<GateWorkload, "shapes" | "k" | "padding">, clock: Clock): string {
+/** One line naming what the ratios depend on: shapes, k and padding. */
+export function describeWorkload(w: Pick<GateWorkload, "shapes" | "k" | "padding">): string {
   return `forward ${w.shapes.forward.join("x")}, forward+backward ${w.shapes.forwardBackward.join("x")}, ` +
-    `k=${w.k} ${w.padding}, ${clock} clock`;
+    `k=${w.k} ${w.padding}`;
 }
 
 /** Fixed logits of the timed case (unequal, so no weight is trivially zero or one). */
@@ -80,9 +71,27 @@ export function gateLogits(k: number): number[] {
   return [0.6, 0.2, -0.1, -0.5].slice(0, k);
 }
 
-/** The SortPoolCase an entry's prepareBench receives for `pass` of workload `w`. */
-export function gateCase(w: GateWorkload, pass: PassName): SortPoolCase {
-  const shape = w.shapes[pass];
-  // Seed 1: the same input that preparePoolBaseline gives tf.maxPool.
-  return { x: uniformFloat32(sizeOf(shape), 1), shape, logits: gateLogits(w.k), k: w.k, padding: w.padding };
+/** The part of a case that travels to a worker process: it rebuilds the same data from it. */
+export interface CaseSpec {
+  readonly shape: Shape4;
+  readonly k: number;
+  readonly padding: Padding;
+  /** Seed of the input values (src/random.ts uniformFloat32). */
+  readonly seed: number;
+}
+
+/** The case spec of `pass` of workload `w`. */
+export function gateCaseSpec(w: GateWorkload, pass: BenchPass): CaseSpec {
+  return { shape: w.shapes[pass], k: w.k, padding: w.padding, seed: 1 };
+}
+
+/** The SortPoolCase an entry's prepareBench receives: the same values in every process for a spec. */
+export function caseFromSpec(spec: CaseSpec): SortPoolCase {
+  return {
+    x: uniformFloat32(sizeOf(spec.shape), spec.seed),
+    shape: spec.shape,
+    logits: gateLogits(spec.k),
+    k: spec.k,
+    padding: spec.padding,
+  };
 }

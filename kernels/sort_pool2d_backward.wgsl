@@ -7,8 +7,10 @@
 //   dx[cell of rank r] = w[r] * dy   for r < k and a real (not padded) cell,
 //   dx[other cells of the window] = 0,
 //   dx[cells in no window] = 0   ("valid" padding with odd H or W: the last row / column, §3),
-// and stage 1 of s[r] = sum over windows and channels of v[r] * dy for r < k (padded cells are
-// zero-valued), the input of dLogits (sort_pool2d_dlogits.wgsl finishes it).
+// and stage 1 of s[r] = sum over windows and channels of v[r] * dy for r < k over REAL cells: a
+// padded cell ranked r < k adds exactly 0 (a select, never 0 * dy, so an infinite or NaN dy does
+// not turn a padded zero into NaN), the input of dLogits (sort_pool2d_dlogits.wgsl finishes it;
+// for k = 1 it writes 0 and ignores the sums).
 // Windows do not overlap (§2), so each invocation writes its own windows' cells (and, on the
 // last window row / column of "valid" padding, the uncovered cells beside them): no atomics and
 // no clearing pass. dx is a select, never a product with 0, so an infinite dy leaves unranked
@@ -118,6 +120,14 @@ fn exchange(a: ptr<function, Entry>, b: ptr<function, Entry>) {
   swap_where(a, b, (second.key > first.key) | ((second.key == first.key) & (second.cell < first.cell)));
 }
 
+// Whether each lane's entry is a real cell of the window (not padding, SPEC.md §3): cell 0 always
+// is; cell 1 needs a column to the right, cell 2 a row below, cell 3 both.
+fn is_real(cell: Cells, has_right: bool, has_below: bool) -> Lanes {
+  let left_column = (cell & Cells(1u)) == Cells(0u);
+  let top_row = cell < Cells(2u);
+  return (left_column | Lanes(has_right)) & (top_row | Lanes(has_below));
+}
+
 // dx of window cell `cell`: w[r] * grad where the cell holds rank r < k, else 0.
 fn cell_gradient(
   cell: u32,
@@ -214,15 +224,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         dx[top_left + 2u * row_stride + 2u * params.channel_groups] = Values(0.0);
       }
 
-      sums.x += lane_sum(s0.value * grad);
+      // Padded cells are skipped (exactly 0), never multiplied by dy.
+      sums.x += lane_sum(select(Values(0.0), s0.value * grad, is_real(s0.cell, has_right, has_below)));
       if (params.k > 1u) {
-        sums.y += lane_sum(s1.value * grad);
+        sums.y += lane_sum(select(Values(0.0), s1.value * grad, is_real(s1.cell, has_right, has_below)));
       }
       if (params.k > 2u) {
-        sums.z += lane_sum(s2.value * grad);
+        sums.z += lane_sum(select(Values(0.0), s2.value * grad, is_real(s2.cell, has_right, has_below)));
       }
       if (params.k > 3u) {
-        sums.w += lane_sum(s3.value * grad);
+        sums.w += lane_sum(select(Values(0.0), s3.value * grad, is_real(s3.cell, has_right, has_below)));
       }
     }
     partials[slot] = sums;

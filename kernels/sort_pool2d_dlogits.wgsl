@@ -4,8 +4,10 @@
 // What it computes (SPEC.md §5 "Forward and gradient"): s[r] = sum of the partial sums written
 // by sort_pool2d_backward*.wgsl (stage 1, one per work item), then, with w = softmax(logits) from
 // sort_pool2d_weights.wgsl,
-//   dLogits[j] = w[j] * (s[j] - sum_{r < k} w[r] * s[r])   for j < k
-// (src/spec.ts softmaxVjp; the sum over r in order r = 0, 1, ...). Invocation i adds partials
+//   dLogits[j] = w[j] * (s[j] - sum_{r < k} w[r] * s[r])   for j < k, when k > 1
+// (src/spec.ts softmaxVjp; the sum over r in order r = 0, 1, ...), so one non-finite s[r]
+// makes every element non-finite; and dLogits = [0] exactly for k = 1 (one logit is no free
+// weight: 1 * (s - s) would be NaN for a non-finite s), src/spec.ts logitsGradient. Invocation i adds partials
 // i, i + WORKGROUP_SIZE, i + 2 * WORKGROUP_SIZE, ... in that order, then the workgroup adds
 // those by a fixed binary tree in workgroup memory: the order of every addition is fixed, so the
 // result is bitwise identical from run to run (no float atomics).
@@ -48,7 +50,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     workgroupBarrier();
   }
-  if (lid == 0u) {
+  if (lid == 0u && params.k == 1u) {
+    d_logits[0] = 0.0;
+  } else if (lid == 0u) {
     let s = sums[0];
     let w = weights;
     var dot = 0.0;

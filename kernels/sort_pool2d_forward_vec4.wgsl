@@ -3,9 +3,10 @@
 // What it computes (SPEC.md §5 "Forward and gradient"): for every 2x2 window (stride 2, NHWC,
 // SPEC.md §2 "Windows") and channel,
 //   y = w[0] * v[0] + w[1] * v[1] + ... + w[k-1] * v[k-1]   (in this order)
-// where v[r] is the value of rank r and w = softmax(logits) (sort_pool2d_weights.wgsl). Ranks
-// follow SPEC.md §4 "Ranking" (src/spec.ts ranksBefore): NaN first (several NaNs by cell), then
-// larger values, equal values (+0 == -0) by window cell, lower first; cells are row-major
+// where v[r] is the value of rank r and w = softmax(logits) (SPEC.md §5 "Weights": written by
+// sort_pool2d_weights.wgsl, or by the host). Ranks follow SPEC.md §4 "Ranking" (src/spec.ts
+// ranksBefore): NaN first (several NaNs by cell), then larger values, equal values (+0 == -0) by
+// window cell, lower first; cells are row-major
 // (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right). SPEC.md §3 "Padding": a cell past the
 // bottom row / right column is a zero-valued participant when k > 1 and takes no part when k = 1.
 //
@@ -167,7 +168,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     exchange_ordered(&s1, &s3);
     exchange(&s1, &s2);
 
-    // Ranks r >= k are left out, not weighted by 0: 0 * Inf would be NaN.
+    // Ranks r >= k are left out, not weighted by 0: 0 * Inf would be NaN. The sum starts from the
+    // first product, not from +0 (SPEC.md §5): a zero y keeps IEEE's sign (-0 exactly when every
+    // product is -0), and k = 1 with w = [1] returns the rank-0 value itself.
     var acc = w.x * s0.value;
     if (params.k > 1u) {
       acc += w.y * s1.value;

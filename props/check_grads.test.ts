@@ -1,7 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { referenceImplementation } from "../src/reference.ts";
 import type { Implementation } from "../src/types.ts";
-import { checkGrads, parseArgs, plantedVerdicts, type Progress, UsageError } from "./check_grads.ts";
+import { helpText } from "../src/cli.ts";
+import { CHECK_GRADS_CLI, checkGrads, parseArgs, plantedVerdicts, type Progress, UsageError } from "./check_grads.ts";
 import { plantedEntries } from "./planted.ts";
 import { properties } from "./properties.ts";
 import { formatSummary } from "./report.ts";
@@ -48,6 +49,13 @@ describe("check-grads command line", () => {
     expect(() => parseArgs(["--path", "1:2"])).toThrow(/--path: expected a --seed as well/);
     expect(() => parseArgs(["--path", "x", "--seed", "1"])).toThrow(/fast-check path/);
     expect(() => parseArgs(["--seed"])).toThrow(/--seed: expected a value, received nothing/);
+    expect(() => parseArgs(["stray"])).toThrow(/expected flags only/);
+  });
+
+  test("-h and --help ask for the help text, which lists every flag", () => {
+    expect(parseArgs(["-h"]).help).toBe(true);
+    const help = helpText(CHECK_GRADS_CLI);
+    for (const flag of Object.keys(CHECK_GRADS_CLI.options)) expect(help).toContain(`--${flag}`);
   });
 });
 

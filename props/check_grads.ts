@@ -1,5 +1,6 @@
 /**
- * `deno task check-grads`: property-based gradient and agreement checks of every registry entry.
+ * `deno task check-grads`: property-based gradient and agreement checks of every registry entry and of
+ * the op `sortPool2d` on both tfjs backends (`sortPool2d@cpu`, `sortPool2d@webgpu`: props/subjects.ts).
  *
  * ```
  * deno task check-grads [--impl NAMES] [--property NAMES] [--runs N] [--seed S] [--path P]
@@ -15,10 +16,14 @@
  *
  * @module
  */
-import { selectImplementations } from "../src/registry.ts";
+import { defineCli, helpText, intFlag, parseCli, UsageError } from "../src/cli.ts";
+import { ensureRuntimeDir } from "../src/runtime_dir.ts";
 import type { Implementation } from "../src/types.ts";
-import { plantedBugs, plantedControl, plantedControlFloat32, selectPlanted } from "./planted.ts";
+
+export { UsageError };
+import { plantedBugs, plantedControl, plantedControlFloat32, propertiesFor, selectPlanted } from "./planted.ts";
 import { properties, type PropertyDefinition, selectProperties } from "./properties.ts";
+import { selectSubjects } from "./subjects.ts";
 import { formatLegend, formatMargins, formatOutcome, formatSummary, formatTolerances, outcomeJson } from "./report.ts";
 import {
   calibrate,
@@ -49,103 +54,71 @@ export interface CheckGradsOptions {
   help: boolean;
 }
 
-/** A bad command-line argument (exit code 2). */
-export class UsageError extends Error {
-  constructor(flag: string, expected: string, received: string) {
-    super(`check-grads: ${flag}: expected ${expected}, received ${received}`);
-    this.name = "UsageError";
-  }
-}
+/** The command line of check-grads (src/cli.ts convention). */
+export const CHECK_GRADS_CLI = defineCli({
+  command: "deno task check-grads",
+  summary: "Property-based gradient and agreement checks of every registry entry (or, with --planted, of the " +
+    "planted-bug mutants). Progress on stderr; the summary table, failures with replay commands and tolerances " +
+    "on stdout.",
+  options: {
+    impl: {
+      type: "string",
+      value: "NAMES",
+      description: "entries whose name contains any comma-separated term (registry, or planted with --planted)",
+    },
+    property: {
+      type: "string",
+      value: "NAMES",
+      description: "comma-separated property names (default all; --list shows them)",
+    },
+    runs: {
+      type: "string",
+      value: "N",
+      description: "cases per property for every entry (default: planned by cost, at most --max-runs)",
+    },
+    "max-runs": { type: "string", value: "N", description: "most cases per property when planning", default: "100" },
+    "min-runs": { type: "string", value: "N", description: "fewest cases per property when planning", default: "5" },
+    budget: { type: "string", value: "SECONDS", description: "time to plan for when --runs is absent", default: "100" },
+    seed: { type: "string", value: "S", description: "fast-check seed (default random; printed)" },
+    path: { type: "string", value: "P", description: "replay a counterexample path (with the seed that found it)" },
+    shrink: {
+      type: "string",
+      value: "N",
+      description: "property evaluations allowed for shrinking after a failure (default 200 CPU, 40 GPU)",
+    },
+    json: { type: "string", value: "FILE", description: "write outcomes as JSON" },
+    planted: {
+      type: "boolean",
+      description: "run the planted-bug mutants instead of the registry; fail unless each is caught",
+    },
+    list: { type: "boolean", description: "list properties and entries, then exit" },
+  },
+  epilog: "exit status: 0 all checks pass, 1 a failure (or an uncaught planted bug), 2 usage error",
+});
 
-const USAGE = `usage: deno task check-grads [options]
-  --impl NAMES       entries whose name contains any comma-separated term (registry, or planted with --planted)
-  --property NAMES   comma-separated property names (default all; --list shows them)
-  --runs N           cases per property for every entry (default: planned by cost, at most --max-runs)
-  --max-runs N       most cases per property when planning (default 100)
-  --min-runs N       fewest cases per property when planning (default 5)
-  --budget SECONDS   time to plan for when --runs is absent (default 100)
-  --seed S           fast-check seed (default random; printed)
-  --path P           replay a counterexample path (with the seed that found it)
-  --shrink N         property evaluations allowed for shrinking after a failure (default 200 CPU, 40 GPU)
-  --json FILE        write outcomes as JSON
-  --planted          run the planted-bug mutants instead of the registry; fail unless each is caught
-  --list             list properties and entries, then exit`;
-
-function integerFlag(flag: string, value: string | undefined, min: number): number {
-  const n = Number(value);
-  if (value === undefined || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(flag, `an integer >= ${min}`, value === undefined ? "nothing" : JSON.stringify(value));
-  }
-  return n;
-}
-
-/** Parses `args` (Deno.args); throws UsageError on anything unknown or malformed. */
+/** Parses `args` (Deno.args) strictly; throws UsageError (src/cli.ts) naming the flag. */
 export function parseArgs(args: readonly string[]): CheckGradsOptions {
-  const o: CheckGradsOptions = { maxRuns: 100, minRuns: 5, budget: 100, planted: false, list: false, help: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [
-      arg,
-      undefined,
-    ];
-    const value = () => {
-      if (inline !== undefined) return inline;
-      const next = args[++i];
-      if (next === undefined) throw new UsageError(flag, "a value", "nothing");
-      return next;
-    };
-    switch (flag) {
-      case "--impl":
-        o.impl = value();
-        break;
-      case "--property":
-        o.property = value();
-        break;
-      case "--runs":
-        o.runs = integerFlag(flag, value(), 1);
-        break;
-      case "--max-runs":
-        o.maxRuns = integerFlag(flag, value(), 1);
-        break;
-      case "--min-runs":
-        o.minRuns = integerFlag(flag, value(), 1);
-        break;
-      case "--budget":
-        o.budget = integerFlag(flag, value(), 1);
-        break;
-      case "--seed": {
-        const v = value();
-        const n = Number(v);
-        if (!Number.isSafeInteger(n)) throw new UsageError(flag, "an integer", JSON.stringify(v));
-        o.seed = n;
-        break;
-      }
-      case "--path": {
-        const v = value();
-        if (!/^\d+(:\d+)*$/.test(v)) throw new UsageError(flag, "a fast-check path like 12:0:3", JSON.stringify(v));
-        o.path = v;
-        break;
-      }
-      case "--shrink":
-        o.shrink = integerFlag(flag, value(), 0);
-        break;
-      case "--json":
-        o.json = value();
-        break;
-      case "--planted":
-        o.planted = true;
-        break;
-      case "--list":
-        o.list = true;
-        break;
-      case "--help":
-      case "-h":
-        o.help = true;
-        break;
-      default:
-        throw new UsageError("argument", "one of the flags in --help", JSON.stringify(arg));
-    }
+  const { values, help } = parseCli(CHECK_GRADS_CLI, args);
+  const given = (name: string) => typeof values[name] === "string";
+  const o: CheckGradsOptions = {
+    maxRuns: intFlag(values, "max-runs", 1),
+    minRuns: intFlag(values, "min-runs", 1),
+    budget: intFlag(values, "budget", 1),
+    planted: values.planted === true,
+    list: values.list === true,
+    help,
+  };
+  if (given("impl")) o.impl = values.impl as string;
+  if (given("property")) o.property = values.property as string;
+  if (given("runs")) o.runs = intFlag(values, "runs", 1);
+  if (given("seed")) o.seed = intFlag(values, "seed", Number.MIN_SAFE_INTEGER);
+  if (given("path")) {
+    const v = values.path as string;
+    if (!/^\d+(:\d+)*$/.test(v)) throw new UsageError("--path", "a fast-check path like 12:0:3", JSON.stringify(v));
+    o.path = v;
   }
+  if (given("shrink")) o.shrink = intFlag(values, "shrink", 0);
+  if (given("json")) o.json = values.json as string;
   if (o.path !== undefined && o.seed === undefined) throw new UsageError("--path", "a --seed as well", "no --seed");
   return o;
 }
@@ -244,7 +217,7 @@ export async function checkGrads(
     }
     const runs = options.runs ?? plan.get(entry.name)?.runs ?? options.maxRuns;
     const gpu = entry.device === "webgpu";
-    for (const p of props) {
+    for (const p of propertiesFor(entry, props)) {
       const outcome = await runProperty(entry, p, {
         seed,
         runs,
@@ -299,10 +272,11 @@ async function main(): Promise<number> {
   try {
     options = parseArgs(Deno.args);
     if (options.help) {
-      console.log(USAGE);
+      console.log(helpText(CHECK_GRADS_CLI));
       return 0;
     }
-    entries = options.planted ? selectPlanted(options.impl) : selectImplementations(options.impl);
+    // Registry entries plus the op sortPool2d on both tfjs backends (props/subjects.ts).
+    entries = options.planted ? selectPlanted(options.impl) : selectSubjects(options.impl);
     if (options.path !== undefined && options.impl !== undefined) {
       // A replay names one entry; prefer the exact name over the substring filter's extra matches.
       const exact = entries.filter((e) => e.name === options.impl);
@@ -310,8 +284,8 @@ async function main(): Promise<number> {
     }
     props = selectProperties(options.property);
   } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    console.error(USAGE);
+    console.error(`check-grads: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`(see ${CHECK_GRADS_CLI.command} --help)`);
     return 2;
   }
   if (options.list) {
@@ -394,5 +368,6 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.main) {
+  ensureRuntimeDir();
   Deno.exit(await main());
 }

@@ -37,8 +37,20 @@ export type Precision = "float32" | "float64";
  * - `nonfinite`: `ties` values with about a quarter replaced by NaN (canonical, sign bit set, or with a
  *   payload: {@link NAN_VARIANTS}), +Infinity or -Infinity.
  * - `infinities`: `ties` values with about a quarter replaced by ±Infinity (no NaN).
+ * - `signed-zeros`: about half -0, some +0, the rest negative multiples of the unit (-1, -2, -3), so
+ *   windows whose maximum is -0 (k = 1 gives -0) and windows whose kept values are all -0 (y = -0)
+ *   are common (SPEC.md §5 "Sign of a zero").
  */
-export type ValueKind = "distinct" | "near-ties" | "ties" | "huge" | "tiny" | "mixed" | "nonfinite" | "infinities";
+export type ValueKind =
+  | "distinct"
+  | "near-ties"
+  | "ties"
+  | "huge"
+  | "tiny"
+  | "mixed"
+  | "nonfinite"
+  | "infinities"
+  | "signed-zeros";
 
 /** Every value kind, in the order used when a property does not narrow them. */
 export const VALUE_KINDS: readonly ValueKind[] = [
@@ -50,7 +62,32 @@ export const VALUE_KINDS: readonly ValueKind[] = [
   "mixed",
   "nonfinite",
   "infinities",
+  "signed-zeros",
 ];
+
+/**
+ * How dy is chosen (SPEC.md §5 "Gradient"): `finite` (multiples of 1/16 in [-4, 4], about a tenth
+ * 0); `nonfinite`: the same with about a fifth replaced by +Infinity, -Infinity or NaN;
+ * `padded-nonfinite`: +Infinity, -Infinity or NaN at every window whose kept cells are all padding
+ * (negative real values beside the padded row / column), where the spec keeps dLogits finite
+ * because padded cells are skipped (never 0·dy); finite elsewhere. It brings its own shape and
+ * values (see `paddedDyShape`), where such windows are common.
+ */
+export type DyKind = "finite" | "nonfinite" | "padded-nonfinite";
+
+/**
+ * How the logits are chosen (SPEC.md §5 "Weights"):
+ * - `ordinary`: multiples of 1/64 in [-4, 4] (exact in float32);
+ * - `range`: near and past float32's range, each logit one of: ±(3.4e38 .. 3.5e38) around float32's
+ *   largest finite value, ±1e39 .. ±2e39 (finite in float64 only), or `B·(1 + j·2^-30)` for
+ *   B ∈ {1e8, -1e8, 1e30, 3e38} and |j| ≤ 3 (logits that float32 rounds to equal values while
+ *   float64 keeps them apart, so only a float64 softmax gives the right weights), mixed with
+ *   ordinary ones; or (a quarter of the cases) maximal logits beside logits 80..110 below them
+ *   ({@link SUBNORMAL_GAP_MIN}: float32 weights around 2^-126, flushed to +0 below it, SPEC.md §5);
+ * - `nonfinite`: ordinary logits with at least one, about a third, replaced by +Infinity,
+ *   -Infinity or NaN.
+ */
+export type LogitKind = "ordinary" | "range" | "nonfinite";
 
 /** Largest batch, height/width and channel count the generators draw. 13 covers odd and even sizes ≥ 12. */
 export const MAX_BATCH = 3;
@@ -90,6 +127,10 @@ export interface CaseParams {
   readonly slotOrder: readonly number[];
   /** Seed of the arrays expanded by the PRNG. */
   readonly dataSeed: number;
+  /** How dy is drawn. */
+  readonly dyKind: DyKind;
+  /** How the logits are drawn. */
+  readonly logitKind: LogitKind;
 }
 
 /** A fully expanded case. All arrays hold float64 numbers exactly representable in `precision`. */
@@ -102,7 +143,7 @@ export interface PropCase {
   readonly logits: readonly number[];
   /** Input values, NHWC. */
   readonly x: Float64Array;
-  /** Upstream gradient, one per output. */
+  /** Upstream gradient, one per output (zeros with either sign; ±Infinity and NaN for the non-finite dy kinds). */
   readonly dy: Float64Array;
   /** Random direction in x, entries in {-1, 0, 1}. */
   readonly direction: Int8Array;
@@ -126,6 +167,10 @@ export interface CaseConstraints {
   readonly ks?: readonly number[];
   /** Only cases where shifting x shifts the output: "valid", or k = 1 (padding is then ignored). */
   readonly shiftInvariant?: boolean;
+  /** dy kinds to draw from (default: finite only). */
+  readonly dyKinds?: readonly DyKind[];
+  /** Logit kinds to draw from (default: ordinary only). */
+  readonly logitKinds?: readonly LogitKind[];
 }
 
 /** Unit roundoff of a precision (half an ulp of 1). */
@@ -249,6 +294,11 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
           x[i] = base * unit + offset * unit * 2 ** -nearTieBits;
           break;
         }
+        case "signed-zeros": {
+          const u = rand();
+          x[i] = u < 0.5 ? -0 : u < 0.65 ? 0 : -randInt(rand, 1, 3) * unit;
+          break;
+        }
         case "ties":
         case "nonfinite":
         case "infinities": {
@@ -290,6 +340,23 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
 
   let logits = params.logitCodes.slice(0, k).map((c) => c / LOGIT_DENOMINATOR);
   if (params.descendingLogits) logits = logits.sort((p, q) => q - p);
+  // The input classes of issue 10 draw from a stream of their own, so the cases above stay the
+  // same for a given seed whatever these kinds are.
+  const extra = prng((params.dataSeed ^ 0x5bd1e995) >>> 0);
+  if (params.logitKind !== "ordinary") logits = specialLogits(logits, params.logitKind, extra);
+  // Zeros in dy carry a random sign: w[r]·(-0) is a -0 dx that an implementation accumulating
+  // from +0 would lose (SPEC.md §5).
+  for (let j = 0; j < outN; j++) if (dy[j] === 0 && extra() < 0.5) dy[j] = -0;
+  const dySpecials = [Infinity, -Infinity, NaN];
+  if (params.dyKind === "nonfinite") {
+    for (let j = 0; j < outN; j++) if (extra() < 0.2) dy[j] = dySpecials[randInt(extra, 0, 2)];
+  } else if (params.dyKind === "padded-nonfinite") {
+    for (const w of windowInfos({ shape, k, padding }, x)) {
+      if (w.ranked.slice(0, k).every((cell) => cell.index < 0)) {
+        dy[w.out] = dySpecials[randInt(extra, 0, 2)];
+      }
+    }
+  }
 
   const c: PropCase = {
     params,
@@ -307,7 +374,7 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
     shift,
     scale,
   };
-  for (const arr of [x, dy, logits]) {
+  for (const arr of params.logitKind === "ordinary" ? [x, dy, logits] : [x, dy]) {
     for (const v of arr) {
       if (!isRepresentable(v, precision)) {
         throw new Error(`generator invariant broken: ${v} is not exact in ${precision} (kind ${kind})`);
@@ -315,6 +382,58 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
     }
   }
   return c;
+}
+
+/** Logits near and past float32's range (see {@link LogitKind}). */
+export const RANGE_LOGITS: readonly number[] = [
+  3.4e38,
+  -3.4e38,
+  3.4028234663852886e38, // float32's largest finite value
+  3.5e38,
+  -3.5e38,
+  1e39,
+  -1e39,
+  5e38,
+  -2e39,
+];
+
+/** Bases of the `B·(1 + j·2^-30)` logits: float32 rounds |j| ≤ 3 to B itself, float64 does not. */
+export const CLOSE_LOGIT_BASES: readonly number[] = [1e8, -1e8, 1e30, 3e38];
+
+/**
+ * Band of logit gaps (below the maximal logit) of the `range` kind's subnormal-weight cases: e^-gap
+ * crosses float32's smallest normal number 2^-126 at a gap of about 87.3, so the float32 weights in
+ * the band are barely normal or flushed to +0 (SPEC.md §5). Gaps are multiples of 1/64, which keeps
+ * every weight at least 0.28% away from 2^-126 for 1..4 maximal logits (ln of their count added),
+ * so a GPU's float32 exp (a few hundred ulps off at most here) flushes exactly the weights the host does.
+ */
+export const SUBNORMAL_GAP_MIN = 80;
+/** See {@link SUBNORMAL_GAP_MIN}. */
+export const SUBNORMAL_GAP_MAX = 110;
+
+/** Replaces `logits` by the `range` or `nonfinite` kind's values (see {@link LogitKind}). */
+function specialLogits(ordinary: readonly number[], kind: LogitKind, rand: () => number): number[] {
+  const k = ordinary.length;
+  if (kind === "nonfinite") {
+    const specials = [Infinity, -Infinity, NaN];
+    const out = ordinary.map((l) => (rand() < 0.33 ? specials[randInt(rand, 0, 2)] : l));
+    // At least one special: otherwise the case would be an ordinary one.
+    if (out.every(Number.isFinite)) out[randInt(rand, 0, k - 1)] = specials[randInt(rand, 0, 2)];
+    return out;
+  }
+  const band = rand();
+  if (band < 0.25) {
+    // The first logit is maximal (so the gaps are relative to it); the others are equal to it or 80..110 below.
+    const top = ordinary[0];
+    const gap = () => randInt(rand, SUBNORMAL_GAP_MIN * LOGIT_DENOMINATOR, SUBNORMAL_GAP_MAX * LOGIT_DENOMINATOR);
+    const out = ordinary.map((_, j) => (j === 0 || rand() < 0.25 ? top : top - gap() / LOGIT_DENOMINATOR));
+    return randPermutation(rand, k).map((j) => out[j]);
+  }
+  if (band < 0.6) {
+    const base = CLOSE_LOGIT_BASES[randInt(rand, 0, CLOSE_LOGIT_BASES.length - 1)];
+    return ordinary.map(() => base * (1 + randInt(rand, -3, 3) * 2 ** -30));
+  }
+  return ordinary.map((l) => (rand() < 0.6 ? RANGE_LOGITS[randInt(rand, 0, RANGE_LOGITS.length - 1)] : l));
 }
 
 /** The shrinkable parameters, narrowed by `constraints`. */
@@ -339,11 +458,28 @@ export function paramsArbitrary(constraints: CaseConstraints): fc.Arbitrary<Case
     descendingLogits: fc.boolean(),
     slotOrder: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4, maxLength: 4 }),
     dataSeed: fc.nat(),
-  }).filter((p) =>
+    dyKind: fc.constantFrom<DyKind>(...(constraints.dyKinds ?? ["finite"])),
+    logitKind: fc.constantFrom<LogitKind>(...(constraints.logitKinds ?? ["ordinary"])),
+  }).map(paddedDyShape).filter((p) =>
     // "valid" needs H, W >= 2 (validateCase rejects the empty output).
     (p.padding === "same" || (p.height >= 2 && p.width >= 2)) &&
-    (!constraints.shiftInvariant || p.padding === "valid" || p.k === 1)
+    (!constraints.shiftInvariant || p.padding === "valid" || p.k === 1) &&
+    (p.dyKind !== "padded-nonfinite" || p.k >= 2)
   );
+}
+
+/**
+ * For the `padded-nonfinite` dy kind, the parameters under which windows whose kept cells are all
+ * padding are common: "same" padding, an odd width (k = 2: the right column's windows keep their
+ * two padded cells when both real values are negative), also an odd height for k ≥ 3 (only the
+ * corner window has three padded cells: k becomes 3), and `distinct` values (random signs, no zero
+ * that would tie with a padded zero, no NaN or ±Infinity that would make dLogits non-finite
+ * anyway). Other parameters pass unchanged.
+ */
+function paddedDyShape(p: CaseParams): CaseParams {
+  if (p.dyKind !== "padded-nonfinite") return p;
+  const k = Math.min(p.k, 3);
+  return { ...p, padding: "same", kind: "distinct", k, width: p.width | 1, height: k === 3 ? p.height | 1 : p.height };
 }
 
 /** A case arbitrary for `precision` under `constraints`. */

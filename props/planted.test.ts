@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { referenceForward } from "../src/reference.ts";
 import type { Implementation } from "../src/types.ts";
 import { caseArbitrary } from "./generators.ts";
-import { plantedBugs, plantedControl, plantedControlFloat32 } from "./planted.ts";
+import { plantedBugs, plantedControl, plantedControlFloat32, propertiesFor } from "./planted.ts";
 import { properties, toEntryCase } from "./properties.ts";
 import { formatOutcome } from "./report.ts";
 import { type PropertyOutcome, runProperty, slotsFor } from "./runner.ts";
@@ -13,7 +13,7 @@ const RUNS = 40;
 
 async function runAll(entry: Implementation, shrinkLimit = 0): Promise<PropertyOutcome[]> {
   const outcomes: PropertyOutcome[] = [];
-  for (const property of properties) {
+  for (const property of propertiesFor(entry, properties)) {
     outcomes.push(
       await runProperty(entry, property, {
         seed: SEED,

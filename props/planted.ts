@@ -12,10 +12,13 @@
 import {
   cellCol,
   cellRow,
+  FLOAT32_MIN_NORMAL,
+  logitsGradient,
   outputIndex,
   outputShape,
   rankCells,
   ranksBefore,
+  rankSumTerm,
   sizeOf,
   softmax,
   softmaxVjp,
@@ -33,10 +36,24 @@ import type {
   SortPoolCase,
   TieBehaviour,
 } from "../src/types.ts";
-import { validateCase, validateDy } from "../src/validate.ts";
+import { SortPoolArgumentError, validateCase, validateDy } from "../src/validate.ts";
+import { unserialisedBackendEntry } from "./concurrency.ts";
+import { partialsOneShort } from "./limits.ts";
+
+/** One dx term of a window: `value` goes to x index `index` (-1: a padded cell, dropped). */
+interface DxTerm {
+  readonly index: number;
+  readonly value: number;
+}
 
 /** The steps a bug may replace. Each default is the spec's behaviour. */
 interface Steps {
+  /** Argument checks beyond validateCase (default: none; SPEC.md §6 accepts any number as a logit). */
+  checkLogits(logits: ArrayLike<number>): void;
+  /** The rank weights from the logits (default: spec softmax, its limit). */
+  weights(logits: ArrayLike<number>): Float64Array;
+  /** y of a window from the k products w[r]·v[r] (default: summed from the first product). */
+  accumulate(products: readonly number[], round: (v: number) => number): number;
   /** Participating cells of a window (default: spec windowCells). */
   cells(c: SortPoolCase, b: number, oh: number, ow: number, ch: number): WindowCell[];
   /** Rank order (default: spec rankCells). */
@@ -46,39 +63,81 @@ interface Steps {
   backwardWeights(w: Float64Array): Float64Array;
   /** Where the gradient of the cell at rank r (window order `cells`, rank order `ranked`) goes, and with which weight index. */
   scatter(ranked: WindowCell[], cells: WindowCell[], k: number): { index: number; weightIndex: number }[];
+  /**
+   * A window's dx terms (default: `scatter`'s cells, each w[weightIndex]·dy, rounded; ranks ≥ k and
+   * padded cells get no term, so they stay exactly +0).
+   */
+  dxTerms(
+    ranked: WindowCell[],
+    cells: WindowCell[],
+    k: number,
+    w: Float64Array,
+    g: number,
+    round: (v: number) => number,
+    scatter: Steps["scatter"],
+  ): DxTerm[];
+  /** Stores a dx term (default: assigns the first term of an element, adds any later one). */
+  dxWrite(dx: Float64Array, written: Uint8Array, index: number, value: number): void;
   /** Index of x that receives a gradient meant for `index`. */
   dxIndex(index: number, shape: Shape4): number;
   /** Output index whose dy the window (b, oh, ow, ch) reads in the backward. */
   dyIndex(out: Shape4, b: number, oh: number, ow: number, ch: number): number;
-  /** The value that enters s_r for rank r. */
-  rankSumValue(ranked: WindowCell[], cells: WindowCell[], r: number): number;
-  /** dLogits from weights and rank sums. */
+  /** The cell whose value enters s_r for rank r (default: the cell at rank r). */
+  rankSumCell(ranked: WindowCell[], cells: WindowCell[], r: number): WindowCell;
+  /** Its term of s_r (default: value·dy for a real cell, exactly 0 for a padded one). */
+  rankSumTerm(cell: WindowCell, g: number): number;
+  /** dLogits from weights and rank sums (default: exactly [0] for k = 1, else the softmax VJP). */
   dLogits(w: Float64Array, s: Float64Array): Float64Array;
   /** Post-processing of each forward output. */
   output(y: number): number;
 }
 
 const specSteps: Steps = {
+  checkLogits: () => {},
+  weights: (logits) => softmax(logits),
+  accumulate: (products, round) => {
+    let acc = products[0];
+    for (let r = 1; r < products.length; r++) acc = round(acc + products[r]);
+    return acc;
+  },
   cells: (c, b, oh, ow, ch) => windowCells(c.x, c.shape, c.k, b, oh, ow, ch),
   rank: (cells) => rankCells(cells),
   forwardWeights: (w) => w,
   backwardWeights: (w) => w,
   scatter: (ranked, _cells, k) => ranked.slice(0, k).map((cell, r) => ({ index: cell.index, weightIndex: r })),
+  dxTerms: (ranked, cells, k, w, g, round, scatter) =>
+    scatter(ranked, cells, k).filter(({ weightIndex }) => weightIndex < k).map(({ index, weightIndex }) => ({
+      index,
+      value: round(w[weightIndex] * g),
+    })),
+  dxWrite: (dx, written, index, value) => {
+    dx[index] = written[index] ? dx[index] + value : value;
+    written[index] = 1;
+  },
   dxIndex: (index) => index,
   dyIndex: (out, b, oh, ow, ch) => outputIndex(out, b, oh, ow, ch),
-  rankSumValue: (ranked, _cells, r) => ranked[r].value,
-  dLogits: (w, s) => softmaxVjp(w, s),
+  rankSumCell: (ranked, _cells, r) => ranked[r],
+  rankSumTerm: (cell, g) => rankSumTerm(cell, g),
+  dLogits: (w, s) => logitsGradient(w, s),
   output: (y) => y,
 };
 
-/** Softmax evaluated with every operation rounded by `round` (Math.fround: float32 arithmetic). */
+/**
+ * Softmax, its limit (SPEC.md §5), evaluated with every operation rounded by `round` (Math.fround:
+ * float32 arithmetic).
+ */
 function roundedSoftmax(logits: ArrayLike<number>, round: (v: number) => number): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  const e = Array.from(logits, (l) => round(Math.exp(round(l - max))));
+  if (Number.isNaN(max)) return new Float64Array(logits.length).fill(NaN);
+  const e = Array.from(logits, (l) => (l === max ? 1 : round(Math.exp(round(l - max)))));
   let sum = 0;
   for (const v of e) sum = round(sum + v);
-  return Float64Array.from(e, (v) => round(v / sum));
+  // SPEC.md §5 "Weights": float32 implementations flush a weight below float32's smallest normal to +0.
+  return Float64Array.from(e, (v) => {
+    const w = round(v / sum);
+    return round === Math.fround && w < FLOAT32_MIN_NORMAL ? 0 : w;
+  });
 }
 
 /** softmaxVjp with every operation rounded by `round`. */
@@ -100,11 +159,18 @@ function mutant(
 ): Implementation {
   const round = options.float32Arithmetic ? Math.fround : (v: number) => v;
   const base: Steps = options.float32Arithmetic
-    ? { ...specSteps, dLogits: (w, s) => roundedSoftmaxVjp(w, s, round) }
+    ? {
+      ...specSteps,
+      weights: (logits) => roundedSoftmax(logits, round),
+      rankSumTerm: (cell, g) => round(rankSumTerm(cell, g)),
+      dLogits: (w, s) => (w.length === 1 ? new Float64Array(1) : roundedSoftmaxVjp(w, s, round)),
+    }
     : specSteps;
   const steps: Steps = { ...base, ...bug };
-  const weightsOf = (logits: ArrayLike<number>) =>
-    options.float32Arithmetic ? roundedSoftmax(logits, round) : softmax(logits);
+  const weightsOf = (logits: ArrayLike<number>) => {
+    steps.checkLogits(logits);
+    return steps.weights(logits);
+  };
   const visit = (c: SortPoolCase, f: (b: number, oh: number, ow: number, ch: number, o: number) => void) => {
     const out = outputShape(c.shape, c.padding);
     for (let b = 0; b < out[0]; b++) {
@@ -122,9 +188,8 @@ function mutant(
     const y = new Float64Array(sizeOf(shape));
     visit(c, (b, oh, ow, ch, o) => {
       const ranked = steps.rank(steps.cells(c, b, oh, ow, ch));
-      let acc = 0;
-      for (let r = 0; r < c.k; r++) acc = round(acc + round(w[r] * ranked[r].value));
-      y[o] = steps.output(acc);
+      const products = ranked.slice(0, c.k).map((cell, r) => round(w[r] * cell.value));
+      y[o] = steps.output(steps.accumulate(products, round));
     });
     return { y, shape };
   };
@@ -135,15 +200,16 @@ function mutant(
     const w = weightsOf(c.logits);
     const wb = steps.backwardWeights(w);
     const dx = new Float64Array(c.x.length);
+    const written = new Uint8Array(c.x.length);
     const s = new Float64Array(c.k);
     visit(c, (b, oh, ow, ch) => {
       const cells = steps.cells(c, b, oh, ow, ch);
       const ranked = steps.rank(cells);
       const g = dy[steps.dyIndex(out, b, oh, ow, ch)];
-      for (const { index, weightIndex } of steps.scatter(ranked, cells, c.k)) {
-        if (index >= 0 && weightIndex < c.k) dx[steps.dxIndex(index, c.shape)] += round(wb[weightIndex] * g);
+      for (const { index, value } of steps.dxTerms(ranked, cells, c.k, wb, g, round, steps.scatter)) {
+        if (index >= 0) steps.dxWrite(dx, written, steps.dxIndex(index, c.shape), value);
       }
-      for (let r = 0; r < c.k; r++) s[r] = round(s[r] + round(steps.rankSumValue(ranked, cells, r) * g));
+      for (let r = 0; r < c.k; r++) s[r] = round(s[r] + steps.rankSumTerm(steps.rankSumCell(ranked, cells, r), g));
     });
     return { dx, dLogits: steps.dLogits(steps.forwardWeights(w), s) };
   };
@@ -185,6 +251,18 @@ export interface PlantedBug {
   readonly caughtBy: readonly string[];
   /** What the catching properties must report. */
   readonly expect: "fail" | "deviation";
+  /**
+   * The only properties to run on this bug (default: all). For planted bugs that are real
+   * entries on a GPU or tfjs (props/concurrency.ts, props/limits.ts), whose other properties would
+   * cost GPU time and test nothing planted.
+   */
+  readonly only?: readonly string[];
+}
+
+/** The properties to run on `entry`: a planted bug's `only` list when it has one, else `all`. */
+export function propertiesFor<P extends { readonly name: string }>(entry: Implementation, all: readonly P[]): P[] {
+  const only = plantedBugs.find((b) => b.impl === entry)?.only;
+  return only ? all.filter((p) => only.includes(p.name)) : [...all];
 }
 
 /** The scaffold without any bug: must pass everything. */
@@ -339,7 +417,7 @@ export const plantedBugs: readonly PlantedBug[] = [
       "dlogits-wrong-axis",
       "s_r sums the window's r-th cell (window order) instead of its r-th ranked value",
       {
-        rankSumValue: (_ranked, cells, r) => cells[r].value,
+        rankSumCell: (_ranked, cells, r) => cells[r],
       },
     ),
     caughtBy: ["dlogits-fd", "vjp-ref"],
@@ -376,6 +454,124 @@ export const plantedBugs: readonly PlantedBug[] = [
     }),
     caughtBy: ["dx-fd", "vjp-ref"],
     expect: "fail",
+  },
+  {
+    impl: mutant(
+      "k1-dlogits-jacobian",
+      "k = 1 dLogits through the softmax Jacobian, 1·(s − s): NaN once s is non-finite (issue 10, class 1)",
+      { dLogits: (w, s) => softmaxVjp(w, s) },
+    ),
+    caughtBy: ["k1-dlogits"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "logits-rounded-to-float32",
+      "the logits are rounded to float32 before the softmax: 1e39 becomes Infinity (fine by the limit rule), but " +
+        "1e8·(1 + j·2^-30) all become 1e8 (issue 10, class 2)",
+      { weights: (logits) => softmax(Float32Array.from(logits)) },
+    ),
+    caughtBy: ["logits-range"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "softmax-without-limit",
+      "softmax as exp(l − max) / Σ without the limit rule: [Infinity, 0] gives exp(NaN) = NaN weights (issue 10, " +
+        "class 3, what the op on webgpu did)",
+      {
+        weights: (logits) => {
+          const max = Math.max(...Array.from(logits));
+          const e = Array.from(logits, (l) => Math.exp(l - max));
+          const sum = e.reduce((a, v) => a + v, 0);
+          return Float64Array.from(e, (v) => v / sum);
+        },
+      },
+    ),
+    caughtBy: ["logits-nonfinite"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "rejects-nonfinite-logits",
+      "a NaN or ±Infinity logit is rejected with a SortPoolArgumentError (issue 10, class 3, what the op on cpu did)",
+      {
+        checkLogits: (logits) => {
+          const i = Array.from(logits).findIndex((l) => !Number.isFinite(l));
+          if (i >= 0) throw new SortPoolArgumentError(`logits[${i}]`, "a finite number", String(logits[i]));
+        },
+      },
+    ),
+    caughtBy: ["logits-nonfinite"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "forward-from-plus-zero",
+      "y accumulates from +0 instead of the first product: an all -0 window, or k = 1 on [-1, -0, -2, -3], gives +0 " +
+        "(issue 10, class 4, what the reference did)",
+      {
+        accumulate: (products, round) => {
+          let acc = 0;
+          for (const p of products) acc = round(acc + p);
+          return acc;
+        },
+      },
+    ),
+    caughtBy: ["signed-zero"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "dx-accumulated-from-plus-zero",
+      "dx adds w[r]·dy onto +0 instead of assigning it: w[r]·(-0) = -0 comes out +0 (issue 10, class 4)",
+      {
+        dxWrite: (dx, _written, index, value) => {
+          dx[index] += value;
+        },
+      },
+    ),
+    caughtBy: ["signed-zero"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "padded-cell-times-dy",
+      "a padded cell adds 0·dy to the rank sums instead of nothing: NaN dLogits for a non-finite dy (issue 10, " +
+        "class 5)",
+      { rankSumTerm: (cell, g) => cell.value * g },
+    ),
+    caughtBy: ["nonfinite-dy"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "dx-mask-times-dy",
+      "dx as autograd of where exchanges gives it: every real cell gets Σ_r [cell holds rank r]·w[r]·dy, so 0·dy " +
+        "is NaN for a non-finite dy (issue 10, class 5, what tfjs-network did)",
+      {
+        dxTerms: (ranked, cells, k, w, g, round) =>
+          cells.filter((cell) => cell.index >= 0).map((cell) => {
+            let value = 0;
+            for (let r = 0; r < k; r++) value = round(value + round((ranked[r] === cell ? 1 : 0) * round(w[r] * g)));
+            return { index: cell.index, value };
+          }),
+      },
+    ),
+    caughtBy: ["nonfinite-dy"],
+    expect: "fail",
+  },
+  {
+    impl: unserialisedBackendEntry,
+    caughtBy: ["concurrency"],
+    expect: "fail",
+    only: ["concurrency"],
+  },
+  {
+    impl: partialsOneShort,
+    caughtBy: ["bind-limits"],
+    expect: "fail",
+    only: ["bind-limits"],
   },
 ];
 

@@ -15,7 +15,8 @@ import {
   type ValueKind,
   windowInfos,
 } from "./generators.ts";
-import { properties } from "./properties.ts";
+import { oracleWeights, properties } from "./properties.ts";
+import { logitsPrecisionOf, opSubjects, selectSubjects } from "./subjects.ts";
 import { formatOutcome } from "./report.ts";
 import { CALIBRATION_PARAMS, runProperty, slotsFor } from "./runner.ts";
 import { VerdictBuilder } from "./verdict.ts";
@@ -35,7 +36,7 @@ describe("generators", () => {
     for (const p of params) if (p.padding === "valid") expect(Math.min(p.height, p.width)).toBeGreaterThanOrEqual(2);
   });
 
-  const gapless: ValueKind[] = ["ties", "nonfinite", "infinities"];
+  const gapless: ValueKind[] = ["ties", "nonfinite", "infinities", "signed-zeros"];
   for (const precision of ["float32", "float64"] as const) {
     test(`${precision}: every value is exact; distinct kinds keep a positive gap; x ± eps·v stays exact`, () => {
       for (const kind of VALUE_KINDS) {
@@ -99,12 +100,92 @@ describe("generators", () => {
     }
   });
 
+  test("issue 10 classes: signed zeros, non-finite dy, padded non-finite dy, logits past float32 and non-finite", () => {
+    const zeros = fc.sample(caseArbitrary("float32", { kinds: ["signed-zeros"], ks: [1] }), {
+      numRuns: 40,
+      seed: SEED,
+    });
+    let negativeZeroMax = 0;
+    for (const c of zeros) {
+      for (const w of windowInfos(c, c.x)) if (Object.is(w.ranked[0].value, -0)) negativeZeroMax++;
+    }
+    expect(negativeZeroMax).toBeGreaterThan(20);
+
+    const dyCases = fc.sample(caseArbitrary("float32", { kinds: ["distinct"], dyKinds: ["nonfinite"] }), {
+      numRuns: 40,
+      seed: SEED,
+    });
+    const dys = dyCases.flatMap((c) => Array.from(c.dy));
+    expect(dys.some(Number.isNaN) && dys.includes(Infinity) && dys.includes(-Infinity)).toBe(true);
+    expect(dys.some((v) => Object.is(v, -0)) && dys.some((v) => Object.is(v, 0))).toBe(true);
+
+    // Non-finite dy only where every kept cell is padding, so the spec's dLogits stays finite there.
+    const padded = fc.sample(
+      caseArbitrary("float32", { kinds: ["distinct", "ties"], dyKinds: ["padded-nonfinite"], ks: [2, 3] }),
+      { numRuns: 200, seed: SEED },
+    );
+    let placed = 0;
+    for (const c of padded) {
+      for (const w of windowInfos(c, c.x)) {
+        if (Number.isFinite(c.dy[w.out])) continue;
+        placed++;
+        expect(w.ranked.slice(0, c.k).every((q) => q.index < 0)).toBe(true);
+      }
+    }
+    expect(placed).toBeGreaterThan(5);
+
+    const range = fc.sample(caseArbitrary("float32", { kinds: ["distinct"], logitKinds: ["range"], ks: [2, 3, 4] }), {
+      numRuns: 100,
+      seed: SEED,
+    });
+    const logits = range.flatMap((c) => c.logits);
+    expect(logits.some((l) => Number.isFinite(l) && !Number.isFinite(Math.fround(l)))).toBe(true);
+    // Logits that float32 cannot tell apart while float64 can.
+    expect(range.some((c) => new Set(c.logits).size > 1 && new Set(c.logits.map(Math.fround)).size === 1)).toBe(true);
+
+    const nonfinite = fc.sample(caseArbitrary("float32", { kinds: ["distinct"], logitKinds: ["nonfinite"] }), {
+      numRuns: 60,
+      seed: SEED,
+    });
+    for (const c of nonfinite) expect(c.logits.some((l) => !Number.isFinite(l)), `${c.logits}`).toBe(true);
+    const specials = nonfinite.flatMap((c) => c.logits);
+    expect(specials.some(Number.isNaN) && specials.includes(Infinity) && specials.includes(-Infinity)).toBe(true);
+  });
+
   test("buildCase is deterministic (a seed and path replay the same case)", () => {
     const a = buildCase(CALIBRATION_PARAMS, "float32");
     const b = buildCase(CALIBRATION_PARAMS, "float32");
     expect(Array.from(a.x)).toEqual(Array.from(b.x));
     expect(Array.from(a.dy)).toEqual(Array.from(b.dy));
     expect(Array.from(a.xPermuted)).toEqual(Array.from(b.xPermuted));
+  });
+});
+
+describe("check subjects and their oracle weights (SPEC.md §5 Weights)", () => {
+  test("the op's subjects hold logits in float32; registry entries in float64; --impl filters both", () => {
+    expect(opSubjects.map((s) => s.name)).toEqual(["sortPool2d@cpu", "sortPool2d@webgpu"]);
+    for (const s of opSubjects) expect(logitsPrecisionOf(s)).toBe("float32");
+    for (const e of implementations) expect(logitsPrecisionOf(e)).toBe("float64");
+    expect(selectSubjects("cpu").map((s) => s.name)).toEqual([
+      "tfjs-topk@cpu",
+      "tfjs-network@cpu",
+      "sortPool2d@cpu",
+    ]);
+    expect(selectSubjects("sortPool2d").length).toBe(2);
+    expect(() => selectSubjects("nothing-matches")).toThrow(/sortPool2d@webgpu/);
+  });
+
+  test("float64 softmax, rounded to the entry's precision; the op rounds its logits to float32 first", () => {
+    const reference = implementations.find((e) => e.name === "reference")!;
+    const wgsl = implementations.find((e) => e.name === "wgsl")!;
+    const logits = [1e8, 1e8 * (1 + 2 ** -30)];
+    const w64 = oracleWeights(reference, logits);
+    expect(w64[1]).toBeGreaterThan(w64[0]);
+    expect(Array.from(oracleWeights(wgsl, logits))).toEqual(Array.from(Float32Array.from(w64)));
+    // float32 cannot tell the two logits apart: equal weights for the op.
+    expect(Array.from(oracleWeights(opSubjects[0], logits))).toEqual([0.5, 0.5]);
+    expect(Array.from(oracleWeights(wgsl, [1e39, 0]))).toEqual([1, 0]);
+    expect(Array.from(oracleWeights(opSubjects[1], [1e39, 0]))).toEqual([1, 0]);
   });
 });
 
@@ -124,6 +205,20 @@ describe("verdict comparisons", () => {
     const verdict = v.build();
     expect(verdict.mismatches.map((m) => m.check).sort()).toEqual(["b", "c", "e", "h", "i", "j"]);
     expect(verdict.comparisons).toBe(10);
+  });
+
+  test("sameSign / compareSigned: zeros must agree in sign, NaN and other values are left to compare", () => {
+    const v = new VerdictBuilder();
+    expect(v.sameSign("a", -0, -0, () => undefined)).toBe(true);
+    expect(v.sameSign("b", 0, -0, () => undefined)).toBe(false);
+    expect(v.sameSign("c", 1, -0, () => undefined)).toBe(true);
+    expect(v.compareSigned("d", -0, 0, 1, () => undefined)).toBe(false);
+    expect(v.compareSigned("e", -0, -1e-30, 1, () => undefined)).toBe(true);
+    expect(v.compareSigned("f", NaN, NaN, 0, () => undefined)).toBe(true);
+    expect(v.build().mismatches.map((m) => m.check).sort()).toEqual([
+      "b: sign of a zero (SPEC.md §5 fixes it)",
+      "d: sign of a zero (SPEC.md §5 fixes it)",
+    ]);
   });
 
   test("a deviation is kept apart from failures and sorted after them", () => {
@@ -158,8 +253,8 @@ function ciRuns(entry: Implementation): number {
   return entry.device === "webgpu" ? 3 : 6;
 }
 
-describe("every registry entry passes every property (few runs; full runs: deno task check-grads)", () => {
-  for (const entry of implementations) {
+describe("every registry entry and the op on both backends pass every property (few runs; full: check-grads)", () => {
+  for (const entry of [...implementations, ...opSubjects]) {
     test(`${entry.name} (${entry.precision}, ${entry.device}, ties ${entry.ties.kind})`, async () => {
       const problems: string[] = [];
       for (const property of properties) {

@@ -9,7 +9,7 @@
  */
 import type fc from "fast-check";
 import { referenceForward, referenceGradient } from "../src/reference.ts";
-import { outputShape, sizeOf, softmax } from "../src/spec.ts";
+import { float32Weights, outputShape, rankSumTerm, sizeOf, softmax } from "../src/spec.ts";
 import { useBackend } from "../src/tfjs/runtime.ts";
 import type { Implementation, SortPoolCase } from "../src/types.ts";
 import {
@@ -24,6 +24,9 @@ import {
   type WindowInfo,
   windowInfos,
 } from "./generators.ts";
+import { concurrencyProperty } from "./concurrency.ts";
+import { limitsProperty } from "./limits.ts";
+import { logitsPrecisionOf } from "./subjects.ts";
 import {
   dLogitsTolerance,
   forwardRounding,
@@ -56,6 +59,12 @@ export interface PropertyDefinition {
   calls(slots: number): number;
   /** Precision the case values are built for (values must be exact there and in the entry's precision). */
   generationPrecision(entry: Implementation): Precision;
+  /**
+   * The cases, when the property draws more than `constraints` describe (a schedule of concurrent
+   * calls, a lowered device limit: props/concurrency.ts, props/limits.ts); default
+   * `caseArbitrary(generationPrecision(entry), constraints)`.
+   */
+  arbitrary?(entry: Implementation): fc.Arbitrary<PropCase>;
   /** Runs the check; never throws (an exception from the entry becomes a failure). */
   check(ctx: CheckContext, entry: Implementation, c: PropCase): Promise<Verdict>;
 }
@@ -79,6 +88,54 @@ export function toEntryCase(
 /** The case for the float64 reference. */
 function referenceCase(c: PropCase, x: Float64Array = c.x): SortPoolCase {
   return { x, shape: c.shape, logits: [...c.logits], k: c.k, padding: c.padding };
+}
+
+/**
+ * The rank weights SPEC.md §5 "Weights" lets `entry` use for `logits`: softmax (its limit) in
+ * float64; for a float32 entry rounded to float32 with weights below 2^-126 flushed to +0
+ * (`float32Weights`); for a subject that holds its logits in float32 (the op's tensor,
+ * props/subjects.ts), of the logits rounded to float32 first.
+ */
+export function oracleWeights(entry: Implementation, logits: readonly number[]): Float64Array {
+  const held = logitsPrecisionOf(entry) === "float32" ? Float32Array.from(logits) : logits;
+  return entry.precision === "float32" ? Float64Array.from(float32Weights(held)) : softmax(held);
+}
+
+/** The reference's y for `entry` (its weights: {@link oracleWeights}). */
+function expectedForward(entry: Implementation, c: PropCase, x: Float64Array = c.x): Float64Array {
+  return Float64Array.from(referenceForward(referenceCase(c, x), oracleWeights(entry, c.logits)).y);
+}
+
+/** The reference's dx and dLogits for `entry` (its weights: {@link oracleWeights}). */
+function expectedGradient(entry: Implementation, c: PropCase): { dx: Float64Array; dLogits: Float64Array } {
+  const g = referenceGradient(referenceCase(c), c.dy, oracleWeights(entry, c.logits));
+  return { dx: Float64Array.from(g.dx), dLogits: Float64Array.from(g.dLogits) };
+}
+
+/**
+ * Compares one output with the reference: the value ("fail" beyond `tolerance`) and, where both are
+ * zeros, the sign (SPEC.md §5). A sign mismatch in a window where two zeros tie (+0 and -0, or a
+ * padded zero) is a tie-rule "deviation" (which zero ranks first decides the sign), elsewhere a
+ * failure.
+ */
+function compareOutput(
+  v: VerdictBuilder,
+  label: string,
+  info: WindowInfo,
+  expected: number,
+  actual: number,
+  tolerance: number,
+  note?: () => string,
+): void {
+  const where = () => locateOutput(info);
+  if (!v.compare(label, expected, actual, tolerance, where, "fail", note)) return;
+  const zeroTie = info.cells.filter((q) => q.value === 0).length >= 2;
+  v.sameSign(label, expected, actual, where, zeroTie ? "deviation" : "fail", note);
+}
+
+/** |v| for finite v, else 0 (a non-finite dy gives non-finite or exactly-zero dx: compared exactly). */
+function finiteAbs(v: number): number {
+  return Number.isFinite(v) ? Math.abs(v) : 0;
 }
 
 /** Forward with a shape check; null (and a recorded failure) when the shape is wrong. */
@@ -163,7 +220,7 @@ function rankSums(c: PropCase, infos: readonly WindowInfo[]): { s: Float64Array;
   const t = new Float64Array(c.k);
   for (const w of infos) {
     for (let r = 0; r < c.k; r++) {
-      const term = w.ranked[r].value * c.dy[w.out];
+      const term = rankSumTerm(w.ranked[r], c.dy[w.out]);
       s[r] += term;
       t[r] += Math.abs(term);
     }
@@ -184,9 +241,9 @@ function forwardAgainstReference(label: string): PropertyDefinition["check"] {
     guarded(async (v) => {
       const y = await forwardOf(entry, c, v);
       if (!y) return;
-      const ref = referenceForward(referenceCase(c)).y;
+      const ref = expectedForward(entry, c);
       for (const w of windowInfos(c, c.x)) {
-        v.compare(label, ref[w.out], y[w.out], referenceTolerance(entry.precision, w.topAbs), () => locateOutput(w));
+        compareOutput(v, label, w, ref[w.out], y[w.out], referenceTolerance(entry.precision, w.topAbs));
       }
     });
 }
@@ -357,7 +414,7 @@ const dLogitsFiniteDifferences: PropertyDefinition = {
         analyticAbs += Math.abs(g.dLogits[r] * c.logitDirection[r]);
       }
       const { s, t } = rankSums(c, infos);
-      const w = softmax(c.logits);
+      const w = oracleWeights(entry, c.logits);
       let maxS = 0;
       let maxT = 0;
       for (let r = 0; r < c.k; r++) {
@@ -399,10 +456,10 @@ const vjpVsReference: PropertyDefinition = {
       const owner = ownerOf(c, infos);
       const g = await gradientOf(entry, c, v);
       if (!g) return;
-      const ref = referenceGradient(referenceCase(c), c.dy);
+      const ref = expectedGradient(entry, c);
       for (let i = 0; i < c.x.length; i++) {
         const o = owner[i];
-        v.compare(
+        v.compareSigned(
           "dx vs reference",
           ref.dx[i],
           g.dx[i],
@@ -410,7 +467,7 @@ const vjpVsReference: PropertyDefinition = {
           () => locateInput(c.shape, i, o >= 0 ? infos[o] : undefined),
         );
       }
-      compareDLogits(v, p, c, infos, ref.dLogits, g.dLogits);
+      compareDLogits(v, p, c, infos, oracleWeights(entry, c.logits), ref.dLogits, g.dLogits);
     }),
 };
 
@@ -430,8 +487,9 @@ const vjpNonFinite: PropertyDefinition = {
       const owner = ownerOf(c, infos);
       const g = await gradientOf(entry, c, v);
       if (!g) return;
-      const ref = referenceGradient(referenceCase(c), c.dy);
-      compareDxAtTies(v, p, c, infos, owner, ref.dx, g.dx);
+      const ref = expectedGradient(entry, c);
+      const w = oracleWeights(entry, c.logits);
+      compareDxAtTies(v, p, c, infos, owner, w, ref.dx, g.dx);
       // s_r is a sum with infinite or NaN terms: its class (NaN, +Inf, -Inf, finite) does not depend
       // on the summation order, so the class of each dLogits entry must match; finite entries are
       // compared like vjp-ref's.
@@ -439,7 +497,6 @@ const vjpNonFinite: PropertyDefinition = {
         d: number,
       ) => (Number.isNaN(d) ? "NaN" : d === Infinity ? "+Inf" : d === -Infinity ? "-Inf" : "finite");
       const { t } = rankSums(c, infos);
-      const w = softmax(c.logits);
       const finiteT = Array.from(t).filter(Number.isFinite);
       const maxT = finiteT.length > 0 ? Math.max(...finiteT) : 0;
       for (let r = 0; r < c.k; r++) {
@@ -471,19 +528,19 @@ function compareDxAtTies(
   c: PropCase,
   infos: readonly WindowInfo[],
   owner: Int32Array,
+  w: ArrayLike<number>,
   expected: ArrayLike<number>,
   actual: ArrayLike<number>,
 ): void {
-  const w = softmax(c.logits);
   for (let i = 0; i < c.x.length; i++) {
     const o = owner[i];
     const dy = o >= 0 ? c.dy[o] : 0;
     const tied = o >= 0 && infos[o].cells.filter((q) => tiedValues(q.value, c.x[i])).length > 1;
-    v.compare(
+    v.compareSigned(
       tied ? "dx vs reference under the spec's tie rule" : "dx vs reference (untied cell)",
       expected[i],
       actual[i],
-      referenceTolerance(p, Math.abs(dy)),
+      referenceTolerance(p, finiteAbs(dy)),
       () => locateInput(c.shape, i, o >= 0 ? infos[o] : undefined),
       tied ? "deviation" : "fail",
       () => {
@@ -506,11 +563,11 @@ function compareDLogits(
   p: Precision,
   c: PropCase,
   infos: readonly WindowInfo[],
+  w: ArrayLike<number>,
   expected: ArrayLike<number>,
   actual: ArrayLike<number>,
 ): void {
   const { s, t } = rankSums(c, infos);
-  const w = softmax(c.logits);
   let maxT = 0;
   for (let r = 0; r < c.k; r++) maxT = Math.max(maxT, t[r]);
   for (let r = 0; r < c.k; r++) {
@@ -540,25 +597,26 @@ const ties: PropertyDefinition = {
       const p = entry.precision;
       const infos = windowInfos(c, c.x);
       const owner = ownerOf(c, infos);
-      const w = softmax(c.logits);
+      const w = oracleWeights(entry, c.logits);
       const weight = (r: number) => (r < c.k ? w[r] : 0);
       const y = await forwardOf(entry, c, v);
       if (!y) return;
-      const refY = referenceForward(referenceCase(c)).y;
+      const refY = expectedForward(entry, c);
       for (const info of infos) {
-        v.compare(
+        compareOutput(
+          v,
           "y vs reference at ties",
+          info,
           refY[info.out],
           y[info.out],
           referenceTolerance(p, info.topAbs),
-          () => locateOutput(info),
         );
       }
       const g = await gradientOf(entry, c, v);
       if (!g) return;
-      const ref = referenceGradient(referenceCase(c), c.dy);
-      compareDxAtTies(v, p, c, infos, owner, ref.dx, g.dx);
-      compareDLogits(v, p, c, infos, ref.dLogits, g.dLogits);
+      const ref = expectedGradient(entry, c);
+      compareDxAtTies(v, p, c, infos, owner, w, ref.dx, g.dx);
+      compareDLogits(v, p, c, infos, w, ref.dLogits, g.dLogits);
 
       // One-sided finite differences: moving cell i up by eps puts it at the top of its tie group
       // (rank r0), down at the bottom (r1); the derivatives are w[r0]·dy and w[r1]·dy. Any tie
@@ -735,6 +793,150 @@ const windowBounds: PropertyDefinition = {
     }),
 };
 
+/**
+ * The whole answer of `entry` against the reference at the entry's weights ({@link oracleWeights}),
+ * for inputs where no tie-rule deviation can hide (the new input classes of issue 10): y (when
+ * `forward`), dx and dLogits. NaN must meet NaN and ±Infinity itself; the zeros whose sign SPEC.md
+ * §5 fixes (y, dx, and dLogits for k = 1, which must be exactly +0) are compared with Object.is;
+ * a finite dLogits element within dLogitsTolerance of the finite rank-sum magnitudes.
+ */
+async function checkAgainstOracle(
+  v: VerdictBuilder,
+  entry: Implementation,
+  c: PropCase,
+  parts: { forward: boolean },
+): Promise<void> {
+  const p = entry.precision;
+  const infos = windowInfos(c, c.x);
+  const w = oracleWeights(entry, c.logits);
+  const weightsText = () => `weights [${Array.from(w).map(fmt).join(", ")}]`;
+  if (parts.forward) {
+    const y = await forwardOf(entry, c, v);
+    if (!y) return;
+    const ref = expectedForward(entry, c);
+    for (const info of infos) {
+      compareOutput(
+        v,
+        "y vs reference",
+        info,
+        ref[info.out],
+        y[info.out],
+        referenceTolerance(p, info.topAbs),
+        weightsText,
+      );
+    }
+  }
+  const g = await gradientOf(entry, c, v);
+  if (!g) return;
+  const ref = expectedGradient(entry, c);
+  compareDxAtTies(v, p, c, infos, ownerOf(c, infos), w, ref.dx, g.dx);
+  if (c.k === 1) {
+    v.compareSigned("dLogits for k = 1 (exactly +0)", 0, g.dLogits[0], 0, () => undefined);
+    return;
+  }
+  const { t } = rankSums(c, infos);
+  const finiteT = Array.from(t).filter(Number.isFinite);
+  const maxT = finiteT.length > 0 ? Math.max(...finiteT) : 0;
+  for (let r = 0; r < c.k; r++) {
+    v.compare(
+      `dLogits[${r}] vs reference (NaN/±Infinity exactly)`,
+      ref.dLogits[r],
+      g.dLogits[r],
+      dLogitsTolerance(p, finiteAbs(w[r]), infos.length, maxT),
+      () => undefined,
+      "fail",
+      () => `reference dLogits [${Array.from(ref.dLogits).map(fmt).join(", ")}], ${weightsText()}`,
+    );
+  }
+}
+
+const k1DLogits: PropertyDefinition = {
+  name: "k1-dlogits",
+  title: "k = 1: dLogits is exactly [+0] whatever x (NaN, ±Infinity, ±0), dy (±Infinity, NaN) and the logit " +
+    "(±Infinity, NaN, past float32) hold; dx routes w[0]·dy to the first maximal cell (issue 10, class 1)",
+  constraints: {
+    kinds: ["nonfinite", "infinities", "ties", "distinct", "signed-zeros"],
+    ks: [1],
+    dyKinds: ["finite", "nonfinite"],
+    logitKinds: ["ordinary", "nonfinite", "range"],
+  },
+  hasDeviations: true,
+  calls: () => 1,
+  generationPrecision: (e) => e.precision,
+  check: (_ctx, entry, c) => guarded((v) => checkAgainstOracle(v, entry, c, { forward: false })),
+};
+
+const logitsRange: PropertyDefinition = {
+  name: "logits-range",
+  title: "logits near and past float32's range (±3.4e38, 1e39, -2e39, B·(1 + j·2^-30) that float32 cannot tell " +
+    "apart), and logit gaps of 80..110 whose float32 weights are subnormal (flushed to +0) or barely normal, " +
+    "next to ±Infinity in x: y, dx and dLogits follow softmax in float64 rounded to the entry's precision " +
+    "(issue 10, class 2)",
+  constraints: { kinds: ["distinct", "ties", "near-ties", "infinities"], logitKinds: ["range"] },
+  hasDeviations: true,
+  calls: () => 2,
+  generationPrecision: (e) => e.precision,
+  check: (_ctx, entry, c) => guarded((v) => checkAgainstOracle(v, entry, c, { forward: true })),
+};
+
+const logitsNonFinite: PropertyDefinition = {
+  name: "logits-nonfinite",
+  title: "logits holding ±Infinity or NaN: softmax's limit (+Infinity logits share the weight, -Infinity ones get " +
+    "0, NaN makes y, kept dx and dLogits NaN), one behaviour on every entry and on the op on both tfjs backends " +
+    "(issue 10, class 3)",
+  constraints: { kinds: ["distinct", "ties", "nonfinite", "infinities"], logitKinds: ["nonfinite"] },
+  hasDeviations: true,
+  calls: () => 2,
+  generationPrecision: (e) => e.precision,
+  check: (_ctx, entry, c) => guarded((v) => checkAgainstOracle(v, entry, c, { forward: true })),
+};
+
+const signedZero: PropertyDefinition = {
+  name: "signed-zero",
+  title: "signed zeros (Object.is): y sums from the first product, so a zero y is -0 exactly when every kept " +
+    "product is -0, and k = 1 returns the window's top value bitwise; a zero dx carries w[r]·dy's sign " +
+    "(issue 10, class 4)",
+  constraints: { kinds: ["signed-zeros", "ties"] },
+  hasDeviations: true,
+  calls: () => 2,
+  generationPrecision: (e) => e.precision,
+  check: (_ctx, entry, c) =>
+    guarded(async (v) => {
+      const y = await forwardOf(entry, c, v);
+      if (!y) return;
+      const ref = expectedForward(entry, c);
+      for (const info of windowInfos(c, c.x)) {
+        compareOutput(
+          v,
+          "y vs reference",
+          info,
+          ref[info.out],
+          y[info.out],
+          referenceTolerance(entry.precision, info.topAbs),
+        );
+        if (c.k === 1) {
+          compareOutput(v, "k = 1: y is the window's top value itself", info, info.ranked[0].value, y[info.out], 0);
+        }
+      }
+      await checkAgainstOracle(v, entry, c, { forward: false });
+    }),
+};
+
+const nonFiniteDy: PropertyDefinition = {
+  name: "nonfinite-dy",
+  title: "dy holding ±Infinity or NaN: kept real cells get w[r]·dy, every other cell (ranked ≥ k, padded, in no " +
+    "window) exactly +0; padded cells are skipped in dLogits' rank sums (never 0·dy); a non-finite v·dy poisons " +
+    "every dLogits element for k > 1, none for k = 1 (issue 10, class 5)",
+  constraints: {
+    kinds: ["distinct", "ties", "signed-zeros", "nonfinite"],
+    dyKinds: ["nonfinite", "padded-nonfinite"],
+  },
+  hasDeviations: true,
+  calls: () => 1,
+  generationPrecision: (e) => e.precision,
+  check: (_ctx, entry, c) => guarded((v) => checkAgainstOracle(v, entry, c, { forward: false })),
+};
+
 /** Every property, in report order. */
 export const properties: readonly PropertyDefinition[] = [
   forwardVsReference,
@@ -748,6 +950,13 @@ export const properties: readonly PropertyDefinition[] = [
   shiftScale,
   permutation,
   windowBounds,
+  concurrencyProperty,
+  limitsProperty,
+  k1DLogits,
+  logitsRange,
+  logitsNonFinite,
+  signedZero,
+  nonFiniteDy,
 ];
 
 /** Properties whose name is in the comma-separated `filter` (all when empty); throws naming the known ones. */
@@ -765,5 +974,5 @@ export function selectProperties(filter: string | undefined): PropertyDefinition
 
 /** The arbitrary of `property` for `entry`. */
 export function arbitraryFor(property: PropertyDefinition, entry: Implementation): fc.Arbitrary<PropCase> {
-  return caseArbitrary(property.generationPrecision(entry), property.constraints);
+  return property.arbitrary?.(entry) ?? caseArbitrary(property.generationPrecision(entry), property.constraints);
 }

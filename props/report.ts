@@ -27,7 +27,10 @@ export function formatCase(c: PropCase): string {
   const lines = [
     `shape [${c.shape.join(", ")}] (B, H, W, C), k ${c.k}, padding "${c.padding}", logits [${
       c.logits.map(fmt).join(", ")
-    }], values "${p.kind}" (unit 2^${Math.log2(c.unit)}, spread ${p.spread}, alphabet ${p.alphabet}), ` +
+    }] ("${p.logitKind}"), values "${p.kind}" (unit 2^${
+      Math.log2(c.unit)
+    }, spread ${p.spread}, alphabet ${p.alphabet}), ` +
+    `dy "${p.dyKind}", ` +
     `built for ${c.precision}, data seed ${p.dataSeed}, slot order [${p.slotOrder.join(", ")}]`,
     `x  = ${formatArray(c.x)}`,
     `dy = ${formatArray(c.dy)}`,
@@ -165,9 +168,9 @@ export function outcomeJson(o: PropertyOutcome): Record<string, unknown> {
         shape: c.shape,
         k: c.k,
         padding: c.padding,
-        logits: c.logits,
+        logits: c.logits.map(encode),
         x: Array.from(c.x).map(encode),
-        dy: Array.from(c.dy),
+        dy: Array.from(c.dy).map(encode),
       }
       : null,
     mismatches: o.verdict?.mismatches ?? [],

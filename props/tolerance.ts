@@ -17,10 +17,12 @@
  * arithmetic. What remains is the rounding of the entry's own forward: a k-term weighted sum has
  * at most 2k − 1 ≤ 7 roundings each at most u·max|value|, hence {@link FD_FACTOR} = 8.
  *
- * Comparisons with the float64 reference also absorb the entry's own softmax: the weights come from
- * exp, a sum and a division in the entry's precision. WGSL allows exp an error of 3 + 2|x| ulp,
- * and |x| ≤ 8 for logits in [-4, 4], so weights may be off by ~25 ulp relative:
- * {@link REFERENCE_FACTOR} = 64 covers that, the weighted sum, and a margin.
+ * Comparisons with the reference use the weights SPEC.md §5 lets the entry use (props/properties.ts
+ * `oracleWeights`): registry entries compute softmax in float64 on the host and round it to their
+ * precision, so their weights equal the oracle's exactly. The op's subjects (props/subjects.ts)
+ * compute it in their kernels, on webgpu from exp, a sum and a division in float32: WGSL allows exp
+ * an error of 3 + 2|x| ulp, and |x| ≤ 8 for logits in [-4, 4], so weights may be off by ~25 ulp
+ * relative: {@link REFERENCE_FACTOR} = 64 covers that, the weighted sum, and a margin.
  *
  * dLogits is a sum over all windows: s_r = Σ_windows value_r · dy. Summation of N terms in the
  * entry's precision may err by up to N·u·Σ|terms| (sequential order, worst case), so its bound

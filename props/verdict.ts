@@ -182,6 +182,49 @@ export class VerdictBuilder {
   }
 
   /**
+   * Where `expected` and `actual` are both zeros, checks that their signs match (Object.is); passes
+   * anything else (compare the values themselves with {@link compare}). For the values whose zero
+   * sign SPEC.md §5 fixes: y (summed from the first product), dx (w[r]·dy at kept cells, +0
+   * elsewhere), dLogits for k = 1 (+0).
+   */
+  sameSign(
+    check: string,
+    expected: number,
+    actual: number,
+    where: () => Location | undefined,
+    severity: Severity = "fail",
+    note?: () => string,
+  ): boolean {
+    this.count++;
+    if (!(expected === 0 && actual === 0) || Object.is(expected, actual)) return true;
+    this.add({
+      check: `${check}: sign of a zero (SPEC.md §5 fixes it)`,
+      severity,
+      where: where(),
+      expected: fmt(expected),
+      actual: fmt(actual),
+      ratio: Infinity,
+      tolerance: 0,
+      note: note?.(),
+    });
+    return false;
+  }
+
+  /** {@link compare}, then {@link sameSign} with the same severity. */
+  compareSigned(
+    check: string,
+    expected: number,
+    actual: number,
+    tolerance: number,
+    where: () => Location | undefined,
+    severity: Severity = "fail",
+    note?: () => string,
+  ): boolean {
+    if (!this.compare(check, expected, actual, tolerance, where, severity, note)) return false;
+    return this.sameSign(check, expected, actual, where, severity, note);
+  }
+
+  /**
    * Checks lo − tolerance ≤ actual ≤ hi + tolerance (NaN never passes). `expected` is shown as
    * the interval.
    */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { defineCli, type ParsedCli, runCli } from "./cli.ts";
 import { mulberry32 } from "./random.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { outputShape, sizeOf } from "./spec.ts";
@@ -22,14 +23,13 @@ export interface GoldenCaseFile {
   shape: [number, number, number, number];
   k: number;
   padding: Padding;
-  logits: number[];
+  logits: EncodedNumber[];
   x: EncodedNumber[];
   outputShape: [number, number, number, number];
   y: EncodedNumber[];
-  /** Absent on forward-only cases (inputs with NaN or ±Infinity). */
-  dy?: number[];
-  dx?: EncodedNumber[];
-  dLogits?: EncodedNumber[];
+  dy: EncodedNumber[];
+  dx: EncodedNumber[];
+  dLogits: EncodedNumber[];
 }
 
 /** One decoded case, ready to feed to an implementation. */
@@ -43,21 +43,24 @@ export interface GoldenCase {
   x: Float64Array;
   outputShape: [number, number, number, number];
   y: Float64Array;
-  dy?: Float64Array;
-  dx?: Float64Array;
-  dLogits?: Float64Array;
+  dy: Float64Array;
+  dx: Float64Array;
+  dLogits: Float64Array;
 }
 
 /** The schema statement written at the top of the file. */
 export const GOLDEN_SCHEMA = {
-  version: 1,
+  version: 2,
   layout: "NHWC, row-major (channel fastest); shape is [batch, height, width, channels]",
-  weights: "w = softmax(logits); w[0] weights the LARGEST window value (reverse logits for the original TF code)",
+  weights: "w = softmax(logits) evaluated as its limit (SPEC.md §5 Weights: logits may be ±Infinity or NaN); " +
+    "w[0] weights the LARGEST window value (reverse logits for the original TF code)",
   numbers: 'JSON numbers, except the strings "NaN", "Infinity", "-Infinity" and "-0" for values JSON cannot hold',
-  inputs: "x values are exactly representable in float32; dy values too",
+  inputs: "x and dy values are exactly representable in float32; logits may not be (e.g. 1e39: softmax runs in " +
+    "float64 before any rounding)",
   outputs: "y, dx, dLogits are the float64 reference's results (src/reference.ts) for these inputs",
-  forwardOnly: "cases whose x holds NaN or ±Infinity have no dy, dx or dLogits: the spec fixes only their forward",
-  fields: "name, description, shape, k, padding, logits, x, outputShape, y, [dy, dx, dLogits]",
+  signs: "the sign of a zero y or dx is fixed by the spec (SPEC.md §5): compare those with Object.is (NaN equals " +
+    "NaN); dLogits is exactly +0 for k = 1, and the sign of a zero dLogits is not fixed for k > 1",
+  fields: "name, description, shape, k, padding, logits, x, outputShape, y, dy, dx, dLogits",
 } as const;
 
 /** Encodes a number for the file. */
@@ -69,8 +72,8 @@ export function encodeNumber(v: number): EncodedNumber {
   return v;
 }
 
-/** Decodes a number from the file; throws on anything else. */
-export function decodeNumber(v: unknown): number {
+/** Decodes a number in the file's encoding: a JSON number or one of the four strings; undefined otherwise. */
+export function decodeSpecialNumber(v: unknown): number | undefined {
   if (typeof v === "number") return v;
   switch (v) {
     case "NaN":
@@ -82,6 +85,13 @@ export function decodeNumber(v: unknown): number {
     case "-0":
       return -0;
   }
+  return undefined;
+}
+
+/** Decodes a number from the file; throws on anything else. */
+export function decodeNumber(v: unknown): number {
+  const n = decodeSpecialNumber(v);
+  if (n !== undefined) return n;
   throw new Error(
     `golden vectors: expected a number or "NaN"/"Infinity"/"-Infinity"/"-0", received ${JSON.stringify(v)}`,
   );
@@ -119,6 +129,8 @@ interface CaseRecipe {
   padding: Padding;
   logits: number[];
   x: (n: number, random: () => number) => number[];
+  /** Upstream gradient; default: random multiples of 1/16 in [-2, 2). */
+  dy?: (n: number, random: () => number) => number[];
 }
 
 function recipes(): CaseRecipe[] {
@@ -170,7 +182,8 @@ function recipes(): CaseRecipe[] {
   });
   out.push({
     name: "signed-zeros-k2",
-    description: "+0 and -0 are equal: they rank by window cell",
+    description: "+0 and -0 are equal: they rank by window cell; a zero y is -0 exactly when every kept product " +
+      "is -0 (the sum starts from the first product)",
     shape: [1, 2, 4, 1],
     k: 2,
     padding: "valid",
@@ -209,7 +222,8 @@ function recipes(): CaseRecipe[] {
   });
   out.push({
     name: "nonfinite-k2",
-    description: "NaN ranks above +Infinity; ±Infinity follow IEEE arithmetic (forward only)",
+    description: "NaN ranks above +Infinity; ±Infinity follow IEEE arithmetic; dx is w[r]·dy at kept cells, and a " +
+      "non-finite v·dy in any window makes every dLogits element non-finite",
     shape: [1, 2, 8, 1],
     k: 2,
     padding: "valid",
@@ -218,7 +232,8 @@ function recipes(): CaseRecipe[] {
   });
   out.push({
     name: "nonfinite-same-k4",
-    description: 'NaN, ±Infinity beside padded cells, padding "same", k = 4 (forward only)',
+    description:
+      'NaN, ±Infinity beside padded cells, padding "same", k = 4: padded cells add exactly 0 to the rank sums',
     shape: [1, 3, 3, 1],
     k: 4,
     padding: "same",
@@ -227,12 +242,135 @@ function recipes(): CaseRecipe[] {
   });
   out.push({
     name: "nonfinite-same-k1",
-    description: 'NaN and -Infinity beside ignored padded cells, padding "same", k = 1 (forward only)',
+    description: 'NaN and -Infinity beside ignored padded cells, padding "same", k = 1: dLogits is exactly [0]',
     shape: [1, 3, 3, 1],
     k: 1,
     padding: "same",
     logits: [0],
     x: () => [-Infinity, 1, NaN, 2, Infinity, -Infinity, -Infinity, NaN, -Infinity],
+  });
+  out.push(...issue10Recipes());
+  return out;
+}
+
+/**
+ * Cases of the input classes of issue 10, each pinned by SPEC.md §5: k = 1 dLogits, logits outside
+ * float32's range or non-finite, signed zeros, non-finite dy and padded cells.
+ */
+function issue10Recipes(): CaseRecipe[] {
+  const window = (x: number[]) => () => x;
+  const one: Shape4 = [1, 2, 2, 1];
+  const out: CaseRecipe[] = [];
+  out.push({
+    name: "k1-nonfinite-windows-dlogits",
+    description: "k = 1 with a window of NaN and a window of -Infinity: dLogits is exactly [0] whatever x and dy " +
+      "hold (one logit is no free weight)",
+    shape: [2, 2, 2, 1],
+    k: 1,
+    padding: "valid",
+    logits: [0],
+    x: window([NaN, NaN, NaN, NaN, -Infinity, -Infinity, -Infinity, -Infinity]),
+    dy: () => [1, Infinity],
+  });
+  for (const [label, logits] of [["1e39", [1e39, 0]], ["5e38", [0, 5e38]], ["-2e39", [-2e39, 1]]] as const) {
+    out.push({
+      name: `logits-past-float32-${label}`,
+      description: `logits [${logits}] are finite in float64 but not in float32: softmax runs in float64 first, so ` +
+        "the weights are one-hot",
+      shape: one,
+      k: 2,
+      padding: "valid",
+      logits: [...logits],
+      x: window([1, 4, 3, 2]),
+      dy: () => [1],
+    });
+  }
+  const limits: [string, number[]][] = [
+    ["plus-infinity", [Infinity, 0]],
+    ["two-plus-infinities", [Infinity, 0, Infinity]],
+    ["minus-infinity", [-Infinity, 0.5, 0]],
+    ["all-minus-infinity", [-Infinity, -Infinity]],
+    ["nan", [NaN, 0]],
+    ["nan-k1", [NaN]],
+  ];
+  for (const [label, logits] of limits) {
+    out.push({
+      name: `logits-${label}`,
+      description: `logits [${logits}]: softmax evaluated as its limit (+Infinity logits share the weight, ` +
+        "-Infinity ones get 0, all -Infinity is uniform, a NaN logit makes the weights NaN; dLogits is [0] for k = 1)",
+      shape: [1, 2, 4, 1],
+      k: logits.length,
+      padding: "valid",
+      logits,
+      x: window([1, 4, 3, 2, -1, -0.5, 0.25, 8]),
+      dy: () => [1, -0.5],
+    });
+  }
+  out.push({
+    name: "signed-zero-k1",
+    description: "k = 1 returns the window's maximum itself: [-1, -0, -2, -3] gives -0; [+0, -0, ...] ties " +
+      "rank cell 0 first and give +0; [-0, +0, ...] gives -0",
+    shape: [3, 2, 2, 1],
+    k: 1,
+    padding: "valid",
+    logits: [0],
+    x: window([-1, -0, -2, -3, 0, -0, -1, -2, -0, 0, -1, -2]),
+    dy: () => [1, -1, 0.5],
+  });
+  out.push({
+    name: "signed-zero-k2-same",
+    description: 'k = 2: all kept products -0 give -0; one padded +0 among them gives +0 ("same", odd width)',
+    shape: [1, 2, 3, 1],
+    k: 2,
+    padding: "same",
+    logits: [0.25, -0.25],
+    x: window([-0, -0, -0, -0, -0, -1]),
+    dy: () => [1, -1],
+  });
+  out.push({
+    name: "signed-zero-dx",
+    description:
+      "dx of a kept cell is w[r]·dy with IEEE's sign (a -Infinity logit gives w = +0, so dy < 0 gives -0); " +
+      "every other cell is +0",
+    shape: one,
+    k: 2,
+    padding: "valid",
+    logits: [0, -Infinity],
+    x: window([1, 4, 3, 2]),
+    dy: () => [-2],
+  });
+  for (const [label, g] of [["plus-infinity", Infinity], ["minus-infinity", -Infinity], ["nan", NaN]] as const) {
+    out.push({
+      name: `nonfinite-dy-${label}`,
+      description: `dy ${g}: kept cells get w[r]·dy, the others exactly 0 (never 0·dy); dLogits goes non-finite`,
+      shape: one,
+      k: 2,
+      padding: "valid",
+      logits: [0, 0],
+      x: window([1, 4, 3, 2]),
+      dy: () => [g],
+    });
+  }
+  out.push({
+    name: "nonfinite-dy-padded",
+    description: 'dy [Infinity, 1] on "same" padding: padded cells are skipped in the rank sums (never 0·dy); here ' +
+      "every kept cell is padding, so dLogits is finite",
+    shape: [1, 1, 3, 1],
+    k: 2,
+    padding: "same",
+    logits: [0.5, -0.5],
+    x: window([-1, -2, -3]),
+    dy: () => [Infinity, 1],
+  });
+  out.push({
+    name: "nonfinite-dy-one-window",
+    description: "a non-finite dy in one window poisons every dLogits element (k > 1) but no other window's dx",
+    shape: [1, 2, 4, 1],
+    k: 3,
+    padding: "valid",
+    logits: [0.5, 0, -0.5],
+    x: window([1, 4, 3, 2, 5, 6, 7, 8]),
+    dy: () => [NaN, 1],
   });
   return out;
 }
@@ -251,27 +389,25 @@ export function generateGoldenCases(): GoldenCaseFile[] {
       k: recipe.k,
       padding: recipe.padding,
     };
-    const forwardOnly = x.some((v) => !Number.isFinite(v));
     const { y, shape: outShape } = referenceForward(c);
-    const file: GoldenCaseFile = {
+    const outN = sizeOf(outputShape(recipe.shape, recipe.padding));
+    const dy = (recipe.dy ?? gradientValues)(outN, random);
+    if (dy.length !== outN) throw new Error(`golden recipe ${recipe.name}: made ${dy.length} dy values for ${outN}`);
+    const { dx, dLogits } = referenceGradient(c, dy);
+    return {
       name: recipe.name,
       description: recipe.description,
       shape: [...recipe.shape],
       k: recipe.k,
       padding: recipe.padding,
-      logits: recipe.logits,
+      logits: recipe.logits.map(encodeNumber),
       x: x.map(encodeNumber),
       outputShape: outShape,
       y: Array.from(y, encodeNumber),
+      dy: dy.map(encodeNumber),
+      dx: Array.from(dx, encodeNumber),
+      dLogits: Array.from(dLogits, encodeNumber),
     };
-    if (!forwardOnly) {
-      const dy = gradientValues(sizeOf(outputShape(recipe.shape, recipe.padding)), random);
-      const { dx, dLogits } = referenceGradient(c, dy);
-      file.dy = dy;
-      file.dx = Array.from(dx, encodeNumber);
-      file.dLogits = Array.from(dLogits, encodeNumber);
-    }
-    return file;
   });
 }
 
@@ -291,17 +427,17 @@ export function goldenFileText(): string {
 /** Parses the vectors file text into decoded cases. */
 export function parseGoldenFile(text: string): GoldenCase[] {
   const parsed = JSON.parse(text) as { cases: GoldenCaseFile[] };
-  const decode = (a: EncodedNumber[] | number[] | undefined) => a && Float64Array.from(a, decodeNumber);
+  const decode = (a: EncodedNumber[]) => Float64Array.from(a, decodeNumber);
   return parsed.cases.map((c) => ({
     name: c.name,
     description: c.description,
     shape: c.shape,
     k: c.k,
     padding: c.padding,
-    logits: c.logits,
-    x: decode(c.x)!,
+    logits: c.logits.map(decodeNumber),
+    x: decode(c.x),
     outputShape: c.outputShape,
-    y: decode(c.y)!,
+    y: decode(c.y),
     dy: decode(c.dy),
     dx: decode(c.dx),
     dLogits: decode(c.dLogits),
@@ -313,12 +449,33 @@ export async function loadGoldenCases(): Promise<GoldenCase[]> {
   return parseGoldenFile(await Deno.readTextFile(GOLDEN_URL));
 }
 
-if (import.meta.main) {
-  if (!Deno.args.includes("--write")) {
-    console.error("usage: deno task golden   (runs src/golden.ts --write: regenerates vectors/sort_pool2d.json)");
-    Deno.exit(2);
-  }
+/** The command line of `deno task golden` (src/cli.ts convention). */
+export const GOLDEN_CLI = defineCli({
+  command: "deno task golden",
+  summary: "Regenerates the golden vectors (vectors/sort_pool2d.json) from the float64 reference, or with --check " +
+    "only compares them with what the reference gives now.",
+  options: {
+    check: { type: "boolean", description: "write nothing; exit 1 when the file differs from a fresh generation" },
+    out: { type: "string", value: "FILE", description: "write here instead (default: vectors/sort_pool2d.json)" },
+  },
+  epilog: "exit status: 0 written (or --check: up to date), 1 --check found a difference, 2 usage error",
+});
+
+/** Writes (or with --check compares) the vectors; returns the exit status. */
+export async function goldenMain({ values }: ParsedCli): Promise<number> {
   const text = goldenFileText();
-  await Deno.writeTextFile(GOLDEN_URL, text);
-  console.log(`wrote ${GOLDEN_URL.pathname}: ${generateGoldenCases().length} cases, ${text.length} bytes`);
+  const target = typeof values.out === "string" ? values.out : GOLDEN_URL.pathname;
+  if (values.check === true) {
+    const current = await Deno.readTextFile(target).catch(() => null);
+    const same = current === text;
+    console.log(
+      same ? `${target} is up to date` : `${target} differs from the reference's output: run deno task golden`,
+    );
+    return same ? 0 : 1;
+  }
+  await Deno.writeTextFile(target, text);
+  console.log(`wrote ${target}: ${generateGoldenCases().length} cases, ${text.length} bytes`);
+  return 0;
 }
+
+if (import.meta.main) await runCli(GOLDEN_CLI, Deno.args, goldenMain);

@@ -16,6 +16,15 @@
  */
 export { disposeAll, implementation, implementations, selectImplementations } from "./registry.ts";
 export { sortPool2d, type SortPool2dOptions } from "./op.ts";
+export { type TfjsBackendName, withBackend } from "./tfjs/runtime.ts";
+export {
+  loadFromDirectory,
+  saveToDirectory,
+  type SerializedInitializer,
+  SortPooling2D,
+  sortPooling2d,
+  type SortPooling2DArgs,
+} from "./layer.ts";
 export { referenceForward, referenceGradient } from "./reference.ts";
 export * from "./spec.ts";
 export { SortPoolArgumentError, validateCase, validateDy } from "./validate.ts";

@@ -6,11 +6,18 @@
  *   GPUDevice over the tensors' GPU buffers (src/webgpu/tfjs_kernels.ts): data on the GPU stays
  *   there, nothing is read back.
  * - On the "cpu" backend the kernels call the float64 reference (src/reference.ts, built on
- *   src/spec.ts) and round the results to float32.
+ *   src/spec.ts) at the float32 weights every float32 implementation uses (src/spec.ts
+ *   `float32Weights`: subnormal weights flushed to +0, as the webgpu weights kernel does), and
+ *   round the results to float32. The rank sums of dLogits are float64 there (SPEC.md §5).
+ *
+ * Logits are a float32 tensor holding any values: both backends evaluate softmax as its limit
+ * (SPEC.md §5 "Weights"), so `[Infinity, 0]` gives the weights `[1, 0]` and `[NaN, 0]` makes y,
+ * dx and dLogits NaN (dLogits stays exactly 0 for k = 1), on cpu and webgpu alike.
  *
  * @module
  */
 import { referenceForward, referenceGradient } from "./reference.ts";
+import { float32Weights } from "./spec.ts";
 import { tf } from "./tfjs/runtime.ts";
 import type { Padding, Shape4, SortPoolCase } from "./types.ts";
 import { describe, SortPoolArgumentError, validateK, validatePadding, validateShape } from "./validate.ts";
@@ -61,7 +68,8 @@ function registerCpuKernels(): void {
       backendName: "cpu",
       kernelFunc: ({ inputs, backend, attrs }) => {
         const a = attrs as unknown as SortPoolAttrs;
-        const { y, shape } = referenceForward(cpuCase(backend, inputs.x!, inputs.logits!, a));
+        const c = cpuCase(backend, inputs.x!, inputs.logits!, a);
+        const { y, shape } = referenceForward(c, a.weights ?? float32Weights(c.logits));
         return makeCpuTensor(backend, shape, y);
       },
     });
@@ -73,7 +81,8 @@ function registerCpuKernels(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const a = attrs as unknown as SortPoolAttrs;
         const c = cpuCase(backend, inputs.x!, inputs.logits!, a);
-        const { dx, dLogits } = referenceGradient(c, cpuValues(backend, inputs.dy!));
+        const dy = cpuValues(backend, inputs.dy!);
+        const { dx, dLogits } = referenceGradient(c, dy, a.weights ?? float32Weights(c.logits));
         return [makeCpuTensor(backend, [...c.shape], dx), makeCpuTensor(backend, [a.k], dLogits)];
       },
     });
@@ -112,8 +121,9 @@ function isTensor(v: unknown): v is tf.Tensor {
  * `y = Σ_{r<k} softmax(logits)[r] · value_r`. Differentiable with respect to `x` and `logits`.
  * Runs on the "webgpu" (WGSL kernels, data stays on the GPU) and "cpu" backends.
  *
- * Arguments are checked without reading tensor values (that would stall the GPU), so non-finite
- * logits are not rejected here: they make y NaN.
+ * Any logit values are accepted (SPEC.md §5 "Weights": softmax evaluated as its limit, the same on
+ * both backends): `[Infinity, 0]` weights the largest value 1, a NaN logit makes the outputs NaN.
+ * Arguments are checked without reading tensor values (that would stall the GPU).
  *
  * @throws SortPoolArgumentError naming x, logits, k, padding or shape for bad arguments.
  */
@@ -124,12 +134,18 @@ export function sortPool2d(x: tf.Tensor4D, logits: tf.Tensor1D, options: SortPoo
 /**
  * {@link sortPool2d} running a registered WGSL kernel set on the webgpu backend (tests and the
  * CI gate swap shaders this way; see src/webgpu/tfjs_kernels.ts registerKernelSet).
+ *
+ * @param weights rank weights computed on the host (k numbers, e.g. src/spec.ts
+ *   `float32Weights(logits)`), used by both backends' kernels instead of softmax(logits tensor);
+ *   the gradient with respect to `logits` is still taken at those weights. The registry entry
+ *   `wgsl@tfjs` passes them (entries receive logits as JS numbers: SPEC.md §5 "Weights").
  */
 export function sortPool2dWithKernels(
   x: tf.Tensor4D,
   logits: tf.Tensor1D,
   options: SortPool2dOptions,
   kernelSet: string,
+  weights?: ArrayLike<number>,
 ): tf.Tensor4D {
   if (!isTensor(x) || x.rank !== 4) {
     throw new SortPoolArgumentError(
@@ -170,7 +186,12 @@ export function sortPool2dWithKernels(
       }`,
     );
   }
-  const attrs: SortPoolAttrs = { k, padding, kernelSet };
+  if (weights !== undefined && (weights.length !== k || !Array.from(weights).every((v) => typeof v === "number"))) {
+    throw new SortPoolArgumentError("weights", `${k} numbers (k = ${k})`, describe(weights));
+  }
+  const attrs: SortPoolAttrs = weights === undefined
+    ? { k, padding, kernelSet }
+    : { k, padding, kernelSet, weights: Array.from(Float32Array.from(weights)) };
   const y = tf.engine().runKernel(
     SORT_POOL_KERNEL,
     { x, logits },

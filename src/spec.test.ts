@@ -2,15 +2,24 @@ import { describe, expect, test } from "vitest";
 import {
   cellIndex,
   coordinatesOf,
+  float32Weights,
+  logitsGradient,
   outputShape,
   rankCells,
   ranksBefore,
+  rankSumTerm,
   reverseLogits,
   softmax,
   softmaxVjp,
   SORTING_NETWORK,
+  weightedRankSum,
   windowCells,
 } from "./spec.ts";
+
+/** Object.is element by element (NaN equals NaN, +0 differs from -0). */
+function same(actual: ArrayLike<number>, expected: number[]): boolean {
+  return actual.length === expected.length && expected.every((v, i) => Object.is(actual[i], v));
+}
 
 describe("window arithmetic", () => {
   test("output shapes: same = ceil, valid = floor", () => {
@@ -89,6 +98,66 @@ describe("softmax", () => {
       down[j] -= 1e-6;
       expect(g[j]).toBeCloseTo((f(up) - f(down)) / 2e-6, 8);
     }
+  });
+
+  test("is evaluated as its limit: ±Infinity logits, logits past float32's range, NaN (SPEC §5 Weights)", () => {
+    const cases: [number[], number[]][] = [
+      [[Infinity, 0], [1, 0]],
+      [[0, Infinity], [0, 1]],
+      [[Infinity, 0, Infinity], [0.5, 0, 0.5]],
+      [[-Infinity, 0], [0, 1]],
+      [[-Infinity, -Infinity], [0.5, 0.5]],
+      [[-Infinity, -Infinity, -Infinity, -Infinity], [0.25, 0.25, 0.25, 0.25]],
+      [[1e39, 0], [1, 0]],
+      [[0, 5e38], [0, 1]],
+      [[-2e39, 1], [0, 1]],
+      [[3e38, -3e38], [1, 0]],
+      [[NaN, 0], [NaN, NaN]],
+      [[0, 0, NaN], [NaN, NaN, NaN]],
+      [[NaN], [NaN]],
+      [[Infinity], [1]],
+      [[-Infinity], [1]],
+      [[-0, 0], [0.5, 0.5]],
+    ];
+    for (const [logits, w] of cases) expect(same(softmax(logits), w), `${logits} -> ${softmax(logits)}`).toBe(true);
+    // float32 implementations round the float64 weights: a weight below float32's range becomes 0.
+    expect(same(float32Weights([0, -200]), [1, 0])).toBe(true);
+    expect(softmax([0, -200])[1]).toBeGreaterThan(0);
+    // A weight that float32 can hold only as a subnormal (gap 88: e^-88 ≈ 6.05e-39) is flushed to +0 as
+    // well (SPEC.md §5: GPUs may flush subnormals); 2^-126 itself and the weights above it are kept.
+    expect(same(float32Weights([0, -88]), [1, 0])).toBe(true);
+    expect(same(float32Weights([-88, 0]), [0, 1])).toBe(true);
+    expect(Math.fround(softmax([0, -88])[1])).toBeGreaterThan(0);
+    const atMin = -Math.log(2 ** -126);
+    expect(float32Weights([0, -87])[1]).toBeGreaterThanOrEqual(2 ** -126);
+    expect(float32Weights([0, -atMin - 1e-3])[1]).toBe(0);
+    expect(same(float32Weights([NaN, 0]), [NaN, NaN])).toBe(true);
+  });
+
+  test("weightedRankSum starts from the first product: zeros keep IEEE's sign, k = 1 returns v[0] bitwise", () => {
+    expect(Object.is(weightedRankSum([1], [-0], 1), -0)).toBe(true);
+    expect(Object.is(weightedRankSum([0.5, 0.5], [-0, -0], 2), -0)).toBe(true);
+    expect(Object.is(weightedRankSum([0.5, 0.5], [-0, 0], 2), 0)).toBe(true);
+    expect(Object.is(weightedRankSum([0.5, 0.5], [1, -1], 2), 0)).toBe(true);
+    expect(Object.is(weightedRankSum([1, 0], [-2, 3], 2), -2)).toBe(true);
+    expect(weightedRankSum([1, 0], [5, Infinity], 2)).toBeNaN();
+    for (const v of [-0, 0, 1.5, -Infinity, Infinity]) expect(Object.is(weightedRankSum([1], [v], 1), v)).toBe(true);
+  });
+
+  test("logitsGradient: exactly [+0] for k = 1 whatever s holds; one non-finite s[r] poisons every element", () => {
+    for (const s of [[NaN], [Infinity], [-Infinity], [3]]) expect(same(logitsGradient([1], s), [0])).toBe(true);
+    expect(same(logitsGradient([NaN], [1]), [0])).toBe(true);
+    expect(softmaxVjp([1], [Infinity])[0]).toBeNaN(); // what the Jacobian route would give
+    const poisoned = logitsGradient([0.5, 0.5], [Infinity, 1]);
+    expect(Number.isFinite(poisoned[0]) || Number.isFinite(poisoned[1])).toBe(false);
+    expect(same(logitsGradient([0.5, 0.5], [2, 2]), [0, 0])).toBe(true);
+  });
+
+  test("rankSumTerm skips a padded cell (exactly 0, never 0·dy)", () => {
+    expect(Object.is(rankSumTerm({ cell: 1, value: 0, index: -1 }, Infinity), 0)).toBe(true);
+    expect(Object.is(rankSumTerm({ cell: 1, value: 0, index: -1 }, NaN), 0)).toBe(true);
+    expect(rankSumTerm({ cell: 1, value: 0, index: 3 }, Infinity)).toBeNaN();
+    expect(rankSumTerm({ cell: 0, value: 2, index: 0 }, -1.5)).toBe(-3);
   });
 
   test("reverseLogits converts to the original's order (w[k-1] weights the max there)", () => {

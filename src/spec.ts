@@ -1,5 +1,6 @@
 /**
- * The one place that owns sort_pool2d's window, padding and tie arithmetic (SPEC.md).
+ * The one place that owns sort_pool2d's window, padding, tie, softmax and summation arithmetic
+ * (SPEC.md).
  * Implementations and checks call these helpers instead of re-deriving indices.
  *
  * @module
@@ -148,23 +149,77 @@ export function rankCells(cells: readonly WindowCell[]): WindowCell[] {
   );
 }
 
-/** Numerically stable softmax in float64. */
+/**
+ * The rank weights `w = softmax(logits)` in float64, evaluated as its limit so that every input
+ * has an answer (SPEC.md §5 "Weights"): with `m = max(logits)`, `e[j] = 1` where
+ * `logits[j] == m` (this covers `m = +Infinity` and logits that are all `-Infinity`), else
+ * `e[j] = exp(logits[j] − m)`; then `w = e / Σe`, the sum taken in index order. Any NaN logit
+ * makes every weight NaN. Examples: `[1e39, 0]` → `[1, 0]`; `[Infinity, Infinity, 0]` →
+ * `[0.5, 0.5, 0]`; `[-Infinity, -Infinity]` → `[0.5, 0.5]`; `[NaN, 0]` → `[NaN, NaN]`.
+ *
+ * @param logits k numbers (any, including ±Infinity and NaN); length 1..4 in this project.
+ * @returns k weights in [0, 1] summing to 1 (up to rounding), or k NaNs.
+ */
 export function softmax(logits: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
   const out = new Float64Array(logits.length);
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    if (Number.isNaN(logits[i])) return out.fill(NaN);
+    if (logits[i] > max) max = logits[i];
+  }
   let sum = 0;
   for (let i = 0; i < logits.length; i++) {
-    out[i] = Math.exp(logits[i] - max);
+    out[i] = logits[i] === max ? 1 : Math.exp(logits[i] - max);
     sum += out[i];
   }
   for (let i = 0; i < out.length; i++) out[i] /= sum;
   return out;
 }
 
+/** float32's smallest normal number, 2^-126: float32 weights below it are flushed to +0 (SPEC.md §5). */
+export const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * The weights a float32 implementation uses (SPEC.md §5 "Weights"): {@link softmax} computed in
+ * float64 once per call, rounded to float32, and any weight below float32's smallest NORMAL number
+ * ({@link FLOAT32_MIN_NORMAL}, 2^-126) replaced by +0. The flush is part of the spec because WGSL
+ * lets GPUs flush subnormals (and real ones do): a subnormal weight would not be portable. So
+ * `0 · ±Infinity` is NaN there, where float64 gives ±Infinity (logit gaps past about 87.3).
+ * NaN weights stay NaN.
+ */
+export function float32Weights(logits: ArrayLike<number>): Float32Array {
+  return Float32Array.from(softmax(logits), (w) => (Math.fround(w) < FLOAT32_MIN_NORMAL ? 0 : w));
+}
+
+/**
+ * One window's output (SPEC.md §5 "Forward"): `w[0]·v[0] + w[1]·v[1] + … + w[k−1]·v[k−1]`,
+ * summed in rank order STARTING FROM THE FIRST PRODUCT (not from +0), so that a zero output keeps
+ * IEEE's sign: it is -0 exactly when every product is -0, and for `w[0] = 1`, `k = 1` returns
+ * `v[0]` itself (bitwise, -0 included).
+ *
+ * @param w the rank weights (length ≥ k).
+ * @param ranked the window's values in rank order (length ≥ k; padded cells are +0).
+ */
+export function weightedRankSum(w: ArrayLike<number>, ranked: ArrayLike<number>, k: number): number {
+  let acc = w[0] * ranked[0];
+  for (let r = 1; r < k; r++) acc += w[r] * ranked[r];
+  return acc;
+}
+
+/**
+ * The term a ranked cell adds to the rank sum `s[r]` of dLogits (SPEC.md §5 "Gradient"):
+ * `value · dy` for a real cell, exactly 0 for a padded cell (skipped, never `0 · dy`, so a
+ * non-finite dy does not turn a padded zero into NaN).
+ */
+export function rankSumTerm(cell: WindowCell, dy: number): number {
+  return cell.index < 0 ? 0 : cell.value * dy;
+}
+
 /**
  * dL/dlogits from the softmax weights `w` and the per-rank sums
- * `s[r] = Σ_windows sorted_r · dy`: `w[j] · (s[j] − Σ_r w[r] s[r])`.
+ * `s[r] = Σ_windows v[r] · dy` (real cells only, {@link rankSumTerm}): the transposed softmax
+ * Jacobian applied to s, `w[j] · (s[j] − t)` with `t = Σ_r w[r] s[r]` summed in rank order.
+ * Use {@link logitsGradient}, which also applies the k = 1 rule.
  */
 export function softmaxVjp(w: ArrayLike<number>, s: ArrayLike<number>): Float64Array {
   let dot = 0;
@@ -172,6 +227,18 @@ export function softmaxVjp(w: ArrayLike<number>, s: ArrayLike<number>): Float64A
   const out = new Float64Array(w.length);
   for (let j = 0; j < w.length; j++) out[j] = w[j] * (s[j] - dot);
   return out;
+}
+
+/**
+ * dLogits (SPEC.md §5 "Gradient"): exactly `[0]` (+0) for k = 1, whatever x, dy or the logit
+ * hold (one logit is no free weight; never computed through the softmax Jacobian, where a
+ * non-finite s would give `1 · (s − s)` = NaN); {@link softmaxVjp} of `w` and `s` for k > 1,
+ * where one non-finite `s[r]` makes `t` and hence every element non-finite.
+ *
+ * @param w k rank weights; @param s k rank sums (s is not read for k = 1).
+ */
+export function logitsGradient(w: ArrayLike<number>, s: ArrayLike<number>): Float64Array {
+  return w.length === 1 ? new Float64Array(1) : softmaxVjp(w, s);
 }
 
 /** Converts this project's logits (index 0 weights the largest) to the original's order and back. */

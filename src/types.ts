@@ -19,7 +19,10 @@ export interface SortPoolCase {
   readonly x: FloatArray;
   /** `[B, H, W, C]` of `x`. */
   readonly shape: Shape4;
-  /** Unnormalised weights; `softmax(logits)[0]` weights the largest value. Length `k`. */
+  /**
+   * Unnormalised weights; `softmax(logits)[0]` weights the largest value. Length `k`; any numbers,
+   * ±Infinity and NaN included (SPEC.md §5 "Weights": softmax evaluated as its limit, in float64).
+   */
   readonly logits: ArrayLike<number>;
   /** How many of the 4 sorted window values are kept, 1..4. */
   readonly k: number;
@@ -77,6 +80,14 @@ export interface Implementation {
   readonly backend: string;
   /** Whether ranking and gradient routing follow SPEC.md's tie rule exactly. */
   readonly ties: TieBehaviour;
+  /**
+   * Whether the speed gate (`deno task gate`, ci/) times this entry against the base commit, and
+   * the benchmarks (bench/) judge the kernel targets on it. Set it on the project's own kernels
+   * (whose speed a change here can move); leave it false on entries whose speed belongs to a
+   * library (the tfjs-op entries) or that are too slow to time in the gate's budget. Absent means
+   * false. Needs `prepareBench`.
+   */
+  readonly gated?: boolean;
   /** Forward pass. */
   forward(c: SortPoolCase): Promise<ForwardResult>;
   /** Backward pass (recomputes the forward ranking as needed). */

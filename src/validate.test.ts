@@ -40,8 +40,8 @@ describe("validation errors name the argument, the expectation and what was rece
     ["k out of range", () => referenceForward(bad({ k: 5 })), "k", "received 5"],
     ["k not integer", () => referenceForward(bad({ k: 1.5 })), "k", "1.5"],
     ["logits length", () => referenceForward(bad({ logits: [0, 1, 2] })), "logits", "length 3"],
-    ["NaN logit", () => referenceForward(bad({ logits: [0, NaN] })), "logits[1]", "NaN"],
-    ["infinite logit", () => referenceForward(bad({ logits: [Infinity, 0] })), "logits[0]", "Infinity"],
+    ["logit not a number", () => referenceForward(bad({ logits: [0, "1"] })), "logits[1]", '"1"'],
+    ["logits not an array", () => referenceForward(bad({ logits: 0.5 })), "logits", "0.5"],
     ["unknown padding", () => referenceForward(bad({ padding: "SAME" })), "padding", '"SAME"'],
     [
       "valid on H < 2",
@@ -51,6 +51,18 @@ describe("validation errors name the argument, the expectation and what was rece
     ],
     ["dy length", () => referenceGradient(good, new Float32Array(3)), "dy", "length 3"],
     ["dy type", () => referenceGradient(good, "nope" as unknown as number[]), "dy", '"nope"'],
+    [
+      "dy element not a number",
+      () => referenceGradient(good, [...new Array(23).fill(0), "b"] as unknown as number[]),
+      "dy[23]",
+      '"b"',
+    ],
+    [
+      "dy of bigints",
+      () => referenceGradient(good, new BigInt64Array(24) as unknown as number[]),
+      "dy[0]",
+      "0 (bigint)",
+    ],
   ];
   for (const [label, fn, argument, fragment] of cases) {
     test(label, () => {
@@ -60,5 +72,11 @@ describe("validation errors name the argument, the expectation and what was rece
 
   test("a valid case passes", () => {
     expect(referenceForward(good).shape).toEqual([2, 2, 3, 2]);
+  });
+
+  test("any number is a valid logit, ±Infinity and NaN included (SPEC.md §5 Weights)", () => {
+    for (const logits of [[Infinity, 0], [0, -Infinity], [NaN, 0], [1e39, -1e39], [-Infinity, -Infinity]]) {
+      expect(referenceForward({ ...good, logits }).shape, `${logits}`).toEqual([2, 2, 3, 2]);
+    }
   });
 });

@@ -75,18 +75,22 @@ export function validatePadding(padding: unknown): Padding {
   return padding as Padding;
 }
 
-/** Checks `logits`: `k` finite numbers. */
+/**
+ * Checks `logits`: `k` numbers. Any number is accepted, ±Infinity and NaN included: the weights
+ * are softmax evaluated as its limit (SPEC.md §5 "Weights"), and a NaN logit makes y NaN like a
+ * NaN in x. Rejects a non-array, a wrong length and elements that are not numbers (SPEC.md §6).
+ */
 export function validateLogits(logits: unknown, k: number): ArrayLike<number> {
   const isArrayLike = Array.isArray(logits) || (ArrayBuffer.isView(logits) && !(logits instanceof DataView));
-  if (!isArrayLike) throw new SortPoolArgumentError("logits", `an array of ${k} finite numbers`, describe(logits));
+  if (!isArrayLike) throw new SortPoolArgumentError("logits", `an array of ${k} numbers`, describe(logits));
   const arr = logits as ArrayLike<unknown>;
   if (arr.length !== k) {
     throw new SortPoolArgumentError("logits", `length k = ${k}`, `length ${arr.length}`);
   }
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new SortPoolArgumentError(`logits[${i}]`, "a finite number", describe(v));
+    if (typeof v !== "number") {
+      throw new SortPoolArgumentError(`logits[${i}]`, "a number (NaN and ±Infinity are allowed)", describe(v));
     }
   }
   return arr as ArrayLike<number>;
@@ -121,15 +125,29 @@ export function validateCase(c: SortPoolCase): SortPoolCase {
   return { x: c.x, shape, logits, k, padding };
 }
 
-/** Checks an upstream gradient against the case's output size. */
+/**
+ * Checks an upstream gradient: an array (or typed array) of the case's output size whose elements
+ * are numbers (NaN and ±Infinity allowed: SPEC.md §5 "Gradient"); SPEC.md §6 names `dy` or `dy[i]`.
+ */
 export function validateDy(c: SortPoolCase, dy: unknown): ArrayLike<number> {
   const out = outputShape(c.shape, c.padding);
   const n = sizeOf(out);
   const isArrayLike = Array.isArray(dy) || (ArrayBuffer.isView(dy) && !(dy instanceof DataView));
   if (!isArrayLike) throw new SortPoolArgumentError("dy", `an array of ${n} numbers`, describe(dy));
-  const len = (dy as ArrayLike<number>).length;
-  if (len !== n) {
-    throw new SortPoolArgumentError("dy", `length of the output [${out.join(", ")}] = ${n}`, `length ${len}`);
+  const arr = dy as ArrayLike<unknown>;
+  if (arr.length !== n) {
+    throw new SortPoolArgumentError("dy", `length of the output [${out.join(", ")}] = ${n}`, `length ${arr.length}`);
   }
-  return dy as ArrayLike<number>;
+  // A typed array's elements share one type: checking the first covers BigInt64Array and friends.
+  const checked = Array.isArray(dy) ? n : Math.min(n, 1);
+  for (let i = 0; i < checked; i++) {
+    if (typeof arr[i] !== "number") {
+      throw new SortPoolArgumentError(
+        `dy[${i}]`,
+        "a number (NaN and ±Infinity are allowed)",
+        `${describe(arr[i])} (${typeof arr[i]})`,
+      );
+    }
+  }
+  return arr as ArrayLike<number>;
 }

@@ -17,9 +17,15 @@ import { referenceForward, referenceGradient } from "../reference.ts";
 import { outputShape, sizeOf } from "../spec.ts";
 import type { Implementation, Padding, Shape4, SortPoolCase } from "../types.ts";
 import { SortPoolArgumentError } from "../validate.ts";
-import { tfjsImplementations } from "./entries.ts";
+import {
+  checkTfjsWebGpuSize,
+  TFJS_WEBGPU_EXACT_INDEX_ELEMENTS,
+  tfjsImplementations,
+  tfjsWindowElements,
+} from "./entries.ts";
 import { tf, useBackend } from "./runtime.ts";
 import { uniformFloat32 } from "../random.ts";
+import { signedZeroMismatch } from "../webgpu/testing.ts";
 
 const U = 2 ** -24;
 
@@ -45,7 +51,7 @@ function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: n
   if (actual.length !== expected.length) return `length ${actual.length}, expected ${expected.length}`;
   for (let i = 0; i < actual.length; i++) {
     const [a, e] = [actual[i], expected[i]];
-    const ok = Number.isNaN(e) ? Number.isNaN(a) : Number.isFinite(e) ? Math.abs(a - e) <= tol : a === e;
+    const ok = Number.isNaN(e) ? Number.isNaN(a) : Number.isFinite(e) ? a === e || Math.abs(a - e) <= tol : a === e;
     if (!ok) return `index ${i}: got ${a}, expected ${e} (tolerance ${tol.toExponential(2)})`;
   }
   return null;
@@ -142,11 +148,14 @@ describe.each(tfjsImplementations.map((impl) => [impl.name, impl] as const))("%s
       const got = await impl.forward(c);
       expect(got.shape, g.name).toEqual(g.outputShape);
       expect(mismatch(got.y, g.y, 64 * U * maxAbs(g.x)), `${g.name}: y`).toBeNull();
-      if (!g.dy) continue;
+      // SPEC.md §5 fixes the sign of a zero y and dx (golden schema "signs").
+      expect(signedZeroMismatch(got.y, g.y), `${g.name}: sign of y`).toBeNull();
       const grad = await impl.gradient(c, g.dy);
-      expect(mismatch(grad.dx, g.dx!, 64 * U * maxAbs(g.dy)), `${g.name}: dx`).toBeNull();
+      expect(mismatch(grad.dx, g.dx, 64 * U * maxAbs(g.dy)), `${g.name}: dx`).toBeNull();
+      expect(signedZeroMismatch(grad.dx, g.dx), `${g.name}: sign of dx`).toBeNull();
       const dLogitsTol = (2 * g.y.length + 64) * U * maxAbs(g.x) * sumAbs(g.dy);
-      expect(mismatch(grad.dLogits, g.dLogits!, dLogitsTol), `${g.name}: dLogits`).toBeNull();
+      expect(mismatch(grad.dLogits, g.dLogits, dLogitsTol), `${g.name}: dLogits`).toBeNull();
+      if (g.k === 1) expect(Object.is(grad.dLogits[0], 0), `${g.name}: dLogits is +0 for k = 1`).toBe(true);
     }
   });
 
@@ -196,7 +205,7 @@ describe.each(tfjsImplementations.map((impl) => [impl.name, impl] as const))("%s
     );
   }
 
-  test("non-finite dy: tfjs-topk follows the spec; tfjs-network's known gap (NaN in the whole window)", async () => {
+  test("non-finite dy: kept cells get w[r]·dy, every other cell exactly 0 (hand-written gradient)", async () => {
     // Window 0 holds x[0], x[1], x[4], x[5]; its top 2 are x[5] = 6 and x[4] = 5.
     const c: SortPoolCase = {
       x: Float32Array.from([1, 4, 2, 3, 5, 6, 7, 8]),
@@ -205,21 +214,27 @@ describe.each(tfjsImplementations.map((impl) => [impl.name, impl] as const))("%s
       k: 2,
       padding: "valid",
     };
-    for (const bad of [Infinity, NaN]) {
+    for (const bad of [Infinity, -Infinity, NaN]) {
       const dy = [bad, 1];
-      const { dx } = await impl.gradient(c, dy);
-      const expected = impl.name.startsWith("tfjs-network")
-        ? [NaN, NaN, 0, 0, NaN, NaN, 0.5, 0.5]
-        : Array.from(referenceGradient(c, dy).dx);
-      expect(mismatch(dx, expected, 0), `dy = [${dy}]`).toBeNull();
+      const { dx, dLogits } = await impl.gradient(c, dy);
+      expect(mismatch(dx, [0, 0, 0, 0, bad / 2, bad / 2, 0.5, 0.5], 0), `dy = [${dy}]`).toBeNull();
+      expect(signedZeroMismatch(dx, [0, 0, 0, 0, 1, 1, 0.5, 0.5]), `dy = [${dy}]`).toBeNull();
+      // A non-finite v·dy in one window poisons every dLogits element (k > 1).
+      expect(Array.from(dLogits).some(Number.isFinite), `dy = [${dy}]: dLogits ${dLogits}`).toBe(false);
     }
   });
 
-  test("dLogits is 0 for k = 1 (max pooling)", async () => {
+  test("dLogits is exactly +0 for k = 1 (max pooling), also for NaN / -Infinity windows and non-finite dy", async () => {
     const shape: Shape4 = [2, 3, 5, 2];
-    const c: SortPoolCase = { x: values(sizeOf(shape), 5), shape, logits: [2], k: 1, padding: "same" };
-    const { dLogits } = await impl.gradient(c, values(sizeOf(outputShape(shape, "same")), 6));
-    expect(Array.from(dLogits)).toEqual([0]);
+    const x = values(sizeOf(shape), 5);
+    x.fill(NaN, 0, 4);
+    x.fill(-Infinity, 8, 12);
+    const c: SortPoolCase = { x, shape, logits: [2], k: 1, padding: "same" };
+    const dy = values(sizeOf(outputShape(shape, "same")), 6);
+    dy[1] = Infinity;
+    const { dLogits } = await impl.gradient(c, dy);
+    expect(dLogits.length).toBe(1);
+    expect(Object.is(dLogits[0], 0), `dLogits ${dLogits[0]}`).toBe(true);
   });
 
   test("rejects bad arguments with SortPoolArgumentError naming the argument", async () => {
@@ -264,5 +279,58 @@ describe.each(tfjsImplementations.map((impl) => [impl.name, impl] as const))("%s
     await handle.dispose();
     await handle.dispose();
     expect(tf.memory().numTensors).toBe(before);
+    await expect(handle.forward()).rejects.toThrow(`${impl.name} bench handle: used after dispose`);
+    await expect(handle.forwardBackward()).rejects.toThrow(`${impl.name} bench handle: used after dispose`);
+  });
+
+  test("rejects a dy element that is not a number, naming dy[i]", async () => {
+    const c: SortPoolCase = { x: new Float32Array(8), shape: [1, 2, 4, 1], logits: [0, 0], k: 2, padding: "valid" };
+    const error = await impl.gradient(c, ["a", "b"] as unknown as number[]).catch((e) => e);
+    expect(error).toBeInstanceOf(SortPoolArgumentError);
+    expect(error.argument).toBe("dy[0]");
+  });
+});
+
+describe("tfjs-webgpu size guard (planning only: no tensor is built)", () => {
+  const limit = 2 ** 27; // 128 MiB, the CPU adapters' maxStorageBufferBindingSize
+  const refusal = (shape: Shape4, padding: Padding, gathersByIndex: boolean) => {
+    try {
+      checkTfjsWebGpuSize("entry", { shape, padding }, limit, gathersByIndex);
+      return undefined;
+    } catch (e) {
+      return e as SortPoolArgumentError;
+    }
+  };
+
+  test("tfjs-topk@webgpu refuses a windows tensor past 2^24 elements (float32 index arithmetic), naming x", () => {
+    // The reviewer's case: 2^25 window elements, exactly 128 MiB, so the binding check alone let it through.
+    const big: Shape4 = [512, 64, 64, 16];
+    expect(tfjsWindowElements({ shape: big, padding: "valid" })).toBe(2 ** 25);
+    const error = refusal(big, "valid", true);
+    expect(error).toBeInstanceOf(SortPoolArgumentError);
+    expect(error!.argument).toBe("x");
+    expect(error!.message).toContain("2^24");
+    expect(error!.message).toContain("float32");
+    expect(error!.message).toContain("33554432 elements");
+    // tfjs-network gathers by no index and was verified correct there: only the binding limit applies.
+    expect(refusal(big, "valid", false)).toBeUndefined();
+    // 2^24 elements exactly are fine; one more window (4 elements) is not.
+    expect(refusal([256, 64, 64, 16], "valid", true)).toBeUndefined();
+    expect(tfjsWindowElements({ shape: [256, 64, 64, 16], padding: "valid" })).toBe(TFJS_WEBGPU_EXACT_INDEX_ELEMENTS);
+    expect(refusal([256 * 64 * 64 + 1, 2, 2, 4], "valid", true)?.argument).toBe("x");
+    expect(refusal([256 * 64 * 64 + 1, 2, 2, 4], "valid", false)).toBeUndefined();
+    // Past the binding limit every family is refused, naming the limit.
+    expect(refusal([3_000_000, 3, 3, 1], "same", false)?.message).toContain("maxStorageBufferBindingSize");
+  });
+
+  test("the registry's tfjs-topk@webgpu applies it before touching x's values", async () => {
+    const entry = tfjsImplementations.find((e) => e.name === "tfjs-topk@webgpu")!;
+    // 2^24 + 4 window elements: x is 67 MB of zero pages that nothing touches (validation reads its length, the
+    // guard its shape), so the allocation stays virtual and the refusal comes before any tensor or GPU work.
+    const shape: Shape4 = [2 ** 22 + 1, 2, 2, 1];
+    const c: SortPoolCase = { x: new Float32Array(sizeOf(shape)), shape, logits: [0, 0], k: 2, padding: "valid" };
+    const error = await entry.forward(c).catch((e) => e);
+    expect(error).toBeInstanceOf(SortPoolArgumentError);
+    expect(error.message).toContain("2^24");
   });
 });

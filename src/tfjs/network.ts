@@ -1,6 +1,6 @@
 /**
  * tfjs-network: the original's approach, a comparison network over the 4 window cells written in
- * elementwise tfjs ops (comparisons and tf.where), differentiated by tfjs's autograd.
+ * elementwise tfjs ops (comparisons and tf.where), with a hand-written gradient.
  *
  * The network is spec.ts's SORTING_NETWORK, pruned to the comparators that can still change the
  * top k slots. Each compare-exchange swaps slots i and j when the item in slot j ranks before the
@@ -9,20 +9,19 @@
  * follow the spec exactly (the original's strict tf.less with the else-branch on equality does
  * not: equal values keep whatever slot order the network produced).
  *
- * Gradient: the swap decisions are computed off the gradient tape (tfjs registers no gradient
- * for Greater, Equal, Less or the logical ops, and they have none mathematically), then the
- * network's tf.where exchanges are replayed on the values inside tf.grads with those decisions
- * as constants. Autograd differentiates where, unstack, the weighted sum, softmax and the window
- * layout. Known gap: tfjs's where gradient multiplies dy by the 0/1 mask, and 0 · ±Infinity is
- * NaN, so a non-finite dy (±Infinity, NaN) makes dx NaN in all 4 cells of that window, where the
- * spec gives the selected cells w[r]·dy and the others 0. Finite dy is exact.
+ * Gradient: hand-written, not tfjs autograd (windows.ts `windowGradient`). The network carries
+ * each item's window cell, so after it slot r holds the cell of rank r; rank r's cell gets
+ * w[r]·dy through a where chain and every other cell exactly 0, and the rank sums of dLogits skip
+ * padded cells. Autograd of the where exchanges (what this family used to do) multiplies dy by a
+ * 0/1 mask, and 0 · ±Infinity is NaN: a non-finite dy made dx NaN in all 4 cells of its window.
  *
  * @module
  */
 import { outputShape, SORTING_NETWORK } from "../spec.ts";
+import type { Shape4 } from "../types.ts";
 import type { TfjsFamily } from "./family.ts";
 import { tf } from "./runtime.ts";
-import { rankKeys, weightedSum, windowRows } from "./windows.ts";
+import { rankKeys, weightedSum, windowGradient, windowRows } from "./windows.ts";
 
 /** A compare-exchange `[i, j]`, i < j: afterwards slot i holds the higher-ranked item. */
 type Comparator = readonly [number, number];
@@ -52,17 +51,18 @@ function exchange(slots: tf.Tensor[], [i, j]: Comparator, swap: tf.Tensor): void
 }
 
 /**
- * The swap decision (bool, `[N]`) of every live comparator for these window rows (`[N, 4]`). The
+ * The swap decision (bool, `[N]`) of every live comparator for these window rows (`[N, 4]`), and
+ * the window cell that ends in each of the first k slots (`[N]` float32: the cell of rank r). The
  * item in slot j ranks before the one in slot i when its group is higher, or the groups are equal
  * and its value key is larger, or both are equal and its window cell is lower. Not
- * differentiable; call outside the gradient tape.
+ * differentiable.
  */
-function swapDecisions(rows: tf.Tensor2D, comparators: readonly Comparator[]): tf.Tensor[] {
+function runNetwork(rows: tf.Tensor2D, comparators: readonly Comparator[], k: number) {
   const keys = rankKeys(rows);
   const group = [...tf.unstack(keys.group, 1)];
   const value = [...tf.unstack(keys.value, 1)];
   const cell = group.map((_, c) => tf.fill([rows.shape[0]], c));
-  return comparators.map((comparator) => {
+  const swaps = comparators.map((comparator) => {
     const [i, j] = comparator;
     const cellWins = tf.less(cell[j], cell[i]);
     const valueWins = tf.logicalOr(
@@ -73,27 +73,14 @@ function swapDecisions(rows: tf.Tensor2D, comparators: readonly Comparator[]): t
     for (const slots of [group, value, cell]) exchange(slots, comparator, swap);
     return swap;
   });
+  return { swaps, cellOfRank: cell.slice(0, k) };
 }
 
 /** Runs the exchanges on the window rows (`[N, 4]`) and returns ranks 0..k-1, each `[N]`. */
 function rankedValues(rows: tf.Tensor2D, comparators: readonly Comparator[], swaps: tf.Tensor[], k: number) {
-  // A copy: tf.unstack's result array is also its tape node's output list, and writing into it
-  // would make autograd treat the exchanged tensors as outputs of the unstack.
   const slots = [...tf.unstack(rows, 1)];
   comparators.forEach((comparator, c) => exchange(slots, comparator, swaps[c]));
   return slots.slice(0, k);
-}
-
-/** y (`[B, Ho, Wo, C]`) from window rows (`[N, 4]`) and the swap decisions of `liveComparators(k)`. */
-function pooled(
-  rows: tf.Tensor2D,
-  logits: tf.Tensor1D,
-  swaps: tf.Tensor[],
-  k: number,
-  outShape: [number, number, number, number],
-): tf.Tensor4D {
-  const ranked = rankedValues(rows, liveComparators(k), swaps, k);
-  return tf.reshape(weightedSum(ranked, logits) as tf.Tensor, outShape) as tf.Tensor4D;
 }
 
 /** The comparison-network family. Call inside tf.tidy. */
@@ -101,19 +88,19 @@ export const networkFamily: TfjsFamily = {
   family: "tfjs-network",
   summary: "the original's 5-comparator network as elementwise ops (comparisons on finite keys, tf.where " +
     "exchanges carrying each item's window cell, so NaN, ±0 and ties follow the spec), pruned to the " +
-    "comparators that reach the top k, weighted sum; tfjs autograd differentiates the where exchanges with " +
-    "the swap decisions held constant. Gap: a non-finite dy (±Inf, NaN) makes dx NaN in all 4 cells of its " +
-    "window (where's gradient is dy times a 0/1 mask); finite dy is exact",
-  forward(x, logits, k, padding) {
+    "comparators that reach the top k, weighted sum from the first product; hand-written gradient from the " +
+    "carried cells (where chains, not autograd: a non-finite dy never meets a 0/1 mask; padded cells are " +
+    "skipped in the rank sums)",
+  forward(x, weights, k, padding) {
     const rows = windowRows(x, k, padding);
-    const swaps = swapDecisions(rows, liveComparators(k));
-    return pooled(rows, logits, swaps, k, outputShape(x.shape, padding));
+    const comparators = liveComparators(k);
+    const { swaps } = runNetwork(rows, comparators, k);
+    const ranked = rankedValues(rows, comparators, swaps, k);
+    return tf.reshape(weightedSum(ranked, weights) as tf.Tensor, outputShape(x.shape, padding)) as tf.Tensor4D;
   },
-  gradient(x, logits, dy, k, padding) {
-    const swaps = swapDecisions(windowRows(x, k, padding), liveComparators(k));
-    const [dx, dLogits] = tf.grads((xs: tf.Tensor, ls: tf.Tensor) =>
-      pooled(windowRows(xs as tf.Tensor4D, k, padding), ls as tf.Tensor1D, swaps, k, dy.shape)
-    )([x, logits], dy);
-    return { dx: dx as tf.Tensor4D, dLogits: dLogits as tf.Tensor1D };
+  gradient(x, weights, dy, k, padding) {
+    const rows = windowRows(x, k, padding);
+    const { cellOfRank } = runNetwork(rows, liveComparators(k), k);
+    return windowGradient(rows, cellOfRank, weights, dy, x.shape as unknown as Shape4, padding);
   },
 };

@@ -1,13 +1,25 @@
 /**
  * The one entry point to TensorFlow.js for the project: loads tfjs and its WebGPU backend,
- * keeps tfjs's Node.js banner out of the harness's output, and switches backends.
+ * keeps tfjs's Node.js banner out of the harness's output, and serialises backend switches.
+ *
+ * tfjs has ONE active backend per process (`tf.setBackend` is global) and every op runs on it.
+ * Two async calls that each switch to their own backend and then await something (a readback, an
+ * initialisation) would otherwise run each other's ops on the wrong backend, or crash (issue 10,
+ * class 6: `Promise.all` of a webgpu and a cpu call). So every tfjs-backed call of the project
+ * runs its whole body inside {@link withBackend}: one FIFO queue, the backend switched at the
+ * start of each turn, nothing else touching tfjs until the body has settled (readback included).
+ * The turn's backend is carried by an AsyncLocalStorage context, so code inside a turn that asks
+ * for the same backend again ({@link useBackend}, a nested {@link withBackend}) runs inline
+ * instead of deadlocking, and asking for another backend there throws.
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
+import { WebGpuError, withGpuErrorScopes } from "../webgpu/device.ts";
 
-export { tf };
+export { tf, WebGpuError, withGpuErrorScopes };
 
 /** tfjs backends the project runs on. */
 export type TfjsBackendName = "cpu" | "webgpu";
@@ -36,12 +48,8 @@ async function initialise(name: TfjsBackendName): Promise<void> {
   if (name === "cpu") (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
 }
 
-/**
- * Makes `name` the active tfjs backend, initialising it on first use. Throws with the reason
- * when the backend cannot run here (e.g. no WebGPU adapter). tfjs has one active backend per
- * process, so callers switch before each use and never interleave two backends concurrently.
- */
-export async function useBackend(name: TfjsBackendName): Promise<typeof tf> {
+/** Initialises `name` once (a failure is not cached) and makes it the active backend. */
+async function activate(name: TfjsBackendName): Promise<void> {
   let p = ready.get(name);
   if (!p) {
     p = initialise(name);
@@ -52,7 +60,55 @@ export async function useBackend(name: TfjsBackendName): Promise<typeof tf> {
   if (tf.getBackend() !== name) {
     if (!(await tf.setBackend(name))) throw new Error(`tfjs: could not switch to backend "${name}"`);
   }
-  return tf;
+}
+
+/** The turn an async context is in: the backend it holds. */
+interface Turn {
+  readonly backend: TfjsBackendName;
+}
+
+const turns = new AsyncLocalStorage<Turn>();
+let queueTail: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `body` with `name` as tfjs's active backend and no other tfjs work in between: calls are
+ * queued in FIFO order and each keeps the queue until its body has settled (so a body may await
+ * readbacks). Inside a turn of the same backend, `body` runs at once (re-entrant); inside a turn
+ * of another backend this throws, since that would switch the backend under the running turn.
+ *
+ * @param name "cpu" or "webgpu"; initialised on first use (throws with the reason when it cannot run).
+ * @returns what `body` returns.
+ */
+export function withBackend<T>(name: TfjsBackendName, body: () => T | Promise<T>): Promise<T> {
+  const turn = turns.getStore();
+  if (turn) {
+    if (turn.backend !== name) {
+      return Promise.reject(
+        new Error(
+          `tfjs: a call holding backend "${turn.backend}" asked for "${name}": one call runs on one backend ` +
+            "(start the other call outside this one)",
+        ),
+      );
+    }
+    return Promise.resolve().then(body);
+  }
+  const run = () => turns.run({ backend: name }, async () => (await activate(name), await body()));
+  const result = queueTail.then(run, run);
+  queueTail = result.catch(() => undefined);
+  return result;
+}
+
+/**
+ * Makes `name` the active tfjs backend, initialising it on first use, and returns tf. Throws with
+ * the reason when the backend cannot run here (e.g. no WebGPU adapter).
+ *
+ * Inside a {@link withBackend} turn of the same backend this only checks; outside one it switches
+ * in a turn of its own, so it never switches under another call's turn, but the backend may change
+ * again as soon as it returns: code that can run concurrently with other tfjs calls uses
+ * {@link withBackend} instead (every registry entry does).
+ */
+export function useBackend(name: TfjsBackendName): Promise<typeof tf> {
+  return withBackend(name, () => tf);
 }
 
 /** The parts of tfjs-backend-webgpu's backend object that `finishWork` needs. */
@@ -63,14 +119,21 @@ interface WebGPUBackendQueue {
   submitQueue(): void;
 }
 
+/** tfjs's webgpu backend object when it has been initialised, else undefined. Does not switch backends. */
+function webgpuBackend(): WebGPUBackendQueue | undefined {
+  if (!tf.engine().registry["webgpu"]) return undefined;
+  return tf.findBackend("webgpu") as unknown as WebGPUBackendQueue | undefined;
+}
+
 /**
- * Resolves once every operation issued so far on the active backend has finished executing.
- * tfjs-webgpu batches dispatches into a command encoder that it submits lazily; this submits
- * the pending batch and waits for the GPU queue. The cpu backend computes synchronously.
+ * Resolves once every operation issued so far on tfjs's webgpu backend has finished executing
+ * (whichever backend is active). tfjs-webgpu batches dispatches into a command encoder that it
+ * submits lazily; this submits the pending batch and waits for the GPU queue. The cpu backend
+ * computes synchronously, so there is nothing to wait for there.
  */
 export async function finishWork(): Promise<void> {
-  if (tf.getBackend() !== "webgpu") return;
-  const backend = tf.backend() as unknown as WebGPUBackendQueue;
+  const backend = webgpuBackend();
+  if (!backend) return;
   if (backend.commandEncoder) {
     backend.endComputePassEncoder();
     backend.submitQueue();

@@ -10,21 +10,18 @@
  * on both backends it misplaces NaN, and on the cpu backend equal infinities (±Infinity minus
  * itself is NaN in its comparator) also scramble the order (see topk.test.ts).
  *
- * Gradient: tfjs 4.22 registers none for TopK. `topValues` is a tf.customGrad op: its forward
- * (off the tape) runs the two tf.topk passes and gathers the values by flat index; its gradient is
- * the adjoint of that gather, a scatter-add of dy into the same flat indices (tf.scatterND; the
- * indices are distinct). The rest (window layout, softmax, weighted sum) is tfjs autograd. Not
- * tfjs's own gather gradient: it is unsortedSegmentSum, which the cpu backend computes with one
- * masked sum per segment, i.e. O(N²) for N windows (minutes at the benchmark size). Not tf.gather
- * with batchDims = 1 either: its gradient splits the input into one tensor per row.
+ * Gradient: hand-written (windows.ts `windowGradient`) from the cells the two tf.topk passes
+ * select: rank r's cell gets w[r]·dy by a where chain, the rank sums skip padded cells, and dLogits
+ * follows on the host (family.ts). tfjs 4.22 registers no gradient for TopK anyway, and autograd of
+ * the gather and weighted sum would multiply padded zeros by dy (NaN for a non-finite dy).
  *
  * @module
  */
 import { outputShape, WINDOW_CELLS } from "../spec.ts";
-import type { Padding } from "../types.ts";
+import type { Shape4 } from "../types.ts";
 import type { TfjsFamily } from "./family.ts";
 import { tf } from "./runtime.ts";
-import { rankKeys, weightedSum, windowRows } from "./windows.ts";
+import { rankKeys, weightedSum, windowGradient, windowRows } from "./windows.ts";
 
 /** Element `indices[n, j]` of row n of `rows` (`[N, 4]`), as `[N, m]`: a flat, batch-free gather. */
 function gatherFromRows(rows: tf.Tensor2D, indices: tf.Tensor2D): tf.Tensor2D {
@@ -47,50 +44,29 @@ function flatIndices(cells: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * The top k values of each window row in rank order, `[N, k]`, differentiable in `rows`: dy of
- * rank r goes to the cell that holds rank r, other cells get 0. One custom op per k.
- */
-const topValues: ((rows: tf.Tensor2D) => tf.Tensor2D)[] = [1, 2, 3, 4].map((k) =>
-  tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const rows = args[0] as tf.Tensor2D;
-    const save = args[1] as tf.GradSaveFunc;
-    const flat = flatIndices(topCells(rows, k));
-    save([flat]);
-    return {
-      value: tf.gather(tf.reshape(rows as tf.Tensor, [-1]) as tf.Tensor, flat),
-      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
-        tf.reshape(tf.scatterND(tf.reshape(saved, [-1, 1]), tf.reshape(dy, [-1]), [rows.size]), rows.shape),
-    };
-  }) as (rows: tf.Tensor2D) => tf.Tensor2D
-);
-
-/**
  * The columns of `[N, k]` as k tensors `[N]`. Not tf.unstack alone: with a single output, tfjs
- * hands Unpack's gradient function a tensor where it expects an array, and backprop throws.
+ * returns a tensor where an array is expected on some paths.
  */
 function columns(t: tf.Tensor2D): tf.Tensor[] {
   return t.shape[1] === 1 ? [tf.reshape(t, [-1])] : tf.unstack(t, 1);
-}
-
-/** y (`[B, Ho, Wo, C]`) of input `x`. */
-function pooled(x: tf.Tensor4D, logits: tf.Tensor1D, k: number, padding: Padding): tf.Tensor4D {
-  const ranked = topValues[k - 1](windowRows(x, k, padding));
-  return tf.reshape<tf.Rank.R4>(weightedSum(columns(ranked), logits), outputShape(x.shape, padding));
 }
 
 /** The tf.topk family. Call inside tf.tidy. */
 export const topkFamily: TfjsFamily = {
   family: "tfjs-topk",
   summary: "windows by pad/reshape/transpose, two stable tf.topk passes on finite keys (value, then " +
-    "NaN > +Inf > finite > -Inf) so ties follow the spec, gather, weighted sum; the gather of the top k is a " +
-    "tf.customGrad op whose gradient scatters dy back (TopK has no gradient), the rest is tfjs autograd. Raw " +
-    "tf.topk, observed: ties and ±0 go to the lower index on both backends, but NaN is misranked on both and " +
-    "equal ±Infinity on cpu",
-  forward: (x, logits, k, padding) => pooled(x, logits, k, padding),
-  gradient(x, logits, dy, k, padding) {
-    const [dx, dLogits] = tf.grads((xs: tf.Tensor, ls: tf.Tensor) =>
-      pooled(xs as tf.Tensor4D, ls as tf.Tensor1D, k, padding)
-    )([x, logits], dy);
-    return { dx: dx as tf.Tensor4D, dLogits: dLogits as tf.Tensor1D };
+    "NaN > +Inf > finite > -Inf) so ties follow the spec, gather, weighted sum from the first product; " +
+    "hand-written gradient from the selected cells (where chains: a non-finite dy never meets a 0/1 mask, " +
+    "padded cells are skipped in the rank sums). Raw tf.topk, observed: ties and ±0 go to the lower index on " +
+    "both backends, but NaN is misranked on both and equal ±Infinity on cpu",
+  forward(x, weights, k, padding) {
+    const rows = windowRows(x, k, padding);
+    const ranked = gatherFromRows(rows, topCells(rows, k));
+    return tf.reshape<tf.Rank.R4>(weightedSum(columns(ranked), weights), outputShape(x.shape, padding));
+  },
+  gradient(x, weights, dy, k, padding) {
+    const rows = windowRows(x, k, padding);
+    const cells = columns(topCells(rows, k));
+    return windowGradient(rows, cells, weights, dy, x.shape as unknown as Shape4, padding);
   },
 };

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { cellIndex, outputShape, sizeOf, WINDOW_CELLS } from "../spec.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { tf, useBackend } from "./runtime.ts";
-import { extractWindows, paddingValue, rankKeys, windowRows } from "./windows.ts";
+import { extractWindows, paddingValue, rankKeys, realCells, windowRows, windowsToInput } from "./windows.ts";
 
 describe("extractWindows", () => {
   test("puts window cell c of every window at last index c, as spec.ts's cellIndex numbers them", async () => {
@@ -46,6 +46,45 @@ describe("extractWindows", () => {
     // "valid" on 3x3 keeps rows/columns 0..1: the last row and column get no gradient.
     expect(Array.from(await dx.data())).toEqual([1, 1, 0, 1, 1, 0, 0, 0, 0]);
     tf.dispose([x, dx]);
+  });
+});
+
+describe("windowsToInput and realCells", () => {
+  test("invert windowRows: every real cell returns to its element, padded cells are dropped, others +0", async () => {
+    await useBackend("cpu");
+    for (const shape of [[2, 5, 7, 3], [1, 4, 4, 1], [1, 1, 3, 2], [3, 3, 2, 1]] as Shape4[]) {
+      for (const padding of ["same", "valid"] as Padding[]) {
+        if (padding === "valid" && (shape[1] < 2 || shape[2] < 2)) continue;
+        const x = Float32Array.from({ length: sizeOf(shape) }, (_, i) => i + 1);
+        const [back, real] = tf.tidy(() => {
+          const rows = windowRows(tf.tensor4d(x, [...shape]), 2, padding);
+          const mask = realCells(shape, padding);
+          return [windowsToInput(rows, shape, padding), mask ? tf.stack(mask, 1) : tf.ones(rows.shape)];
+        });
+        const values = await back.data();
+        const realValues = await real.data();
+        tf.dispose([back, real]);
+        const [b, ho, wo, c] = outputShape(shape, padding);
+        const covered = new Set<number>();
+        let at = 0;
+        for (let n = 0; n < b; n++) {
+          for (let oh = 0; oh < ho; oh++) {
+            for (let ow = 0; ow < wo; ow++) {
+              for (let ch = 0; ch < c; ch++) {
+                for (let cell = 0; cell < WINDOW_CELLS; cell++) {
+                  const index = cellIndex(shape, n, oh, ow, ch, cell);
+                  expect(realValues[at++], `[${shape}] ${padding} cell ${cell}`).toBe(index >= 0 ? 1 : 0);
+                  if (index >= 0) covered.add(index);
+                }
+              }
+            }
+          }
+        }
+        for (let i = 0; i < x.length; i++) {
+          expect(Object.is(values[i], covered.has(i) ? x[i] : 0), `[${shape}] ${padding} element ${i}`).toBe(true);
+        }
+      }
+    }
   });
 });
 

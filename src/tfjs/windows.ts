@@ -85,15 +85,117 @@ export function rankKeys(windows: tf.Tensor): RankKeys {
 }
 
 /**
- * y = Σ_r softmax(logits)[r] · ranked[r], summed in rank order r = 0, 1, …, k-1 (SPEC.md §5), for
- * `ranked` = the k ranked-value tensors (rank 0 = largest), all of one shape. Differentiable in
- * both. Written as k scalar-weight products rather than one [N, k] · [k] product: the gradient of
- * that broadcast sums over axis 0 of an [N, k] tensor, which tfjs-webgpu runs through a transpose
- * whose dispatch exceeds WebGPU's 65535-workgroup limit at a million windows.
+ * y = Σ_r w[r] · ranked[r], summed in rank order r = 0, 1, …, k-1 starting from the first product
+ * (SPEC.md §5: a zero y keeps IEEE's sign, and k = 1 with w = [1] returns ranked[0] bitwise), for
+ * `ranked` = the k ranked-value tensors (rank 0 = largest), all of one shape, and `weights` = the
+ * k rank weights (softmax of the logits, computed by the caller: see family.ts). Written as k
+ * scalar-weight products rather than one [N, k] · [k] product, which keeps the summation order
+ * explicit.
  */
-export function weightedSum(ranked: readonly tf.Tensor[], logits: tf.Tensor1D): tf.Tensor {
-  const w = tf.softmax(logits);
-  let y = tf.mul(ranked[0], tf.slice(w, [0], [1]));
-  for (let r = 1; r < ranked.length; r++) y = tf.add(y, tf.mul(ranked[r], tf.slice(w, [r], [1])));
+export function weightedSum(ranked: readonly tf.Tensor[], weights: tf.Tensor1D): tf.Tensor {
+  let y = tf.mul(ranked[0], tf.slice(weights, [0], [1]));
+  for (let r = 1; r < ranked.length; r++) y = tf.add(y, tf.mul(ranked[r], tf.slice(weights, [r], [1])));
   return y;
+}
+
+/**
+ * The inverse layout of {@link windowRows}: per-window-cell values `[N, 4]` (N = B·Ho·Wo·C, NHWC
+ * output order, cell order of spec.ts) back to an NHWC tensor of `shape`. Values of padded cells
+ * are dropped ("same", odd H or W); elements in no window ("valid", odd H or W) are exactly +0.
+ * Built from reshape, transpose, slice and pad, so every kept value is moved, never recomputed.
+ */
+export function windowsToInput(cells: tf.Tensor2D, shape: Shape4, padding: Padding): tf.Tensor4D {
+  const [b, h, w, c] = shape;
+  const [, ho, wo] = outputShape(shape, padding);
+  const split = tf.reshape(cells, [b, ho, wo, c, WINDOW_SIZE, WINDOW_SIZE]);
+  const rowsFirst = tf.transpose(split, [0, 1, 4, 2, 5, 3]);
+  let grid = tf.reshape(rowsFirst, [b, ho * STRIDE, wo * STRIDE, c]) as tf.Tensor4D;
+  if (ho * STRIDE > h || wo * STRIDE > w) {
+    grid = tf.slice(grid, [0, 0, 0, 0], [b, Math.min(h, ho * STRIDE), Math.min(w, wo * STRIDE), c]);
+  }
+  if (ho * STRIDE < h || wo * STRIDE < w) {
+    grid = tf.pad(grid, [[0, 0], [0, h - grid.shape[1]], [0, w - grid.shape[2]], [0, 0]], 0);
+  }
+  return grid;
+}
+
+/**
+ * For each window cell 0..3, 1 where it is a real cell of its window and 0 where it is padding
+ * (`[N]` float32), or null when every cell of this shape is real (no "same" padding here). Built
+ * on the device by broadcasting a per-row and a per-column flag (nothing of size N is uploaded).
+ */
+export function realCells(shape: Shape4, padding: Padding): tf.Tensor[] | null {
+  const [b, h, w, c] = shape;
+  const [, ho, wo] = outputShape(shape, padding);
+  const rowPadded = ho * STRIDE > h;
+  const colPadded = wo * STRIDE > w;
+  if (!rowPadded && !colPadded) return null;
+  // In the last window row (column) of a padded axis, the cells below (to the right) are padding.
+  const flags = (count: number, padded: boolean) =>
+    tf.cast(tf.less(tf.range(0, count, 1, "int32"), padded ? count - 1 : count), "float32");
+  const below = tf.reshape(flags(ho, rowPadded), [1, ho, 1, 1]);
+  const right = tf.reshape(flags(wo, colPadded), [1, 1, wo, 1]);
+  const spread = (t: tf.Tensor) => tf.reshape(tf.broadcastTo(t, [b, ho, wo, c]), [-1]);
+  return [tf.ones([b * ho * wo * c]), spread(right), spread(below), spread(tf.mul(below, right))];
+}
+
+/**
+ * Per row i, the entry of the 4 cell `columns` at the cell where `isCell[cell][i]` holds (one cell
+ * per row): a where chain, so values move exactly.
+ */
+function pick(columns: readonly tf.Tensor[], isCell: readonly tf.Tensor[]): tf.Tensor {
+  let out = columns[WINDOW_CELLS - 1];
+  for (let cell = WINDOW_CELLS - 2; cell >= 0; cell--) out = tf.where(isCell[cell], columns[cell], out);
+  return out;
+}
+
+/** What {@link windowGradient} returns. */
+export interface WindowGradient {
+  /** dL/dx, `[B, H, W, C]`. */
+  readonly dx: tf.Tensor4D;
+  /** The rank sums s (`[k]`, real cells only), the input of dLogits; null for k = 1 (dLogits is 0). */
+  readonly rankSums: tf.Tensor1D | null;
+}
+
+/**
+ * The hand-written vector-Jacobian product shared by the tfjs families (SPEC.md §5 "Gradient"),
+ * from the ranking alone: `cellOfRank[r]` (`[N]`, any numeric dtype) is the window cell holding
+ * rank r < k of each window row of `rows` (`[N, 4]`, the {@link windowRows} of x).
+ *
+ * - dx: the cell at rank r gets `w[r] · dy` (a where chain: assigned, never a 0/1 mask times dy,
+ *   so a non-finite dy leaves every other cell at exactly +0); padded cells are dropped and cells
+ *   in no window are +0 ({@link windowsToInput}).
+ * - s[r] = Σ_windows v[r] · dy over real cells: a padded cell is skipped (where, not 0 · dy).
+ *   Not computed for k = 1, whose dLogits is exactly 0 whatever x and dy hold.
+ *
+ * Not autograd: tfjs's where gradient multiplies dy by a 0/1 mask, and 0 · ±Infinity is NaN.
+ */
+export function windowGradient(
+  rows: tf.Tensor2D,
+  cellOfRank: readonly tf.Tensor[],
+  weights: tf.Tensor1D,
+  dy: tf.Tensor4D,
+  shape: Shape4,
+  padding: Padding,
+): WindowGradient {
+  const k = cellOfRank.length;
+  const n = rows.shape[0];
+  const g = tf.reshape(dy, [n]);
+  const isCell = cellOfRank.map((cells) => Array.from({ length: WINDOW_CELLS }, (_, cell) => tf.equal(cells, cell)));
+  const grads = isCell.map((_, r) => tf.mul(g, tf.slice(weights, [r], [1])));
+  const zeros = tf.zerosLike(g);
+  const perCell = Array.from({ length: WINDOW_CELLS }, (_, cell) => {
+    let d = zeros;
+    for (let r = k - 1; r >= 0; r--) d = tf.where(isCell[r][cell], grads[r], d);
+    return d;
+  });
+  const dx = windowsToInput(tf.stack(perCell, 1) as tf.Tensor2D, shape, padding);
+  if (k === 1) return { dx, rankSums: null };
+  const columns = tf.unstack(rows, 1);
+  const real = realCells(shape, padding);
+  const sums = isCell.map((cellIs) => {
+    const term = tf.mul(pick(columns, cellIs), g);
+    return tf.sum(real ? tf.where(tf.greater(pick(real, cellIs), 0), term, zeros) : term);
+  });
+  return { dx, rankSums: tf.stack(sums) as tf.Tensor1D };
 }

@@ -33,8 +33,8 @@ export async function requestAdapterOrThrow(): Promise<GPUAdapter> {
 }
 
 /**
- * A new device with the adapter's largest storage-binding, buffer and dispatch limits (the
- * defaults are lower on some adapters).
+ * A new device with the adapter's largest storage-binding, buffer and dispatch limits and its
+ * finest offset alignments (the defaults are coarser on some adapters).
  */
 export async function requestDeviceOrThrow(label: string): Promise<AcquiredDevice> {
   const adapter = await requestAdapterOrThrow();
@@ -48,6 +48,9 @@ export async function requestDeviceOrThrow(label: string): Promise<AcquiredDevic
       maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      // Finer offset alignments let a call split past the binding limit bind its chunks in place.
+      minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
+      minUniformBufferOffsetAlignment: limits.minUniformBufferOffsetAlignment,
     },
   });
   return { adapter, device };
@@ -58,4 +61,52 @@ export function describeAdapter(adapter: GPUAdapter): string {
   const info = adapter.info;
   const backend = typeof Deno !== "undefined" ? Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default" : "browser";
   return `${info.description || info.vendor || "unknown adapter"} (DENO_WEBGPU_BACKEND=${backend})`;
+}
+
+/** A WebGPU validation or out-of-memory error captured by an error scope, as a thrown error. */
+export class WebGpuError extends Error {
+  /** Which error scope caught it. */
+  readonly kind: "validation" | "out-of-memory";
+  /** The GPU's message. */
+  readonly gpuMessage: string;
+
+  /** `what` names the call that raised it, e.g. "wgsl gradient". */
+  constructor(what: string, kind: "validation" | "out-of-memory", gpuMessage: string) {
+    super(`WebGPU ${kind} error in ${what}: ${gpuMessage}`);
+    this.name = "WebGpuError";
+    this.kind = kind;
+    this.gpuMessage = gpuMessage;
+  }
+}
+
+/**
+ * Runs `body` inside validation and out-of-memory error scopes of `device`, then throws the first
+ * error either scope caught as a {@link WebGpuError} (after `body` settled; the scopes are popped
+ * even when `body` throws, which then wins). `settle` runs before the scopes are popped, e.g. to
+ * submit work a library batches lazily. WebGPU reports those errors asynchronously; without
+ * scopes they reach only the device's uncaptured-error event, and the work they spoil returns
+ * garbage silently.
+ */
+export async function withGpuErrorScopes<T>(
+  device: GPUDevice,
+  what: string,
+  body: () => T | Promise<T>,
+  settle?: () => void | Promise<void>,
+): Promise<T> {
+  device.pushErrorScope("validation");
+  device.pushErrorScope("out-of-memory");
+  let outcome: { value: T } | { thrown: unknown };
+  try {
+    outcome = { value: await body() };
+    await settle?.();
+  } catch (e) {
+    outcome = { thrown: e };
+  }
+  const oom = device.popErrorScope();
+  const validation = device.popErrorScope();
+  const [oomError, validationError] = await Promise.all([oom, validation]);
+  if ("thrown" in outcome) throw outcome.thrown;
+  if (validationError) throw new WebGpuError(what, "validation", validationError.message);
+  if (oomError) throw new WebGpuError(what, "out-of-memory", oomError.message);
+  return outcome.value;
 }

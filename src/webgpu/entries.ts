@@ -8,8 +8,8 @@ import type { Implementation } from "../types.ts";
 import { createWgslImplementation } from "./wgsl.ts";
 import { createWgslTfjsImplementation } from "./wgsl_tfjs.ts";
 
-/** `wgsl` and `wgsl@tfjs`. */
+/** `wgsl` and `wgsl@tfjs`; both gated: their speed is this project's kernels and host code. */
 export const wgslImplementations: readonly Implementation[] = [
-  createWgslImplementation({ name: "wgsl" }),
-  createWgslTfjsImplementation({ name: "wgsl@tfjs" }),
+  { ...createWgslImplementation({ name: "wgsl" }), gated: true },
+  { ...createWgslTfjsImplementation({ name: "wgsl@tfjs" }), gated: true },
 ];

@@ -6,7 +6,7 @@
  */
 import type { BenchHandle, Implementation, SortPoolCase } from "../types.ts";
 import type { BufferStats } from "./buffers.ts";
-import type { KernelOptions } from "./kernels.ts";
+import type { BindingLimits, KernelOptions } from "./kernels.ts";
 import type { KernelSources } from "./shaders.ts";
 import { uniformFloat32 } from "../random.ts";
 
@@ -35,9 +35,17 @@ export interface WgslImplementation extends Implementation {
   bufferStats(): BufferStats;
   /** "description (DENO_WEBGPU_BACKEND=...)" of the adapter, once a device was acquired. */
   adapterDescription(): string | undefined;
+  /**
+   * This entry planned against stricter limits (a lower maxStorageBufferBindingSize or
+   * maxBufferSize, a larger minStorageBufferOffsetAlignment): the same device, kernels and queue,
+   * so small cases exercise the split of calls past the limits (tests, props/limits.ts). WebGPU
+   * cannot lower a device's limits below its defaults, so this is how a smaller device is
+   * emulated. Its `dispose` does nothing (the entry owns the device).
+   */
+  withBindingLimits(limits: Partial<BindingLimits>): WgslImplementation;
 }
 
-/** Deterministic dy values in [-1, 1) for bench handles (a fixed LCG, so runs are comparable). */
+/** Deterministic dy values in [-1, 1) for bench handles (seeded mulberry32, src/random.ts, so runs are comparable). */
 export function benchDy(n: number): Float32Array<ArrayBuffer> {
   return uniformFloat32(n, 0x2545f491);
 }

@@ -16,17 +16,23 @@ export interface KernelSources {
   readonly backward: string;
   /** `sort_pool2d_backward_vec4.wgsl`: dx and dLogits stage 1, used when C % 4 == 0. */
   readonly backwardVec4: string;
-  /** `sort_pool2d_dlogits.wgsl`: dLogits stage 2 (final sum and softmax VJP). */
+  /** `sort_pool2d_dlogits.wgsl`: dLogits stage 2 (final sum and softmax VJP; exactly 0 for k = 1). */
   readonly dLogits: string;
-  /** `sort_pool2d_weights.wgsl`: softmax(logits), once per call, for the other kernels. */
+  /**
+   * `sort_pool2d_weights.wgsl`: softmax(logits) evaluated as its limit (SPEC.md §5 "Weights"), once
+   * per call, for the other kernels; only when the logits are on the GPU (the op), since the
+   * registry entries write host-computed weights instead.
+   */
   readonly weights: string;
+  /** `sort_pool2d_partial_sums.wgsl`: one chunk's stage-1 dLogits partials summed (calls split past the binding limit). */
+  readonly partialSums: string;
 }
 
-/** The roofline kernels' WGSL sources. */
-export interface RooflineSources {
-  /** `roofline_forward.wgsl`: read 4 floats, write 1. */
+/** The copy kernels' WGSL sources (the benchmarks' "% of copy bandwidth" reference). */
+export interface CopySources {
+  /** `copy_forward.wgsl`: read 4 floats, write 1. */
   readonly forward: string;
-  /** `roofline_backward.wgsl`: read 5 floats, write 4. */
+  /** `copy_backward.wgsl`: read 5 floats, write 4. */
   readonly backward: string;
 }
 
@@ -38,12 +44,13 @@ export const KERNEL_FILES: Readonly<Record<keyof KernelSources, string>> = {
   backwardVec4: "sort_pool2d_backward_vec4.wgsl",
   dLogits: "sort_pool2d_dlogits.wgsl",
   weights: "sort_pool2d_weights.wgsl",
+  partialSums: "sort_pool2d_partial_sums.wgsl",
 };
 
-/** File name in `kernels/` of each roofline source. */
-export const ROOFLINE_FILES: Readonly<Record<keyof RooflineSources, string>> = {
-  forward: "roofline_forward.wgsl",
-  backward: "roofline_backward.wgsl",
+/** File name in `kernels/` of each copy-kernel source. */
+export const COPY_FILES: Readonly<Record<keyof CopySources, string>> = {
+  forward: "copy_forward.wgsl",
+  backward: "copy_backward.wgsl",
 };
 
 /** URL of a file in the project's `kernels/` folder. */
@@ -52,7 +59,7 @@ export function kernelUrl(file: string): URL {
 }
 
 let defaultKernels: KernelSources | undefined;
-let defaultRoofline: RooflineSources | undefined;
+let defaultCopy: CopySources | undefined;
 
 function readAll<T extends string>(files: Readonly<Record<T, string>>): Record<T, string> {
   const out = {} as Record<T, string>;
@@ -79,10 +86,10 @@ export function kernelSources(overrides: Partial<KernelSources> = {}): KernelSou
   return { ...defaultKernels, ...definedOnly(overrides) };
 }
 
-/** The roofline kernel sources from `kernels/`. */
-export function rooflineSources(): RooflineSources {
-  defaultRoofline ??= readAll(ROOFLINE_FILES);
-  return defaultRoofline;
+/** The copy kernel sources from `kernels/`. */
+export function copySources(): CopySources {
+  defaultCopy ??= readAll(COPY_FILES);
+  return defaultCopy;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -59,7 +59,24 @@ export function mismatch(
       if (!Object.is(a, e) && !(Number.isNaN(a) && Number.isNaN(e))) return `index ${i}: ${a}, expected ${e}`;
       continue;
     }
-    if (!(Math.abs(a - e) <= tolerance * (1 + scale(i)))) return `index ${i}: ${a}, expected ${e}`;
+    if (!(a === e || Math.abs(a - e) <= tolerance * (1 + scale(i)))) return `index ${i}: ${a}, expected ${e}`;
+  }
+  return null;
+}
+
+/**
+ * The first index where `actual` and `expected` are both zeros of different sign, described, or
+ * null. SPEC.md §5 fixes the sign of a zero y (the sum starts from the first product) and of a
+ * zero dx (w[r]·dy at kept cells, +0 elsewhere); compare those with this on top of
+ * {@link mismatch}, which treats +0 and -0 as equal.
+ */
+export function signedZeroMismatch(actual: ArrayLike<number>, expected: ArrayLike<number>): string | null {
+  for (let i = 0; i < Math.min(actual.length, expected.length); i++) {
+    if (actual[i] === 0 && expected[i] === 0 && !Object.is(actual[i], expected[i])) {
+      return `index ${i}: ${Object.is(actual[i], -0) ? "-0" : "+0"}, expected ${
+        Object.is(expected[i], -0) ? "-0" : "+0"
+      }`;
+    }
   }
   return null;
 }

@@ -10,6 +10,13 @@
  * it. The uniform and scratch buffers are this module's, reused across calls and safe to
  * overwrite because every call has submitted before the next writes them.
  *
+ * Sizes: tfjs holds each tensor in one GPUBuffer (up to maxBufferSize). A call is planned before
+ * anything is allocated or queued (src/webgpu/kernels.ts `plan`): the kernels bind ranges of
+ * those buffers at aligned offsets and split the work along the batch, then rows, so whatever
+ * tfjs can hold on its device the op computes, or refuses with a SortPoolArgumentError naming x
+ * (only when a single window row exceeds the storage-binding limit). Every dispatch of ours runs
+ * inside GPU error scopes (see `kernelErrors`).
+ *
  * tfjs internals used (tfjs-backend-webgpu 4.22.0, pinned by the lock file): `device`,
  * `tensorMap.get(id).resource`, `makeTensorInfo`, `uploadToGPU`, `ensureCommandEncoderReady`,
  * `endComputePassEncoder`, `submitQueue` (all public members of WebGPUBackend).
@@ -19,7 +26,14 @@
 import { tf } from "../tfjs/runtime.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { BufferPool, type BufferStats, BufferTracker } from "./buffers.ts";
-import { type KernelOptions, SortPoolKernels } from "./kernels.ts";
+import { WebGpuError } from "./device.ts";
+import {
+  type BindingLimits,
+  type KernelOptions,
+  SortPoolKernels,
+  type SortPoolPlan,
+  type WeightsSource,
+} from "./kernels.ts";
 import { type KernelSources, kernelSources } from "./shaders.ts";
 
 /** tfjs kernel name of the forward pass (inputs x, logits; attrs k, padding, kernelSet). */
@@ -46,6 +60,13 @@ export interface SortPoolAttrs {
   readonly padding: Padding;
   /** Which registered kernel set runs; {@link DEFAULT_KERNEL_SET} unless a test swaps shaders. */
   readonly kernelSet?: string;
+  /**
+   * Rank weights computed on the host (k float32 values: src/spec.ts `float32Weights`), used
+   * instead of the weights kernel's softmax of the logits tensor. Set by the registry entry
+   * `wgsl@tfjs`, which receives logits as JS numbers (SPEC.md §5 "Weights"); the public op
+   * `sortPool2d` leaves it unset and evaluates the softmax limit on the GPU.
+   */
+  readonly weights?: readonly number[];
 }
 
 interface KernelSetConfig {
@@ -152,6 +173,105 @@ function checkFloat32(t: tf.TensorInfo | undefined, name: string, rank: number):
   return t;
 }
 
+/** Stricter limits for the kernels run inside {@link withCallLimits}, else undefined. */
+let callLimits: Partial<BindingLimits> | undefined;
+
+/**
+ * Runs `body` (synchronous: tfjs runs kernels synchronously inside an op call) with every
+ * SortPool2d / SortPool2dGrad kernel it triggers planned against stricter `limits` than the
+ * device's, as `wgsl@tfjs`'s `withBindingLimits` variant does (tests, props/limits.ts).
+ */
+export function withCallLimits<T>(limits: Partial<BindingLimits>, body: () => T): T {
+  const outer = callLimits;
+  callLimits = { ...outer, ...limits };
+  try {
+    return body();
+  } finally {
+    callLimits = outer;
+  }
+}
+
+/**
+ * Plans a call (sizing every buffer it binds against the device's limits, refusing what cannot
+ * fit with a SortPoolArgumentError) before anything is allocated or queued, after surfacing any
+ * GPU error an earlier call of this device left.
+ */
+function planCall(kernels: SortPoolKernels, x: tf.TensorInfo, attrs: SortPoolAttrs): SortPoolPlan {
+  throwEarlierError(kernels.device);
+  return kernels.plan(x.shape as unknown as Shape4, attrs.k, attrs.padding, callLimits);
+}
+
+/** A tensor's buffer, checked to hold at least `bytes` (tfjs sizes buffers from shapes; this is a guard). */
+function sizedBufferOf(backend: TfjsWebGpuBackend, t: tf.TensorInfo, name: string, bytes: number): GPUBuffer {
+  const buffer = bufferOf(backend, t, name);
+  if (buffer.size < bytes) {
+    throw new Error(
+      `${SORT_POOL_KERNEL}: ${name}: expected a buffer of at least ${bytes} bytes, received ${buffer.size}`,
+    );
+  }
+  return buffer;
+}
+
+// GPU errors of the kernels' own dispatches. A tfjs kernel is synchronous but error scopes answer
+// asynchronously, so each call's scopes are popped in the background: `kernelErrors` awaits them
+// (the registry entry does, before returning), and the next call on the device throws what an
+// earlier one left (so a training loop stops at the next step instead of running on garbage).
+const pendingScopes = new WeakMap<GPUDevice, Set<Promise<unknown>>>();
+const earlierErrors = new WeakMap<GPUDevice, WebGpuError>();
+
+function throwEarlierError(device: GPUDevice): void {
+  const error = earlierErrors.get(device);
+  if (!error) return;
+  earlierErrors.delete(device);
+  throw error;
+}
+
+/** Records and submits our own work on tfjs's device inside validation and out-of-memory error scopes. */
+function submitScoped(device: GPUDevice, what: string, record: (encoder: GPUCommandEncoder) => void): void {
+  device.pushErrorScope("validation");
+  device.pushErrorScope("out-of-memory");
+  let thrown: unknown;
+  try {
+    const encoder = device.createCommandEncoder({ label: `sortpool tfjs ${what}` });
+    record(encoder);
+    device.queue.submit([encoder.finish()]);
+  } catch (e) {
+    thrown = e;
+  }
+  const oom = device.popErrorScope();
+  const validation = device.popErrorScope();
+  const keep = (error: WebGpuError | undefined) => {
+    if (error && !earlierErrors.has(device)) earlierErrors.set(device, error);
+  };
+  const check = Promise.all([oom, validation]).then(
+    ([o, v]) =>
+      keep(
+        v
+          ? new WebGpuError(`${SORT_POOL_KERNEL} ${what}`, "validation", v.message)
+          : o
+          ? new WebGpuError(`${SORT_POOL_KERNEL} ${what}`, "out-of-memory", o.message)
+          : undefined,
+      ),
+    // A scope that cannot answer (a lost device) is an error too, never silence.
+    (e) => keep(new WebGpuError(`${SORT_POOL_KERNEL} ${what}`, "validation", `error scope failed: ${String(e)}`)),
+  );
+  let pending = pendingScopes.get(device);
+  if (!pending) pendingScopes.set(device, pending = new Set());
+  pending.add(check);
+  check.finally(() => pending.delete(check));
+  if (thrown !== undefined) throw thrown;
+}
+
+/**
+ * Resolves once the error scopes of every SortPool2d / SortPool2dGrad dispatch issued so far on
+ * `device` have answered; throws the first GPU error they caught (a WebGpuError), so a caller
+ * that awaits this never returns data those dispatches spoiled.
+ */
+export async function kernelErrors(device: GPUDevice): Promise<void> {
+  await Promise.all([...(pendingScopes.get(device) ?? [])]);
+  throwEarlierError(device);
+}
+
 /** Runs the forward kernel of `kernelSet` on tfjs's webgpu backend; returns y's TensorInfo. */
 export function sortPoolForwardOnTfjs(
   backend: TfjsWebGpuBackend,
@@ -159,18 +279,16 @@ export function sortPoolForwardOnTfjs(
   logits: tf.TensorInfo,
   attrs: SortPoolAttrs,
 ): tf.TensorInfo {
-  const { kernels } = hostFor(attrs.kernelSet ?? DEFAULT_KERNEL_SET, backend.device);
-  const plan = kernels.plan(x.shape as unknown as Shape4, attrs.k, attrs.padding);
+  const { kernels, pool } = hostFor(attrs.kernelSet ?? DEFAULT_KERNEL_SET, backend.device);
+  const plan = planCall(kernels, x, attrs);
   const y = backend.makeTensorInfo([...plan.outShape], "float32");
   const buffers = {
-    x: bufferOf(backend, x, "x"),
-    logits: bufferOf(backend, logits, "logits"),
-    y: bufferOf(backend, y, "y"),
+    x: sizedBufferOf(backend, x, "x", plan.xBytes),
+    ...weightsSource(backend, logits, attrs),
+    y: sizedBufferOf(backend, y, "y", plan.yBytes),
   };
   submitTfjsWork(backend);
-  const encoder = backend.device.createCommandEncoder({ label: "sortpool tfjs forward" });
-  kernels.encodeForward(encoder, plan, buffers);
-  backend.device.queue.submit([encoder.finish()]);
+  submitScoped(backend.device, "forward", (encoder) => kernels.encodeForward(encoder, plan, buffers, pool));
   return y;
 }
 
@@ -183,30 +301,34 @@ export function sortPoolBackwardOnTfjs(
   attrs: SortPoolAttrs,
 ): [tf.TensorInfo, tf.TensorInfo] {
   const { kernels, pool } = hostFor(attrs.kernelSet ?? DEFAULT_KERNEL_SET, backend.device);
-  const plan = kernels.plan(x.shape as unknown as Shape4, attrs.k, attrs.padding);
+  const plan = planCall(kernels, x, attrs);
   if (dy.shape.join(",") !== plan.outShape.join(",")) {
     throw new Error(`${SORT_POOL_GRAD_KERNEL}: dy: expected shape [${plan.outShape}], received [${dy.shape}]`);
   }
   const dx = backend.makeTensorInfo([...x.shape], "float32");
   const dLogits = backend.makeTensorInfo([attrs.k], "float32");
   const buffers = {
-    x: bufferOf(backend, x, "x"),
-    logits: bufferOf(backend, logits, "logits"),
-    dy: bufferOf(backend, dy, "dy"),
-    dx: bufferOf(backend, dx, "dx"),
-    dLogits: bufferOf(backend, dLogits, "dLogits"),
-    partials: pool.get("partials", plan.partialBytes, GPUBufferUsage.STORAGE),
+    x: sizedBufferOf(backend, x, "x", plan.xBytes),
+    ...weightsSource(backend, logits, attrs),
+    dy: sizedBufferOf(backend, dy, "dy", plan.yBytes),
+    dx: sizedBufferOf(backend, dx, "dx", plan.xBytes),
+    dLogits: sizedBufferOf(backend, dLogits, "dLogits", attrs.k * 4),
   };
   submitTfjsWork(backend);
-  const encoder = backend.device.createCommandEncoder({ label: "sortpool tfjs backward" });
-  kernels.encodeBackward(encoder, plan, buffers);
-  backend.device.queue.submit([encoder.finish()]);
+  submitScoped(backend.device, "backward", (encoder) => kernels.encodeBackward(encoder, plan, buffers, pool));
   return [dx, dLogits];
 }
 
 function attrsOf(attrs: tf.NamedAttrMap | undefined): SortPoolAttrs {
   const a = (attrs ?? {}) as unknown as SortPoolAttrs;
-  return { k: a.k, padding: a.padding, kernelSet: a.kernelSet ?? DEFAULT_KERNEL_SET };
+  return { k: a.k, padding: a.padding, kernelSet: a.kernelSet ?? DEFAULT_KERNEL_SET, weights: a.weights };
+}
+
+/** The weights source of a call: the host weights of `attrs` when set, else the logits tensor's buffer. */
+function weightsSource(backend: TfjsWebGpuBackend, logits: tf.TensorInfo, attrs: SortPoolAttrs): WeightsSource {
+  return attrs.weights
+    ? { weights: Float32Array.from(attrs.weights) }
+    : { logits: bufferOf(backend, logits, "logits") };
 }
 
 /** Registers the two kernels for tfjs's "webgpu" backend (once; later calls do nothing). */

@@ -1,30 +1,36 @@
 /**
  * The `wgsl` implementation: the kernels of `kernels/` on a raw GPUDevice of this process's
- * WebGPU adapter. Buffers are pooled and reused across calls, pipelines compiled once; inputs
- * whose float32 size exceeds the device's maxStorageBufferBindingSize (128 MiB on the CPU
- * adapters here) are refused with a SortPoolArgumentError naming x, not chunked: tfjs's webgpu
- * backend binds whole tensors too, so the op could not pass such a tensor anyway.
+ * WebGPU adapter. Buffers are pooled and reused across calls, pipelines compiled once. A call
+ * whose buffers exceed the device's maxStorageBufferBindingSize (128 MiB on the CPU adapters
+ * here) is split along the batch, then along rows (src/webgpu/chunks.ts): every binding is sized
+ * before any work is queued, and only a single window row past the limit, or x past
+ * maxBufferSize, is refused (a SortPoolArgumentError naming x). Every call runs inside GPU error
+ * scopes: anything the device still reports is thrown (WebGpuError), never returned as data.
  *
  * @module
  */
+import { float32Weights } from "../spec.ts";
 import type { BenchHandle, ForwardResult, GradientResult, SortPoolCase } from "../types.ts";
 import { validateCase, validateDy } from "../validate.ts";
 import { BufferPool, BufferTracker } from "./buffers.ts";
-import { type AcquiredDevice, describeAdapter, requestDeviceOrThrow } from "./device.ts";
+import { type AcquiredDevice, describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "./device.ts";
 import { benchDy, type WgslImplementation, type WgslOptions } from "./implementation.ts";
-import { SortPoolKernels, type SortPoolPlan } from "./kernels.ts";
+import { describeLimits } from "./chunks.ts";
+import { type BindingLimits, SortPoolKernels, type SortPoolPlan } from "./kernels.ts";
 import { kernelSources } from "./shaders.ts";
 import { createWgslTfjsImplementation } from "./wgsl_tfjs.ts";
 
 export { benchDy, type WgslImplementation, type WgslOptions };
 
 // Buffer usages, read when first needed: a runtime without WebGPU can still import the registry.
+// Inputs and outputs are copy sources and destinations both: a call split past the binding limit
+// copies unaligned chunks through scratch and clears uncovered dx rows (src/webgpu/chunks.ts).
 const usage = {
   get in(): GPUBufferUsageFlags {
-    return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   },
   get out(): GPUBufferUsageFlags {
-    return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   },
   get readback(): GPUBufferUsageFlags {
     return GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
@@ -45,25 +51,12 @@ function upload(device: GPUDevice, buffer: GPUBuffer, data: Float32Array<ArrayBu
 
 /**
  * Runs `record` (which creates, writes and submits GPU work) inside validation and
- * out-of-memory error scopes, then throws the first error either raised. WebGPU reports those
- * asynchronously; without scopes they would only reach the device's uncaptured-error event.
+ * out-of-memory error scopes, then throws the first error either raised (a WebGpuError). WebGPU
+ * reports those asynchronously; without scopes they would only reach the device's
+ * uncaptured-error event.
  */
-async function checked<T>(device: GPUDevice, what: string, record: () => T): Promise<T> {
-  device.pushErrorScope("validation");
-  device.pushErrorScope("out-of-memory");
-  let outcome: { value: T } | { thrown: unknown };
-  try {
-    outcome = { value: record() };
-  } catch (e) {
-    outcome = { thrown: e };
-  }
-  // Always pop both scopes, so a throw in `record` leaves the device's scope stack balanced.
-  const oom = await device.popErrorScope();
-  const validation = await device.popErrorScope();
-  if ("thrown" in outcome) throw outcome.thrown;
-  const error = validation ?? oom;
-  if (error) throw new Error(`WebGPU ${what}: ${error.message}`);
-  return outcome.value;
+function checked<T>(device: GPUDevice, what: string, record: () => T): Promise<T> {
+  return withGpuErrorScopes(device, what, record);
 }
 
 /**
@@ -117,19 +110,19 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     return out;
   }
 
-  async function forward(input: SortPoolCase): Promise<ForwardResult> {
+  async function forward(input: SortPoolCase, limits?: Partial<BindingLimits>): Promise<ForwardResult> {
     const c = validateCase(input);
     const { acquired: { device }, kernels, pool } = await acquire();
-    const plan = kernels.plan(c.shape, c.k, c.padding);
+    // Every binding is sized (and an impossible call refused) before anything is queued.
+    const plan = kernels.plan(c.shape, c.k, c.padding, limits);
     const read = await checked(device, `${options.name} forward`, () => {
       const x = pool.get("x", plan.xBytes, usage.in);
-      const logits = pool.get("logits", 16, usage.in);
       const y = pool.get("y", plan.yBytes, usage.out);
       const read = pool.get("readback", plan.yBytes, usage.readback);
       upload(device, x, toFloat32(c.x));
-      upload(device, logits, toFloat32(c.logits));
       const encoder = device.createCommandEncoder();
-      kernels.encodeForward(encoder, plan, { x, logits, y });
+      // SPEC.md §5: softmax of the logits in float64 on the host (its limit), rounded to float32.
+      kernels.encodeForward(encoder, plan, { x, weights: float32Weights(c.logits), y }, pool);
       encoder.copyBufferToBuffer(y, 0, read, 0, plan.yBytes);
       device.queue.submit([encoder.finish()]);
       return read;
@@ -137,42 +130,49 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     return { y: await readBack(read, plan.yBytes / 4), shape: [...plan.outShape] };
   }
 
-  async function gradient(input: SortPoolCase, dyInput: ArrayLike<number>): Promise<GradientResult> {
+  async function gradient(
+    input: SortPoolCase,
+    dyInput: ArrayLike<number>,
+    limits?: Partial<BindingLimits>,
+  ): Promise<GradientResult> {
     const c = validateCase(input);
     const dyValues = validateDy(c, dyInput);
     const { acquired: { device }, kernels, pool } = await acquire();
-    const plan = kernels.plan(c.shape, c.k, c.padding);
-    const read = await checked(device, `${options.name} gradient`, () => {
+    const plan = kernels.plan(c.shape, c.k, c.padding, limits);
+    const reads = await checked(device, `${options.name} gradient`, () => {
       const bufs = {
         x: pool.get("x", plan.xBytes, usage.in),
-        logits: pool.get("logits", 16, usage.in),
+        weights: float32Weights(c.logits),
         dy: pool.get("dy", plan.yBytes, usage.in),
         dx: pool.get("dx", plan.xBytes, usage.out),
-        partials: pool.get("partials", plan.partialBytes, GPUBufferUsage.STORAGE),
         dLogits: pool.get("dLogits", 16, usage.out),
       };
-      const read = pool.get("readback", plan.xBytes + 16, usage.readback);
+      // Two readbacks: dx may be as large as one buffer can be.
+      const reads = {
+        dx: pool.get("readback", plan.xBytes, usage.readback),
+        dLogits: pool.get("readback dLogits", 16, usage.readback),
+      };
       upload(device, bufs.x, toFloat32(c.x));
-      upload(device, bufs.logits, toFloat32(c.logits));
       upload(device, bufs.dy, toFloat32(dyValues));
       const encoder = device.createCommandEncoder();
-      kernels.encodeBackward(encoder, plan, bufs);
-      encoder.copyBufferToBuffer(bufs.dx, 0, read, 0, plan.xBytes);
-      encoder.copyBufferToBuffer(bufs.dLogits, 0, read, plan.xBytes, 16);
+      kernels.encodeBackward(encoder, plan, bufs, pool);
+      encoder.copyBufferToBuffer(bufs.dx, 0, reads.dx, 0, plan.xBytes);
+      encoder.copyBufferToBuffer(bufs.dLogits, 0, reads.dLogits, 0, 16);
       device.queue.submit([encoder.finish()]);
-      return read;
+      return reads;
     });
-    const both = await readBack(read, plan.xBytes / 4 + 4);
-    return { dx: both.slice(0, plan.xBytes / 4), dLogits: both.slice(plan.xBytes / 4, plan.xBytes / 4 + c.k) };
+    const [dx, dLogits] = await Promise.all([readBack(reads.dx, plan.xBytes / 4), readBack(reads.dLogits, 4)]);
+    return { dx, dLogits: dLogits.slice(0, c.k) };
   }
 
-  async function prepareBench(input: SortPoolCase): Promise<BenchHandle> {
+  async function prepareBench(input: SortPoolCase, limits?: Partial<BindingLimits>): Promise<BenchHandle> {
     const c = validateCase(input);
     const { acquired: { device }, kernels } = await acquire();
-    const plan: SortPoolPlan = kernels.plan(c.shape, c.k, c.padding);
-    // The handle owns its buffers (not the pool's), so calls of the implementation in between
-    // cannot replace them.
+    const plan: SortPoolPlan = kernels.plan(c.shape, c.k, c.padding, limits);
+    // The handle owns its buffers and scratch (not the pool's), so calls of the implementation in
+    // between cannot replace them.
     const own: GPUBuffer[] = [];
+    const scratch = new BufferPool(device, tracker);
     const make = (label: string, size: number, flags: GPUBufferUsageFlags) => {
       const b = tracker.create(device, { label: `sortpool bench ${label}`, size: Math.max(16, size), usage: flags });
       own.push(b);
@@ -183,20 +183,19 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
       bufs = await checked(device, `${options.name} prepareBench`, () => {
         const bufs = {
           x: make("x", plan.xBytes, usage.in),
-          logits: make("logits", 16, usage.in),
+          weights: float32Weights(c.logits),
           y: make("y", plan.yBytes, usage.out),
           dy: make("dy", plan.yBytes, usage.in),
           dx: make("dx", plan.xBytes, usage.out),
-          partials: make("partials", plan.partialBytes, GPUBufferUsage.STORAGE),
           dLogits: make("dLogits", 16, usage.out),
         };
         upload(device, bufs.x, toFloat32(c.x));
-        upload(device, bufs.logits, toFloat32(c.logits));
         upload(device, bufs.dy, benchDy(plan.yBytes / 4));
         return bufs;
       });
     } catch (e) {
       for (const b of own) tracker.destroy(b);
+      scratch.clear();
       throw e;
     }
     await device.queue.onSubmittedWorkDone();
@@ -205,8 +204,8 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     const run = async (backward: boolean) => {
       if (disposed) throw new Error(`${options.name} bench handle: used after dispose`);
       const encoder = device.createCommandEncoder();
-      kernels.encodeForward(encoder, plan, ready);
-      if (backward) kernels.encodeBackward(encoder, plan, ready);
+      kernels.encodeForward(encoder, plan, ready, scratch);
+      if (backward) kernels.encodeBackward(encoder, plan, ready, scratch);
       device.queue.submit([encoder.finish()]);
       await device.queue.onSubmittedWorkDone();
     };
@@ -216,11 +215,12 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
       dispose: () => {
         disposed = true;
         for (const b of own) tracker.destroy(b);
+        scratch.clear();
       },
     };
   }
 
-  return {
+  const entry: WgslImplementation = {
     name: options.name,
     description: options.description ??
       "WGSL sorting-network kernels (kernels/*.wgsl) on a raw WebGPU device; vec4 path when C % 4 == 0",
@@ -230,7 +230,18 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     ties: { kind: "spec" },
     forward: (c) => exclusive(() => forward(c)),
     gradient: (c, dy) => exclusive(() => gradient(c, dy)),
-    prepareBench,
+    prepareBench: (c) => prepareBench(c),
+    withBindingLimits(limits) {
+      return {
+        ...entry,
+        name: `${options.name} (limits ${describeLimits(limits)})`,
+        forward: (c) => exclusive(() => forward(c, limits)),
+        gradient: (c, dy) => exclusive(() => gradient(c, dy, limits)),
+        prepareBench: (c) => prepareBench(c, limits),
+        // The variant shares this entry's device: disposing it would dispose the entry.
+        dispose: () => undefined,
+      };
+    },
     dispose: () =>
       exclusive(async () => {
         const s = state;
@@ -252,4 +263,5 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
       return adapterText;
     },
   };
+  return entry;
 }

@@ -86,16 +86,23 @@ describe("wgsl@tfjs", () => {
     await twoD.dispose();
   });
 
-  test("refuses inputs above the storage-binding limit without leaking tensors", async () => {
+  test("splits calls past the storage-binding limit and refuses a window row past it without leaking tensors", async () => {
     const small = createWgslTfjsImplementation({ name: "wgsl@tfjs-small", maxBindingBytes: 4096 });
-    const c = randomCase([1, 8, 8, 32], 2, "same", 3);
+    await expectAgreement(small, randomCase([1, 8, 8, 32], 2, "same", 3), "rows split");
+    await expectAgreement(small, randomCase([40, 3, 5, 3], 3, "valid", 4), "batch split");
+    await expectAgreement(
+      small.withBindingLimits({ minStorageBufferOffsetAlignment: 256 }),
+      randomCase([9, 5, 3, 8], 4, "same", 5),
+      "staged",
+    );
+    const wide = randomCase([1, 2, 64, 32], 2, "same", 3);
     await useBackend("webgpu");
     const before = tf.memory().numTensors;
-    const error = await small.forward(c).catch((e) => e);
+    const error = await small.forward(wide).catch((e) => e);
     expect(error).toBeInstanceOf(SortPoolArgumentError);
     expect(error.argument).toBe("x");
     expect(error.message).toContain("4096 bytes");
-    await expect(small.gradient(c, randomDy(c, 1))).rejects.toThrow(SortPoolArgumentError);
+    await expect(small.gradient(wide, randomDy(wide, 1))).rejects.toThrow(SortPoolArgumentError);
     expect(tf.memory().numTensors).toBe(before);
     await small.dispose();
   });

@@ -1,6 +1,7 @@
-// Roofline of the sort_pool2d backward pass: the same memory traffic as the dx kernel (read the
-// 4 window floats and 1 upstream-gradient float, write 4 floats) with no ranking, so forward
-// roofline + this kernel is the adapter's speed limit for a forward + backward pass.
+// Copy kernel of the sort_pool2d backward pass: the same minimum memory traffic as the dx kernel
+// (read the 4 window floats and 1 upstream-gradient float, write 4 floats) with no ranking. The
+// forward copy kernel plus this one is what the benchmarks compare a forward + backward pass with
+// ("% of copy bandwidth"); a measured reference, not a bound.
 //
 // What it computes: dx[4i + j] = x[4i + j] * dy[i] for j = 0..3, over vec4s.
 //

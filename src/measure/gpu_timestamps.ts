@@ -4,7 +4,7 @@
  * BenchHandle exposes no compute pass to attach `timestampWrites` to, so this module wraps a few
  * WebGPU prototype methods for the benchmark process only:
  * - `GPUAdapter.requestDevice` adds the "timestamp-query" feature when the adapter lists it, so
- *   every device created afterwards (tfjs's, the WGSL entries', the roofline's) can be timed;
+ *   every device created afterwards (tfjs's, the WGSL entries', the copy kernel's) can be timed;
  * - `GPUDevice.createCommandEncoder` remembers each encoder's device;
  * - `GPUCommandEncoder.beginComputePass`, while a measurement is open, gives each compute pass a
  *   pair of timestamp slots (passes that already carry `timestampWrites` are left alone and

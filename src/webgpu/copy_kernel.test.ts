@@ -1,10 +1,10 @@
-/** The roofline workload that benchmarks and the CI gate time the forward kernel against. */
+/** The copy kernel workload that the benchmarks compare the sort_pool2d kernels' bandwidth with. */
 import { describe, expect, test } from "vitest";
-import { prepareRooflineBench } from "./roofline.ts";
+import { prepareCopyBench } from "./copy_kernel.ts";
 
-describe("prepareRooflineBench", () => {
+describe("prepareCopyBench", () => {
   test("runs forward and forward + backward on its own device, reports its bytes, frees on dispose", async () => {
-    const bench = await prepareRooflineBench([2, 8, 8, 16]);
+    const bench = await prepareCopyBench([2, 8, 8, 16]);
     // 2048 input floats = 128 output vec4s: x 8 KiB read, y 2 KiB written; backward adds x and
     // dy read, dx written.
     expect(bench.forwardBytes).toBe(8192 + 2048);
@@ -18,6 +18,6 @@ describe("prepareRooflineBench", () => {
   });
 
   test("rejects a malformed shape", async () => {
-    await expect(prepareRooflineBench([2, 8, 8] as never)).rejects.toThrow(/shape/);
+    await expect(prepareCopyBench([2, 8, 8] as never)).rejects.toThrow(/shape/);
   });
 });

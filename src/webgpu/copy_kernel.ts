@@ -1,8 +1,10 @@
 /**
- * The roofline workload: `kernels/roofline_forward.wgsl` (read 4 floats, write 1) and
- * `kernels/roofline_backward.wgsl` (read 5, write 4) over a sort_pool2d input's bytes, with no
- * ranking. Benchmarks and the CI gate time it on the same adapter as the sort_pool2d kernels:
- * its bandwidth is the speed limit the forward kernel is held to.
+ * The copy kernel workload: `kernels/copy_forward.wgsl` (read 4 floats, write 1) and
+ * `kernels/copy_backward.wgsl` (read 5, write 4) over a sort_pool2d input's bytes, with no
+ * ranking. The benchmarks (bench/) time it interleaved with the sort_pool2d kernels on the same
+ * adapter and report each kernel's speed as a percentage of its bandwidth ("% of copy
+ * bandwidth"). It is one measured copy-like kernel, not a bound of the memory system: on Mesa's
+ * llvmpipe a sort_pool2d kernel sometimes beats it (over 100 %).
  *
  * @module
  */
@@ -12,13 +14,13 @@ import { validateShape } from "../validate.ts";
 import { BufferTracker } from "./buffers.ts";
 import { describeAdapter, requestDeviceOrThrow } from "./device.ts";
 import { dispatchGrid, formatBytes } from "./kernels.ts";
-import { rooflineSources } from "./shaders.ts";
+import { copySources } from "./shaders.ts";
 
-/** Invocations per workgroup of the roofline kernels. */
-export const ROOFLINE_WORKGROUP_SIZE = 64;
+/** Invocations per workgroup of the copy kernels. */
+export const COPY_WORKGROUP_SIZE = 64;
 
-/** A roofline bench handle plus what it moves per call. */
-export interface RooflineBench extends BenchHandle {
+/** A copy-kernel bench handle plus what it moves per call. */
+export interface CopyBench extends BenchHandle {
   /** Bytes read plus written by one `forward()` call. */
   readonly forwardBytes: number;
   /** Bytes read plus written by one `forwardBackward()` call. */
@@ -28,14 +30,14 @@ export interface RooflineBench extends BenchHandle {
 }
 
 /**
- * Prepares the roofline workload for an NHWC input shape on a device of its own (destroyed by
+ * Prepares the copy kernel workload for an NHWC input shape on a device of its own (destroyed by
  * `dispose`). `forward()` moves the bytes of a sort_pool2d forward pass (x read, y written),
  * `forwardBackward()` adds those of the dx pass (x and dy read, dx written). Each call resolves
  * once the device has finished. Throws when there is no WebGPU adapter.
  */
-export async function prepareRooflineBench(shape: Shape4): Promise<RooflineBench> {
+export async function prepareCopyBench(shape: Shape4): Promise<CopyBench> {
   validateShape(shape as unknown);
-  const { adapter, device } = await requestDeviceOrThrow("sortpool roofline");
+  const { adapter, device } = await requestDeviceOrThrow("sortpool copy kernel");
   const tracker = new BufferTracker();
   try {
     // Outputs are vec4s; each reads 4 input vec4s. Round the input up to whole outputs.
@@ -45,20 +47,18 @@ export async function prepareRooflineBench(shape: Shape4): Promise<RooflineBench
     const limit = device.limits.maxStorageBufferBindingSize;
     if (xBytes > limit) {
       throw new RangeError(
-        `prepareRooflineBench: shape: expected at most ${
-          formatBytes(limit)
-        } of float32 (maxStorageBufferBindingSize), ` +
+        `prepareCopyBench: shape: expected at most ${formatBytes(limit)} of float32 (maxStorageBufferBindingSize), ` +
           `received [${shape.join(", ")}] = ${formatBytes(xBytes)}`,
       );
     }
     device.pushErrorScope("validation");
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-    const x = tracker.create(device, { label: "roofline x", size: xBytes, usage });
-    const y = tracker.create(device, { label: "roofline y", size: yBytes, usage });
-    const dy = tracker.create(device, { label: "roofline dy", size: yBytes, usage });
-    const dx = tracker.create(device, { label: "roofline dx", size: xBytes, usage });
+    const x = tracker.create(device, { label: "copy x", size: xBytes, usage });
+    const y = tracker.create(device, { label: "copy y", size: yBytes, usage });
+    const dy = tracker.create(device, { label: "copy dy", size: yBytes, usage });
+    const dx = tracker.create(device, { label: "copy dx", size: xBytes, usage });
     const params = tracker.create(device, {
-      label: "roofline params",
+      label: "copy params",
       size: 16,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
@@ -68,17 +68,17 @@ export async function prepareRooflineBench(shape: Shape4): Promise<RooflineBench
     device.queue.writeBuffer(dy, 0, fill, 0, yBytes / 4);
     device.queue.writeBuffer(params, 0, new Uint32Array([outputs, 0, 0, 0]));
 
-    const sources = rooflineSources();
+    const sources = copySources();
     const pipeline = async (code: string, label: string) => {
       const module = device.createShaderModule({ label, code });
       return await device.createComputePipelineAsync({
         label,
         layout: "auto",
-        compute: { module, entryPoint: "main", constants: { WORKGROUP_SIZE: ROOFLINE_WORKGROUP_SIZE } },
+        compute: { module, entryPoint: "main", constants: { WORKGROUP_SIZE: COPY_WORKGROUP_SIZE } },
       });
     };
-    const forwardPipeline = await pipeline(sources.forward, "roofline forward");
-    const backwardPipeline = await pipeline(sources.backward, "roofline backward");
+    const forwardPipeline = await pipeline(sources.forward, "copy forward");
+    const backwardPipeline = await pipeline(sources.backward, "copy backward");
     const bind = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
       device.createBindGroup({
         layout: p.getBindGroupLayout(0),
@@ -87,18 +87,18 @@ export async function prepareRooflineBench(shape: Shape4): Promise<RooflineBench
     const forwardGroup = bind(forwardPipeline, [x, y, params]);
     const backwardGroup = bind(backwardPipeline, [x, dy, dx, params]);
     const [gx, gy] = dispatchGrid(
-      Math.ceil(outputs / ROOFLINE_WORKGROUP_SIZE),
+      Math.ceil(outputs / COPY_WORKGROUP_SIZE),
       device.limits.maxComputeWorkgroupsPerDimension,
     );
     await device.queue.onSubmittedWorkDone();
     const error = await device.popErrorScope();
-    if (error) throw new Error(`WebGPU roofline: ${error.message}`);
+    if (error) throw new Error(`WebGPU copy kernel: ${error.message}`);
 
     let disposed = false;
     const run = async (backward: boolean) => {
-      if (disposed) throw new Error("roofline bench handle: used after dispose");
+      if (disposed) throw new Error("copy kernel bench handle: used after dispose");
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass({ label: "roofline" });
+      const pass = encoder.beginComputePass({ label: "copy kernel" });
       pass.setPipeline(forwardPipeline);
       pass.setBindGroup(0, forwardGroup);
       pass.dispatchWorkgroups(gx, gy);

@@ -1,0 +1,559 @@
+/**
+ * Tests of the conformance kit: the two example ports pass it; deliberately wrong ports (reversed
+ * weight order, ties broken by the higher cell, a crash after the first answer, a hang, non-JSON
+ * output, a wrong id, a wrong length, no error for a bad input, an error for a good one) fail it
+ * with the report the kit promises; the command line's exit codes.
+ *
+ * The runs are in process (runKit) except the exit-code tests, which start `deno run
+ * conformance/main.ts` as a user would.
+ */
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../src/cli.ts";
+import { type KitOptions, type KitReport, matchesFilter, runKit } from "./run.ts";
+import { livePortCount } from "./port.ts";
+import {
+  badInputCases,
+  DEFAULT_CASES_PER_CLASS,
+  DEFAULT_SEED,
+  generatedCases,
+  goldenCases,
+  LOGITS_RANGE_HINT,
+} from "./cases.ts";
+import { expectedFor } from "./compare.ts";
+import { encodeRequest } from "./protocol.ts";
+import { checkJsonPath, CONFORMANCE_CLI, splitCommandLine } from "./main.ts";
+
+const PYTHON = "/usr/bin/python3";
+const NUMPY_PORT = [PYTHON, "conformance/ports/numpy_port.py"];
+const JS_PORT = ["node", "conformance/ports/js_port.mjs"];
+
+interface Run {
+  report: KitReport;
+  out: string[];
+  text: string;
+}
+
+async function kit(command: string[], options: Partial<KitOptions> = {}): Promise<Run> {
+  const out: string[] = [];
+  const report = await runKit({
+    command,
+    precision: "float32",
+    weightsOrder: "largest-first",
+    timeoutMs: 10_000,
+    seed: DEFAULT_SEED,
+    casesPerClass: DEFAULT_CASES_PER_CLASS,
+    filter: [],
+    show: 20,
+    out: (line) => out.push(line),
+    err: () => {},
+    ...options,
+  });
+  return { report, out, text: out.join("\n") };
+}
+
+/** A port in a few lines of Node: `answer(request)` returns the object to print for each request line. */
+function nodePort(answer: string): string[] {
+  return [
+    "node",
+    "-e",
+    `require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
+       const req = JSON.parse(line);
+       process.stdout.write(JSON.stringify((${answer})(req)) + "\\n");
+     });`,
+  ];
+}
+
+function expectEnded(run: Run): void {
+  expect(livePortCount()).toBe(0);
+  expect(run.out.at(-1)).toMatch(/^\d+ passed, \d+ failed$/);
+}
+
+describe("example ports", () => {
+  it("the NumPy port passes every case (float32)", async () => {
+    const run = await kit(NUMPY_PORT);
+    expect(run.report.failed, run.text.slice(0, 4000)).toBe(0);
+    expect(run.report.passed).toBe(run.report.outcomes.length);
+    // every category ran, generated classes with the default count
+    expect(run.report.categories.map((c) => c.name)).toEqual([
+      "golden",
+      "distinct",
+      "padded-borders",
+      "ties",
+      "near-ties",
+      "magnitudes",
+      "signed-zeros",
+      "nonfinite-x",
+      "nonfinite-dy",
+      "logits-range",
+      "logits-underflow",
+      "logits-nonfinite",
+      "bad-input",
+    ]);
+    expect(run.out.at(-1)).toBe(`${run.report.passed} passed, 0 failed`);
+    expect(run.report.portExit).toBe("exited with code 0");
+    expectEnded(run);
+  });
+
+  it("the plain-JavaScript port passes every case (float32)", async () => {
+    const run = await kit(JS_PORT);
+    expect(run.report.failed, run.text.slice(0, 4000)).toBe(0);
+    expect(run.report.passed).toBeGreaterThan(500);
+    expectEnded(run);
+  });
+
+  it("both ports pass in float64, and a float32 port fails the float64 kit", async () => {
+    const js = await kit([...JS_PORT, "--precision", "float64"], { precision: "float64", casesPerClass: 20 });
+    expect(js.report.failed, js.text.slice(0, 4000)).toBe(0);
+    const np = await kit([...NUMPY_PORT, "--precision", "float64"], { precision: "float64", casesPerClass: 20 });
+    expect(np.report.failed, np.text.slice(0, 4000)).toBe(0);
+    const f32 = await kit(JS_PORT, { precision: "float64", casesPerClass: 20 });
+    expect(f32.report.categories.find((c) => c.name === "magnitudes")!.failed).toBeGreaterThan(0);
+    expectEnded(f32);
+  });
+
+  it("--weights-order smallest-first accepts a port in the original TF order (and the default rejects it)", async () => {
+    const original = [...NUMPY_PORT, "--weights-order", "smallest-first"];
+    const accepted = await kit(original, { weightsOrder: "smallest-first", casesPerClass: 20 });
+    expect(accepted.report.failed, accepted.text.slice(0, 4000)).toBe(0);
+    const js = await kit([...JS_PORT, "--weights-order", "smallest-first"], {
+      weightsOrder: "smallest-first",
+      casesPerClass: 10,
+    });
+    expect(js.report.failed, js.text.slice(0, 4000)).toBe(0);
+  });
+});
+
+describe("wrong ports fail with a report", () => {
+  it("reversed weight order: forward, dx and dLogits failures with location, values and a replay line", async () => {
+    const run = await kit([...NUMPY_PORT, "--weights-order", "smallest-first"], { casesPerClass: 20 });
+    expect(run.report.failed).toBeGreaterThan(100);
+    expect(run.report.portFailure).toBeNull();
+    const fails = run.report.outcomes.filter((c) => c.status === "fail");
+    const whats = new Set(fails.flatMap((c) => c.problems.map((p) => p.what)));
+    expect([...whats].sort()).toEqual(["dLogits", "dx", "forward"]);
+    // k = 1 has one weight, and bad inputs are rejected either way: they still pass.
+    expect(run.report.categories.find((c) => c.name === "bad-input")!.failed).toBe(0);
+    expect(fails.some((c) => /k 1\b/.test(c.description))).toBe(false);
+    // The printed report of the first failing case: name, what, element and location, values, replay line.
+    const first = fails[0];
+    const at = run.out.indexOf(`FAIL ${first.name}   [${first.description}]`);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const block = run.out.slice(at, at + 12).join("\n");
+    expect(block).toMatch(
+      / {2}forward: first difference at y\[\d+\], batch \d+, row \d+, column \d+, channel \d+ of y/,
+    );
+    expect(block).toMatch(
+      /expected -?[\d.e+-]+\n\s+received -?[\d.e+-]+ \(tolerance [\d.e+-]+, sign of zero included\)/,
+    );
+    const replay = run.out.slice(at).find((l) => l.startsWith("  replay: "))!;
+    const request = JSON.parse(replay.slice("  replay: ".length));
+    expect(request.id).toBe(first.name);
+    expect(request.logits.length).toBe(request.k);
+    // dLogits failures name the rank; dx failures the input element's coordinates, cell and spec rank.
+    expect(run.text).toMatch(/dLogits: first difference at dLogits\[\d\], rank \d: the logit of the weight of the/);
+    expect(run.text).toMatch(
+      /dx: first difference at dx\[\d+\], batch \d+, row \d+, column \d+, channel \d+ of x: cell \d/,
+    );
+    expect(run.text).toMatch(/spec rank \d/);
+    expect(run.out.at(-1)).toBe(`${run.report.passed} passed, ${run.report.failed} failed`);
+    expectEnded(run);
+  });
+
+  it("ties broken by the higher cell number: fails on ties, signed zeros and the golden tie cases only", async () => {
+    const run = await kit([...JS_PORT, "--plant", "ties-high-index"], { casesPerClass: 20 });
+    const failed = (name: string) => run.report.categories.find((c) => c.name === name)!.failed;
+    expect(failed("ties")).toBeGreaterThan(0);
+    expect(failed("signed-zeros")).toBeGreaterThan(0);
+    expect(failed("golden")).toBeGreaterThan(0);
+    expect(run.report.outcomes.some((c) => c.status === "fail" && c.name.startsWith("golden/ties-k"))).toBe(true);
+    // distinct values never tie: the planted bug cannot show there
+    expect(failed("distinct")).toBe(0);
+    expect(failed("near-ties")).toBe(0);
+    expectEnded(run);
+  });
+
+  it("a port that crashes after its first answer: reported with its stderr, rest not run, well within 2 minutes", async () => {
+    const t0 = performance.now();
+    const run = await kit([...JS_PORT, "--plant", "crash-after-first"]);
+    expect(performance.now() - t0).toBeLessThan(120_000);
+    const pf = run.report.portFailure!;
+    expect(pf.reason).toMatch(/^the port exited with code 1 before answering$/);
+    expect(pf.name).toBe(run.report.outcomes[1].name);
+    expect(pf.stderrTail).toContain("planted crash after the first answer");
+    expect(run.report.passed).toBe(1);
+    expect(run.report.notRun).toBe(run.report.outcomes.length - 2);
+    expect(run.report.failed).toBe(run.report.outcomes.length - 1);
+    expect(run.text).toContain(`PORT FAILURE during ${pf.name}: the port exited with code 1 before answering`);
+    expect(run.text).toContain("the port's stderr (last lines):");
+    expect(run.text).toMatch(/cases not run: the port stopped answering/);
+    expectEnded(run);
+  });
+
+  it("a port that hangs: the per-request timeout ends it", async () => {
+    const t0 = performance.now();
+    const run = await kit([...JS_PORT, "--plant", "hang-after-first"], { timeoutMs: 1000, casesPerClass: 0 });
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(run.report.portFailure!.reason).toMatch(/^no answer within 1000 ms \(--timeout-ms\)/);
+    expect(run.report.portFailure!.stderrTail).toContain("planted hang");
+    expect(run.report.portExit).toBe("was killed by the kit (SIGKILL)");
+    expectEnded(run);
+  });
+
+  it("a port that prints something that is not JSON", async () => {
+    const run = await kit([...JS_PORT, "--plant", "non-json-after-first"], { casesPerClass: 0 });
+    expect(run.report.portFailure!.reason).toMatch(
+      /not a JSON object .*"debug: got a request" \(logs belong on stderr\)/,
+    );
+    expectEnded(run);
+  });
+
+  it("bare NaN tokens get a hint; a wrong id and a wrong length are reported", async () => {
+    const bare = await kit(
+      [
+        "node",
+        "-e",
+        'process.stdin.once("data", () => process.stdout.write("{\\"id\\": \\"x\\", \\"y\\": [NaN]}\\n"))',
+      ],
+      { casesPerClass: 0 },
+    );
+    expect(bare.report.portFailure!.reason).toMatch(/bare NaN \/ Infinity tokens are not JSON/);
+    const wrongId = await kit(nodePort(`() => ({ id: "something-else", shape: [1, 1, 1, 1], y: [0] })`), {
+      casesPerClass: 0,
+    });
+    expect(wrongId.report.portFailure!.reason).toMatch(/the answer's id is "something-else", expected "golden\//);
+    const short = await kit(nodePort(`(r) => ({ id: r.id, shape: [1, 1, 1, 1], y: [1], dx: [], dLogits: [] })`), {
+      casesPerClass: 0,
+      filter: ["golden/hand-1x2x2x1-k2/"],
+    });
+    // A wrong length is a failed case, not a broken protocol: the run goes on.
+    expect(short.report.portFailure).toBeNull();
+    expect(short.report.outcomes.map((c) => c.status)).toEqual(["fail", "fail"]);
+    expect(short.report.outcomes[0].problems[0]).toMatchObject({ what: "forward", expected: "3.5", received: "1" });
+    expect(short.report.outcomes[1].problems.map((p) => [p.what, p.expected, p.received])).toEqual([
+      ["answer", '"dx" of length 4', "length 0"],
+      ["answer", '"dLogits" of length 2', "length 0"],
+    ]);
+    expectEnded(short);
+  });
+
+  it("no error for a bad input, and an error for a valid one, are failures naming the expected message", async () => {
+    const lenient = await kit(nodePort(`(r) => ({ id: r.id, shape: [1, 1, 1, 1], y: [0] })`), {
+      casesPerClass: 0,
+      filter: ["bad-input/k=5#0/forward"],
+    });
+    expect(lenient.report.outcomes[0].problems[0]).toMatchObject({
+      what: "error expected",
+      expected: "an error like: sort_pool2d: k: expected an integer in 1..4, received 5",
+    });
+    const strict = await kit(nodePort(`(r) => ({ id: r.id, error: "no thanks" })`), {
+      casesPerClass: 0,
+      filter: ["golden/hand-1x2x2x1-k2/forward"],
+    });
+    expect(strict.report.outcomes[0].problems[0]).toMatchObject({
+      what: "unexpected error",
+      received: 'error "no thanks"',
+    });
+    expect(strict.out.at(-1)).toBe("0 passed, 1 failed");
+  });
+});
+
+describe("deno task conformance (command line)", () => {
+  const cli = async (args: string[]) => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "conformance/main.ts", ...args],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { code, stdout: new TextDecoder().decode(stdout), stderr: new TextDecoder().decode(stderr) };
+  };
+
+  it("exit 0 when all pass (with --json), 1 when any fails, 2 on usage errors", async () => {
+    const json = await Deno.makeTempFile({ suffix: ".json" });
+    try {
+      const pass = await cli(["--cases", "0", "--filter", "golden/distinct-k2-*", "--json", json, "--", ...JS_PORT]);
+      expect(pass.code, pass.stderr).toBe(0);
+      expect(pass.stdout.trimEnd().split("\n").at(-1)).toBe("8 passed, 0 failed");
+      const report = JSON.parse(await Deno.readTextFile(json));
+      expect(report.passed).toBe(8);
+      expect(report.outcomes).toHaveLength(8);
+    } finally {
+      await Deno.remove(json);
+    }
+    const fail = await cli([
+      "--cases",
+      "0",
+      "--filter",
+      "golden/distinct-k2-*",
+      "--",
+      ...JS_PORT,
+      "--weights-order",
+      "smallest-first",
+    ]);
+    expect(fail.code).toBe(1);
+    expect(fail.stdout.trimEnd().split("\n").at(-1)).toBe("0 passed, 8 failed");
+    for (
+      const args of [
+        ["--precision", "float16", "--", ...JS_PORT],
+        ["--weights-order", "backwards", "--", ...JS_PORT],
+        ["--timeout-ms", "0", "--", ...JS_PORT],
+        ["--no-such-flag", "--", ...JS_PORT],
+        [],
+        ["--filter", "no-case-is-called-this", "--", ...JS_PORT],
+        ["--", "/nonexistent/port"],
+      ]
+    ) {
+      const usage = await cli(args);
+      expect(usage.code, `${args.join(" ")}: ${usage.stderr}`).toBe(2);
+      expect(usage.stderr).toMatch(/deno task conformance: .*expected/);
+    }
+    // No -- before the port's command: its --precision would have been taken by the kit. A usage error, up front.
+    const noDashes = await cli(["--cases", "0", ...JS_PORT, "--precision", "float64"]);
+    expect(noDashes.code, noDashes.stderr).toBe(2);
+    expect(noDashes.stderr).toContain("expected -- before the port's command");
+    expect(noDashes.stderr).toContain('received "node conformance/ports/js_port.mjs --precision float64" with no --');
+    expect(noDashes.stdout).toBe("");
+    // A --json path that cannot be written fails before the run (exit 2, naming --json), not after it (exit 1).
+    const badJson = await cli(["--json", "/nonexistent-dir/report.json", "--", ...JS_PORT]);
+    expect(badJson.code, badJson.stderr).toBe(2);
+    expect(badJson.stderr).toMatch(/--json: expected a file path that can be written .*does not exist/);
+    expect(badJson.stdout).toBe("");
+  });
+});
+
+describe("command line parsing (in process)", () => {
+  it("requires -- before the port's command, so the port's flags never reach the kit", () => {
+    const usage = (args: string[]) => {
+      try {
+        splitCommandLine(CONFORMANCE_CLI, args);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        return (e as Error).message;
+      }
+      throw new Error(`no UsageError for ${args.join(" ")}`);
+    };
+    expect(usage(["--cases", "0", "python3", "port.py", "--precision", "float64"])).toBe(
+      "expected -- before the port's command (deno task conformance [flags] -- CMD [ARGS...]; without it the " +
+        `port's own flags would be read as the kit's), received "python3 port.py --precision float64" with no -- ` +
+        "before it",
+    );
+    expect(usage(["python3", "--", "port.py"])).toMatch(/received "python3" before the --$/);
+    // a flag's value is not a command; a value that looks like a flag after -- belongs to the port
+    expect(splitCommandLine(CONFORMANCE_CLI, ["--filter", "ties", "--seed=3", "--", "./p", "--seed", "4", "--"]))
+      .toEqual({ kitArgs: ["--filter", "ties", "--seed=3"], command: ["./p", "--seed", "4", "--"] });
+    expect(splitCommandLine(CONFORMANCE_CLI, ["--help"])).toEqual({ kitArgs: ["--help"], command: [] });
+  });
+
+  it("--json: a directory, a missing directory or a file as the parent is a UsageError up front", async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const reason = async (path: string) => {
+        try {
+          await checkJsonPath(path);
+        } catch (e) {
+          expect(e).toBeInstanceOf(UsageError);
+          expect((e as UsageError).flag).toBe("--json");
+          return (e as Error).message;
+        }
+        return "accepted";
+      };
+      expect(await reason(dir)).toMatch(/^--json: expected a file path that can be written .*, a directory$/);
+      expect(await reason(`${dir}/missing/report.json`)).toMatch(/its directory ".*missing" does not exist$/);
+      await Deno.writeTextFile(`${dir}/file`, "x");
+      expect(await reason(`${dir}/file/report.json`)).toMatch(/"[^"]*file" is not a directory$/);
+      expect(await reason("")).toMatch(/received ""$/);
+      // a writable new path is accepted and not left behind; an existing file is left as it was
+      expect(await reason(`${dir}/report.json`)).toBe("accepted");
+      expect([...Deno.readDirSync(dir)].map((e) => e.name)).toEqual(["file"]);
+      expect(await reason(`${dir}/file`)).toBe("accepted");
+      expect(await Deno.readTextFile(`${dir}/file`)).toBe("x");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+describe("--filter", () => {
+  it("matches whole names or name parts, not substrings: ties#3/gradient is one case, not near-ties#3/gradient", async () => {
+    const names = [...await goldenCases(), ...generatedCases("float32", DEFAULT_SEED, 40)].map((c) => c.name);
+    const select = (term: string) => names.filter((n) => matchesFilter(n, term));
+    expect(names).toContain("near-ties#3/gradient");
+    expect(select("ties#3/gradient")).toEqual(["ties#3/gradient"]);
+    expect(select("ties#3")).toEqual(["ties#3/forward", "ties#3/gradient"]);
+    expect(select("ties#3/")).toEqual(["ties#3/forward", "ties#3/gradient"]);
+    expect(select("ties")).toHaveLength(80);
+    expect(select("ties").every((n) => n.startsWith("ties#"))).toBe(true);
+    expect(select("golden/ties-k2")).toEqual(["golden/ties-k2/forward", "golden/ties-k2/gradient"]);
+    expect(select("golden/ties-*").map((n) => n.split("/")[1])).toEqual([
+      "ties-k2",
+      "ties-k2",
+      "ties-k3",
+      "ties-k3",
+      "ties-k4",
+      "ties-k4",
+    ]);
+    expect(select("golden")).toEqual(names.filter((n) => n.startsWith("golden/")));
+    expect(select("ties#3/grad")).toEqual([]);
+    expect(select("gradient")).toEqual([]);
+  });
+});
+
+describe("bad inputs: a logit that is not a number, a fractional or negative dimension", () => {
+  const added = ["logits-string", "logits-null", "shape-fractional", "shape-negative"];
+  const cases = badInputCases("float32").filter((c) => added.some((m) => c.name.startsWith(`bad-input/${m}#`)));
+
+  it("are sent as such, and src/validate.ts gives the expected error", () => {
+    expect(cases.map((c) => c.name)).toEqual([
+      "bad-input/logits-string#0/forward",
+      "bad-input/logits-string#0/gradient",
+      "bad-input/logits-null#0/forward",
+      "bad-input/logits-null#0/gradient",
+      "bad-input/shape-fractional#0/forward",
+      "bad-input/shape-negative#0/forward",
+      "bad-input/logits-string#1/forward",
+      "bad-input/logits-string#1/gradient",
+      "bad-input/logits-null#1/forward",
+      "bad-input/logits-null#1/gradient",
+      "bad-input/shape-fractional#1/forward",
+      "bad-input/shape-negative#1/forward",
+    ]);
+    const byName = new Map(cases.map((c) => [c.name, c.request]));
+    const expected = (name: string) => expectedFor(byName.get(name)!, "float32");
+    expect(encodeRequest(byName.get("bad-input/logits-string#0/forward")!)).toContain('"logits":["abc",');
+    expect(encodeRequest(byName.get("bad-input/logits-null#0/gradient")!)).toContain('"logits":[null,');
+    expect(expected("bad-input/logits-string#0/forward")).toEqual({
+      kind: "error",
+      message: 'sort_pool2d: logits[0]: expected a number (NaN and ±Infinity are allowed), received "abc"',
+    });
+    expect(expected("bad-input/logits-null#1/gradient")).toEqual({
+      kind: "error",
+      message: "sort_pool2d: logits[0]: expected a number (NaN and ±Infinity are allowed), received null",
+    });
+    expect(expected("bad-input/shape-fractional#0/forward")).toEqual({
+      kind: "error",
+      message: "sort_pool2d: shape[1] (height): expected a positive integer, received 2.5",
+    });
+    expect(expected("bad-input/shape-negative#1/forward")).toEqual({
+      kind: "error",
+      message: "sort_pool2d: shape[2] (width): expected a positive integer, received -5",
+    });
+  });
+
+  it("the example port rejects them; a port that accepts them fails each", async () => {
+    const filter = added.map((m) => `bad-input/${m}`);
+    const js = await kit(JS_PORT, { casesPerClass: 0, filter });
+    expect(js.report.outcomes).toHaveLength(12);
+    expect(js.report.failed, js.text).toBe(0);
+    const lenient = await kit(
+      nodePort(
+        `(r) => r.op === "forward" ? { id: r.id, shape: [1, 1, 1, 1], y: [0] } : { id: r.id, dx: [], dLogits: [] }`,
+      ),
+      { casesPerClass: 0, filter },
+    );
+    expect(lenient.report.failed).toBe(12);
+    expect(lenient.report.outcomes.every((c) => c.problems[0].what === "error expected")).toBe(true);
+    expectEnded(lenient);
+  });
+});
+
+describe("logits-range", () => {
+  it("a port that rounds its logits to float32 fails it, and the report says to compute the softmax in float64", async () => {
+    const run = await kit([...JS_PORT, "--plant", "float32-logits"], { casesPerClass: 10, filter: ["logits-range"] });
+    const range = run.report.categories.find((c) => c.name === "logits-range")!;
+    expect(range.failed, run.text.slice(0, 2000)).toBeGreaterThan(0);
+    expect(run.report.hints).toEqual([{ category: "logits-range", hint: LOGITS_RANGE_HINT }]);
+    expect(run.text).toContain(`hint for the logits-range failures: ${LOGITS_RANGE_HINT}`);
+    expect(LOGITS_RANGE_HINT).toMatch(/softmax of the logits computed in float64 once per call/);
+    expect(LOGITS_RANGE_HINT).toMatch(/float32 parameter \(PyTorch/);
+    // the same port without the planted rounding passes, with no hint
+    const ok = await kit(JS_PORT, { casesPerClass: 10, filter: ["logits-range"] });
+    expect(ok.report.failed, ok.text.slice(0, 2000)).toBe(0);
+    expect(ok.report.hints).toEqual([]);
+    expect(ok.text).not.toContain("hint for");
+  });
+});
+
+/** Processes (pid, process group, state) as /proc lists them; Linux only. */
+function processTable(): { pid: number; pgrp: number; state: string }[] {
+  const out = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      // "pid (comm) state ppid pgrp ...": comm may contain spaces, so split after its closing parenthesis.
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.push({ pid: Number(e.name), pgrp: Number(pgrp), state });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** Waits up to `ms` for every pid in `pids` and every member of group `pgid` to be gone (or a zombie). */
+async function gone(pids: number[], pgid: number, ms = 5000): Promise<{ pid: number; pgrp: number; state: string }[]> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const alive = processTable().filter((p) => p.state !== "Z" && (pids.includes(p.pid) || p.pgrp === pgid));
+    if (alive.length === 0 || performance.now() > deadline) return alive;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("a port behind a wrapper (sh, npm run, cargo run)", () => {
+  // The wrapper records its pid (= the port's process group id) and the real port records its own.
+  const wrapper = (pidFile: string, port: string) => [
+    "/bin/sh",
+    "-c",
+    `echo $$ > "$0"; node -e "require('fs').appendFileSync(process.argv[1], ' ' + process.pid); ${port}" "$0"`,
+    pidFile,
+  ];
+  const pidsIn = async (pidFile: string) => (await Deno.readTextFile(pidFile)).trim().split(/\s+/).map(Number);
+  // Answers the first request (with an error: a failed case, the run goes on), then reads on without answering.
+  const hangsAfterFirst =
+    `let n = 0; require('readline').createInterface({ input: process.stdin }).on('line', (l) => ` +
+    `{ if (n++ === 0) console.log(JSON.stringify({ id: JSON.parse(l).id, error: 'first' })); }); ` +
+    `setInterval(() => {}, 1000);`;
+  // Answers every request with an error, and ignores the end of its input (and SIGTERM) for a minute.
+  const lingers = `process.on('SIGTERM', () => {}); require('readline').createInterface({ input: process.stdin })` +
+    `.on('line', (l) => console.log(JSON.stringify({ id: JSON.parse(l).id, error: 'no' }))); ` +
+    `setTimeout(() => {}, 60000);`;
+
+  for (
+    const [title, port, timeoutMs] of [
+      ["hangs: the timeout kills the whole process group, not only the wrapper", hangsAfterFirst, 1500],
+      ["outlives its wrapper's end of input and SIGTERM: the group is killed", lingers, 10_000],
+    ] as const
+  ) {
+    it(title, async () => {
+      const pidFile = await Deno.makeTempFile();
+      let pids: number[] = [];
+      try {
+        const run = await kit(wrapper(pidFile, port), {
+          timeoutMs,
+          casesPerClass: 0,
+          filter: ["golden/hand-1x2x2x1-k2/"],
+        });
+        pids = await pidsIn(pidFile);
+        expect(pids).toHaveLength(2);
+        expect(run.report.outcomes.map((c) => c.status)).toEqual(["fail", "fail"]);
+        if (port === hangsAfterFirst) {
+          expect(run.report.portFailure!.reason).toMatch(/^no answer within 1500 ms/);
+          expect(run.report.portExit).toBe("was killed by the kit (SIGKILL)");
+        }
+        // the wrapper (group leader) and the real port are both gone, and nothing else is left in the group
+        expect(await gone(pids, pids[0])).toEqual([]);
+        expectEnded(run);
+      } finally {
+        for (const pid of pids) {
+          try {
+            Deno.kill(pid, "SIGKILL");
+          } catch {
+            // gone, as it should be
+          }
+        }
+        await Deno.remove(pidFile);
+      }
+    });
+  }
+});

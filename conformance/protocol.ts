@@ -1,0 +1,114 @@
+/**
+ * The wire protocol between the conformance kit and a port: one JSON object per line, in both
+ * directions, over the port's stdin and stdout.
+ *
+ * Request (kit → port):
+ * ```json
+ * {"id": "golden/hand-1x2x2x1-k2/gradient", "op": "gradient", "x": [1, 4, 3, 2], "shape": [1, 2, 2, 1],
+ *  "logits": [0, 0], "k": 2, "padding": "valid", "dy": [1]}
+ * ```
+ * `dy` is present only when `op` is "gradient". Answer (port → kit), one line per request, in order:
+ * forward `{"id", "shape", "y"}`, gradient `{"id", "dx", "dLogits"}`, or, when the port rejects the
+ * input, `{"id", "error": "message"}`.
+ *
+ * Numbers are JSON numbers, except the strings "NaN", "Infinity", "-Infinity" and "-0" (the
+ * encoding of vectors/sort_pool2d.json). A JSON number `-0.0` is read as -0 too.
+ *
+ * @module
+ */
+import { decodeSpecialNumber, encodeNumber } from "../src/golden.ts";
+
+/** A number on the wire. */
+export type WireNumber = number | "NaN" | "Infinity" | "-Infinity" | "-0";
+
+/** The operation a request asks for. */
+export type Op = "forward" | "gradient";
+
+/**
+ * One request. Fields are `unknown`-typed where bad-input cases deliberately send something the
+ * spec rejects (a k of 5, a padding of "full", ...).
+ */
+export interface Request {
+  readonly id: string;
+  readonly op: Op;
+  readonly x: readonly number[];
+  readonly shape: readonly number[];
+  readonly logits: readonly number[];
+  readonly k: number;
+  readonly padding: string;
+  readonly dy?: readonly number[];
+}
+
+/** Encodes a request as one line (no trailing newline), with the wire number encoding. */
+export function encodeRequest(r: Request): string {
+  const enc = (a: readonly number[]) => a.map(encodeNumber);
+  const body: Record<string, unknown> = {
+    id: r.id,
+    op: r.op,
+    x: enc(r.x),
+    shape: r.shape,
+    logits: enc(r.logits),
+    k: r.k,
+    padding: r.padding,
+  };
+  if (r.dy !== undefined) body.dy = enc(r.dy);
+  return JSON.stringify(body);
+}
+
+/** Decodes one wire number; undefined when `v` is neither a number nor one of the four strings. */
+export const decodeWireNumber: (v: unknown) => number | undefined = decodeSpecialNumber;
+
+/** A decoded array field, or a description of what was wrong with it. */
+export type DecodedArray = { ok: true; values: Float64Array } | { ok: false; problem: string };
+
+/** Decodes an array of wire numbers, naming the first element that is not one. */
+export function decodeWireArray(v: unknown): DecodedArray {
+  if (!Array.isArray(v)) return { ok: false, problem: `not an array (${briefJson(v)})` };
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const d = decodeWireNumber(v[i]);
+    if (d === undefined) {
+      return {
+        ok: false,
+        problem: `element ${i} is ${briefJson(v[i])}: expected a JSON number or "NaN", "Infinity", "-Infinity", "-0"`,
+      };
+    }
+    out[i] = d;
+  }
+  return { ok: true, values: out };
+}
+
+/** A short JSON rendering of any value for messages (at most ~80 characters). */
+export function briefJson(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** An answer line parsed as JSON, before its fields are checked against the request. */
+export type ParsedLine =
+  | { kind: "object"; id: unknown; body: Record<string, unknown> }
+  | { kind: "not-json"; problem: string };
+
+/** Parses one line of the port's stdout. Bare NaN / Infinity tokens get a hint (they are not JSON). */
+export function parseAnswerLine(line: string): ParsedLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    const hint = /(^|[^"\w])-?(NaN|Infinity)\b/.test(line)
+      ? ' (bare NaN / Infinity tokens are not JSON: send the strings "NaN", "Infinity", "-Infinity")'
+      : "";
+    return { kind: "not-json", problem: `${e instanceof Error ? e.message : String(e)}${hint}` };
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    const what = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
+    return { kind: "not-json", problem: `a JSON ${what}, not an object` };
+  }
+  const body = value as Record<string, unknown>;
+  return { kind: "object", id: body.id, body };
+}
