@@ -27,15 +27,13 @@
  */
 import fc from "fast-check";
 import { AsyncLocalStorage } from "node:async_hooks";
-import { sortPool2d } from "../src/op.ts";
 import { implementations } from "../src/registry.ts";
-import { outputShape } from "../src/spec.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import type { Implementation } from "../src/types.ts";
-import { validateCase, validateDy } from "../src/validate.ts";
 import { caseArbitrary, type CaseConstraints, type PropCase, type ValueKind } from "./generators.ts";
 import { checkForwardAgainstReference, checkGradientAgainstReference, entryCase } from "./agreement.ts";
 import type { CheckContext, PropertyDefinition } from "./properties.ts";
+import { opSubject } from "./subjects.ts";
 import { type Verdict, VerdictBuilder } from "./verdict.ts";
 
 /** How a scheduled call waits before it starts. */
@@ -308,43 +306,12 @@ function cpuInitialised(): Promise<unknown> {
  * trace sees: the answers stay right.
  */
 export const unserialisedBackendEntry: Implementation = {
+  ...opSubject("cpu", async (backend) => {
+    await cpuInitialised();
+    await tf.setBackend(backend);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }),
   name: "unserialised-backend-switch",
   description: "sortPool2d on tfjs cpu, switching the global backend with tf.setBackend outside the queue, then " +
     "awaiting before computing (issue 10, class 6)",
-  precision: "float32",
-  device: "cpu",
-  backend: "tfjs-cpu",
-  ties: { kind: "spec" },
-  async forward(input) {
-    const c = validateCase(input);
-    await cpuInitialised();
-    await tf.setBackend("cpu");
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    const y = tf.tidy(() =>
-      sortPool2d(tf.tensor4d(Float32Array.from(c.x), [...c.shape]), tf.tensor1d(Float32Array.from(c.logits)), c)
-    );
-    try {
-      return { y: Float32Array.from(await y.data()), shape: outputShape(c.shape, c.padding) };
-    } finally {
-      y.dispose();
-    }
-  },
-  async gradient(input, dyInput) {
-    const c = validateCase(input);
-    const dy = Float32Array.from(validateDy(c, dyInput));
-    await cpuInitialised();
-    await tf.setBackend("cpu");
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    const [dx, dLogits] = tf.tidy(() =>
-      tf.grads((x: tf.Tensor, l: tf.Tensor) => sortPool2d(x as tf.Tensor4D, l as tf.Tensor1D, c))(
-        [tf.tensor4d(Float32Array.from(c.x), [...c.shape]), tf.tensor1d(Float32Array.from(c.logits))],
-        tf.tensor4d(dy, outputShape(c.shape, c.padding)),
-      )
-    );
-    try {
-      return { dx: Float32Array.from(await dx.data()), dLogits: Float32Array.from(await dLogits.data()) };
-    } finally {
-      tf.dispose([dx, dLogits]);
-    }
-  },
 };

@@ -30,8 +30,15 @@ export function logitsPrecisionOf(entry: Implementation): "float32" | "float64" 
   return (entry as Partial<Float32LogitsSubject>).logitsPrecision === "float32" ? "float32" : "float64";
 }
 
-/** The op `sortPool2d` on tfjs's `backend` as a check subject (forward, and the gradient via tf.grads). */
-export function opSubject(backend: TfjsBackendName): Float32LogitsSubject {
+/**
+ * The op `sortPool2d` on tfjs's `backend` as a check subject (forward, and the gradient via tf.grads).
+ * `switchBackend` makes `backend` tfjs's active one before each call (default: the project's queue,
+ * `useBackend`; the concurrency property's planted bug passes an unserialised switch).
+ */
+export function opSubject(
+  backend: TfjsBackendName,
+  switchBackend: (backend: TfjsBackendName) => Promise<unknown> = useBackend,
+): Float32LogitsSubject {
   const tensors = (c: SortPoolCase) => ({
     x: tf.tensor4d(Float32Array.from(c.x), [...c.shape]),
     logits: tf.tensor1d(Float32Array.from(c.logits)),
@@ -49,7 +56,7 @@ export function opSubject(backend: TfjsBackendName): Float32LogitsSubject {
     logitsPrecision: "float32",
     async forward(input) {
       const c = validateCase(input);
-      await useBackend(backend);
+      await switchBackend(backend);
       const y = tf.tidy(() => {
         const { x, logits } = tensors(c);
         return op(x, logits, c);
@@ -63,7 +70,7 @@ export function opSubject(backend: TfjsBackendName): Float32LogitsSubject {
     async gradient(input, dyInput) {
       const c = validateCase(input);
       const dyValues = Float32Array.from(validateDy(c, dyInput));
-      await useBackend(backend);
+      await switchBackend(backend);
       const [dx, dLogits] = tf.tidy(() => {
         const { x, logits } = tensors(c);
         const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding));
