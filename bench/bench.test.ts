@@ -20,6 +20,17 @@ import {
 } from "./report.ts";
 import { type ResultRow, rowRatio, type SuiteResult } from "./rows.ts";
 import { renderChart } from "./svg.ts";
+import {
+  BANDWIDTH_FULL,
+  bandwidthMarkdown,
+  type BandwidthResult,
+  bandwidthRow,
+  bandwidthVerdicts,
+  headlineClock,
+} from "./bandwidth.ts";
+import { WINDOWS_FULL, windowsMarkdown, windowsSubjects, windowsVerdicts } from "./windows.ts";
+import type { TaskTiming } from "../src/measure/rounds.ts";
+import type { Implementation } from "../src/types.ts";
 
 describe("svg", () => {
   const chart = {
@@ -209,7 +220,6 @@ describe("kernel targets", () => {
     expect(verdicts.map((v) => [v.target, v.met, Number(v.value!.toFixed(2))])).toEqual([
       ["forward <= 0.5x tf.maxPool time", true, 0.4], // 2 / 5
       ["forward+backward <= 1.0x tf.maxPool time", false, 1.5], // 30 / 20
-      ["forward >= 80 % of copy bandwidth", true, 90], // 1.8 / 2
       ["forward >= 100x faster than tfjs-topk@webgpu", true, 200], // 400 / 2
       ["forward >= 100x faster than tfjs-network@webgpu", false, 50], // 100 / 2
     ]);
@@ -229,7 +239,15 @@ describe("flags", () => {
   const parse = (args: string[]) => benchFlags(parseCli(BENCH_CLI, args).values);
 
   test("defaults and values", () => {
-    expect(parse([])).toEqual({ quick: false, filter: [], json: undefined, report: undefined, shapes: [], ks: [] });
+    expect(parse([])).toEqual({
+      quick: false,
+      filter: [],
+      json: undefined,
+      report: undefined,
+      shapes: [],
+      ks: [],
+      suites: ["shapes", "bandwidth", "windows"],
+    });
     expect(parse(["--quick", "--filter", "wgsl, tfjs", "--json=o.json", "--report", "r", "--k", "1,4"])).toEqual({
       quick: true,
       filter: ["wgsl", "tfjs"],
@@ -237,7 +255,9 @@ describe("flags", () => {
       report: "r",
       shapes: [],
       ks: [1, 4],
+      suites: ["shapes", "bandwidth", "windows"],
     });
+    expect(parse(["--suites", "bandwidth,windows"]).suites).toEqual(["bandwidth", "windows"]);
     expect(parseCli(BENCH_CLI, ["-h"]).help).toBe(true);
   });
 
@@ -249,6 +269,8 @@ describe("flags", () => {
     [["--k", "5"], "--k"],
     [["--k", "x"], "--k"],
     [["--quick=yes"], "--quick"],
+    [["--suites", "gate"], "--suites"],
+    [["--suites", ""], "--suites"],
   ])("%j is rejected naming %s", (args, flag) => {
     expect(() => parse(args)).toThrow(new RegExp(`^${flag.replace(/-/g, "\\-")}: expected`));
   });
@@ -293,5 +315,174 @@ describe("bytes formula", () => {
     const t = throughput([1, 10, 10, 10], "valid", "forward", 2);
     expect(t.elementsPerSecond).toBe(1000 / 0.002);
     expect(t.gigabytesPerSecond).toBeCloseTo((4 * (1000 + 250)) / 0.002 / 1e9, 12);
+  });
+});
+
+/** A timing of `rounds` samples: `ms(round)` on every clock (GPU too unless `gpu` is false). */
+function timing(name: string, ms: (round: number) => number, rounds = 7, gpu = true): TaskTiming {
+  const samples = Array.from({ length: rounds }, (_, round) => {
+    const t = ms(round);
+    return gpu ? { round, wall: t + 11, cpu: 2 * t, gpu: t } : { round, wall: t + 11, cpu: 2 * t };
+  });
+  return { name, status: "ok", samples, warmupCalls: 2, firstCallMs: 50 };
+}
+
+function bandwidthResult(rows: BandwidthResult["rows"], cpuAdapter: boolean): BandwidthResult {
+  const { clock, why } = headlineClock(cpuAdapter, true);
+  return {
+    label: "target",
+    shape: [32, 64, 64, 32],
+    ks: [1, 4],
+    rounds: 7,
+    repetitions: 3,
+    headline: clock,
+    headlineWhy: why,
+    rows,
+    failures: [],
+    durationMs: 1,
+  };
+}
+
+describe("bandwidth suite", () => {
+  test("the headline clock: process CPU time on a CPU adapter, else GPU timestamps, else wall clock", () => {
+    expect(headlineClock(true, true).clock).toBe("process-cpu");
+    expect(headlineClock(false, true).clock).toBe("gpu-timestamps");
+    expect(headlineClock(false, false).clock).toBe("wall-clock");
+  });
+
+  test("percent of copy bandwidth per clock, from the rounds that timed both; raw samples kept", () => {
+    // copy 8 ms, entry 10 ms, but round 3 of the entry was preempted (40 ms): the median ignores it.
+    const own = timing("wgsl k=1", (r) => (r === 3 ? 40 : 10));
+    const copy = timing("copy|wgsl k=1", () => 8);
+    const row = bandwidthRow("wgsl", 1, own, copy);
+    expect(row.status).toBe("ok");
+    expect(row.percent["gpu-timestamps"]!.median).toBeCloseTo(80, 10);
+    expect(row.percent["process-cpu"]!.median).toBeCloseTo(80, 10); // 2 * 8 / (2 * 10)
+    expect(row.percent["wall-clock"]!.median).toBeCloseTo(100 * 19 / 21, 10); // the 11 ms floor pulls towards 100
+    expect(row.percent["gpu-timestamps"]!.n).toBe(7);
+    expect(row.percent["gpu-timestamps"]!.low).toBeLessThanOrEqual(80);
+    expect(row.percent["gpu-timestamps"]!.entryMs).toBe(10);
+    expect(row.samples.round).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // A clock some sample lacks is left out; a failed task makes the row failed, naming it.
+    const noGpu = bandwidthRow("wgsl", 1, timing("a", () => 10, 7, false), copy);
+    expect(noGpu.percent["gpu-timestamps"]).toBeUndefined();
+    expect(noGpu.percent["process-cpu"]!.median).toBeCloseTo(80, 10);
+    const failed = bandwidthRow("wgsl", 1, { ...own, status: "failed", samples: [], reason: "boom" }, copy);
+    expect(failed).toMatchObject({ status: "failed", reason: "wgsl: boom" });
+  });
+
+  test("verdicts on the headline clock: met at >= 90 %, inconclusive when the interval straddles it", () => {
+    const rows = [
+      bandwidthRow("wgsl", 1, timing("a", () => 10), timing("b", () => 9.5)), // 95 %
+      bandwidthRow("wgsl", 4, timing("a", () => 10), timing("b", () => 8)), // 80 %
+      bandwidthRow(
+        "wgsl@tfjs",
+        1,
+        timing("a", (r) => [10.2, 10.5, 9.6, 10.8, 9.4, 10.2, 9.8][r]),
+        timing("b", () => 9),
+      ),
+    ];
+    const v = bandwidthVerdicts(bandwidthResult(rows, true));
+    expect(v.map((x) => [x.entry, x.k, x.met])).toEqual([["wgsl", 1, true], ["wgsl", 4, false], [
+      "wgsl@tfjs",
+      1,
+      false,
+    ]]);
+    expect(v[2].inconclusive).toBe(true);
+    expect(v[0].detail).toContain("process-cpu");
+    const targets = evaluateTargets([], ["wgsl"], bandwidthResult(rows, false));
+    expect(targets.map((t) => [t.target, t.met])).toEqual([
+      ["forward >= 90 % of copy bandwidth (2x2/2, k=1)", true],
+      ["forward >= 90 % of copy bandwidth (2x2/2, k=4)", false],
+    ]);
+    const md = bandwidthMarkdown(bandwidthResult(rows, true));
+    expect(md).toContain("| wgsl | 4 | 80 % [80, 80] | 80 % [80, 80] | 20.00 / 16.00 | NOT met |");
+    expect(BANDWIDTH_FULL.ks).toEqual([1, 2, 3, 4]);
+  });
+});
+
+/** A fake WebGPU entry with a bench handle that is never prepared in these tests. */
+function fakeEntry(name: string, over: Partial<Implementation> = {}): Implementation {
+  return {
+    name,
+    description: name,
+    precision: "float32",
+    device: "webgpu",
+    backend: "raw",
+    ties: { kind: "spec" },
+    forward: () => Promise.reject(new Error("not called")),
+    gradient: () => Promise.reject(new Error("not called")),
+    prepareBench: () => Promise.reject(new Error("not called")),
+    ...over,
+  } as Implementation;
+}
+
+describe("3x3/2 suite", () => {
+  test("subjects: every WebGPU entry at each k plus tf.maxPool 3x3/2; unsupported and slow ones skipped with the reason", () => {
+    const entries = [
+      fakeEntry("wgsl", { gated: true }),
+      fakeEntry("tfjs-network@webgpu", {
+        supports: { windows: "2x2/2", perChannelLogits: false, limitation: "the original's 2x2 network" },
+      }),
+      fakeEntry("tfjs-topk@webgpu"),
+      fakeEntry("reference", { device: "cpu" }),
+    ];
+    const { subjects, preSkip } = windowsSubjects(
+      WINDOWS_FULL,
+      entries,
+      () => new Float32Array(0),
+      (entry) => (entry.name === "tfjs-topk@webgpu" ? { ms: 30_000, from: "1000 ms at 802816 elements" } : null),
+    );
+    expect(subjects.map((s) => `${s.name}${s.k === null ? "" : ` k=${s.k}`}`)).toEqual([
+      ...[1, 2, 3, 4].map((k) => `wgsl k=${k}`),
+      ...[1, 2, 3, 4].map((k) => `tfjs-network@webgpu k=${k}`),
+      ...[1, 2, 3, 4].map((k) => `tfjs-topk@webgpu k=${k}`),
+      "tf.maxPool@webgpu",
+    ]);
+    expect(preSkip.get("tfjs-network@webgpu k=2|forward")).toMatch(
+      /^unsupported: tfjs-network@webgpu does not support poolSize \[3,3\].*the original's 2x2 network/,
+    );
+    expect(preSkip.get("tfjs-topk@webgpu k=4|forwardBackward")).toMatch(/^predicted ~30000 ms a call/);
+    expect([...preSkip.keys()].some((k) => k.startsWith("wgsl"))).toBe(false);
+  });
+
+  test("PASS/FAIL per entry and k from the per-round ratios to tf.maxPool 3x3/2; skips keep their reason", () => {
+    const rows: ResultRow[] = [
+      row({
+        subject: "wgsl",
+        k: 1,
+        pass: "forward",
+        ms: 4,
+        vsMaxPool: { median: 0.4, low: 0.35, high: 0.5, mad: 0, n: 5, timer: "gpu-timestamps" },
+      }),
+      row({
+        subject: "wgsl",
+        k: 1,
+        pass: "forwardBackward",
+        ms: 40,
+        vsMaxPool: { median: 1.2, low: 0.9, high: 1.3, mad: 0, n: 5, timer: "gpu-timestamps" },
+      }),
+      row({
+        subject: "tfjs-network@webgpu",
+        k: 1,
+        pass: "forward",
+        status: "skipped",
+        reason: "unsupported: 2x2/2 only",
+      }),
+      row({ subject: "tf.maxPool@webgpu", kind: "baseline", k: null, pass: "forward", ms: 10 }),
+    ];
+    const suite: SuiteResult = { ...fakeRun(rows).suites[0], window: { poolSize: [3, 3], strides: [2, 2] } };
+    const v = windowsVerdicts(suite);
+    expect(v.map((x) => [x.entry, x.k, x.forward.status, x.forwardBackward.status])).toEqual([
+      ["wgsl", 1, "PASS", "FAIL"],
+      ["tfjs-network@webgpu", 1, "SKIP", "NOT MEASURED"],
+    ]);
+    expect(v[0].forwardBackward).toMatchObject({ inconclusive: true });
+    const md = windowsMarkdown(suite);
+    expect(md).toContain(
+      "| wgsl | 1 | 0.400x [0.350, 0.500] PASS | 1.20x [0.900, 1.30] FAIL (interval straddles 1.0) |",
+    );
+    expect(md).toContain("| tfjs-network@webgpu | 1 | SKIP [1] | NOT MEASURED [2] |");
+    expect(md).toContain("[1] unsupported: 2x2/2 only");
   });
 });

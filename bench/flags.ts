@@ -41,10 +41,23 @@ export const BENCH_CLI = defineCli({
       description: "comma-separated shape labels of the plan (e.g. small,resnet)",
     },
     k: { type: "string", value: "LIST", description: "comma-separated k values in 1..4" },
+    suites: {
+      type: "string",
+      value: "LIST",
+      description: "comma-separated suites to run (default all): shapes (the shape plan: every entry and baseline),\n" +
+        "bandwidth (2x2/2 forward vs the copy kernel, paired rounds), windows (3x3/2 on the ResNet stem\n" +
+        "shape vs tf.maxPool 3x3/2)",
+    },
   },
   epilog: "exit status: 0 every planned measurement ran, 1 something failed (no adapter, a workload threw, a tensor " +
     "leak), 2 usage error",
 });
+
+/** The suites of a run: the shape plan, the bandwidth suite (bench/bandwidth.ts), the 3x3/2 suite (bench/windows.ts). */
+export const BENCH_SUITES = ["shapes", "bandwidth", "windows"] as const;
+
+/** One of {@link BENCH_SUITES}. */
+export type BenchSuite = typeof BENCH_SUITES[number];
 
 /** Parsed flags. */
 export interface BenchFlags {
@@ -60,6 +73,8 @@ export interface BenchFlags {
   readonly shapes: readonly string[];
   /** `--k 1,4`: keep only these k (empty: the plan's k values). */
   readonly ks: readonly number[];
+  /** `--suites bandwidth,windows`: the suites to run (default all of {@link BENCH_SUITES}). */
+  readonly suites: readonly BenchSuite[];
 }
 
 /** Turns parsed flag values into {@link BenchFlags}; throws UsageError naming the flag. */
@@ -86,5 +101,13 @@ export function benchFlags(values: FlagValues): BenchFlags {
         return k;
       })
       : [],
+    suites: given("suites")
+      ? listFlag(values, "suites", (item) => {
+        if (!(BENCH_SUITES as readonly string[]).includes(item)) {
+          throw new UsageError("--suites", `names among ${BENCH_SUITES.join(", ")}`, JSON.stringify(item));
+        }
+        return item as BenchSuite;
+      })
+      : [...BENCH_SUITES],
   };
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { type ParsedCli, runCli, UsageError } from "../src/cli.ts";
-import { type DeviceClock, gpuTimestampClock } from "../src/measure/clocks.ts";
+import { type DeviceClock, gpuTimestampClock, isCpuAdapter } from "../src/measure/clocks.ts";
 import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { implementations } from "../src/registry.ts";
@@ -18,10 +18,11 @@ import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
 import { useBackend } from "../src/tfjs/runtime.ts";
 import type { Implementation, Padding, SortPoolCase } from "../src/types.ts";
 import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
+import { BANDWIDTH_FULL, BANDWIDTH_QUICK, bandwidthMarkdown, runBandwidthSuite } from "./bandwidth.ts";
 import { describeEnvironment, requestAdapter } from "./environment.ts";
 import { BENCH_CLI, type BenchFlags, benchFlags } from "./flags.ts";
 import { BYTES_FORMULA } from "./metrics.ts";
-import { type BenchPlan, FULL_PLAN, type Group, type PlannedShape, QUICK_PLAN, selectPlan } from "./plan.ts";
+import { type BenchPlan, FULL_PLAN, type Group, logitsFor, type PlannedShape, QUICK_PLAN, selectPlan } from "./plan.ts";
 import {
   benchmarkActionEntries,
   type BenchRun,
@@ -35,17 +36,21 @@ import {
 import { CallTimeHistory } from "./predict.ts";
 import { COPY_NAME, maxPoolName, type Subject, type SuiteResult, taskKey } from "./rows.ts";
 import { runSuite } from "./suite.ts";
+import {
+  probeSlowEntries,
+  STEM_PADDING,
+  WINDOWS_FULL,
+  WINDOWS_QUICK,
+  windowsMarkdown,
+  windowsPrediction,
+  windowsSubjects,
+} from "./windows.ts";
 
 /** Padding of every benchmark case (shapes are even, so "same" pads nothing). */
 const PADDING: Padding = "same";
 
 /** The float64 reference is slow JS: benchmarked only up to this many input elements. */
 const FLOAT64_MAX_ELEMENTS = 1 << 20;
-
-/** Logits of a case: distinct, so every rank gets a different weight. */
-function logitsFor(k: number): number[] {
-  return [0.4, 0.1, -0.2, -0.5].slice(0, k);
-}
 
 const started = performance.now();
 function progress(line: string): void {
@@ -138,7 +143,12 @@ async function writeText(path: string, text: string): Promise<void> {
 export async function benchMain({ values }: ParsedCli): Promise<number> {
   const flags: BenchFlags = benchFlags(values);
   const args = Deno.args;
-  const plan: BenchPlan = selectPlan(flags.quick ? QUICK_PLAN : FULL_PLAN, flags.shapes, flags.ks);
+  const basePlan = flags.quick ? QUICK_PLAN : FULL_PLAN;
+  const runs = (suite: BenchFlags["suites"][number]) => flags.suites.includes(suite);
+  if (flags.shapes.length > 0 && !runs("shapes")) {
+    throw new UsageError("--shapes", "--suites including shapes (--shapes selects shapes of the shape plan)", "");
+  }
+  const plan: BenchPlan = runs("shapes") ? selectPlan(basePlan, flags.shapes, flags.ks) : { ...basePlan, shapes: [] };
   const backendLabel = Deno.env.get("DENO_WEBGPU_BACKEND") || "default";
 
   // GPU timestamps: wrappers must be in place before tfjs or any entry creates a device.
@@ -191,6 +201,31 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
   const suites: SuiteResult[] = [];
   const failures: string[] = [];
   const history = new CallTimeHistory();
+  const keepK = (ks: readonly number[]) => (flags.ks.length === 0 ? ks : ks.filter((k) => flags.ks.includes(k)));
+
+  // The bandwidth suite first: its own paired rounds, before the long suites warm the machine up.
+  let bandwidth: BenchRun["bandwidth"];
+  if (runs("bandwidth")) {
+    const bandwidthPlan = { ...(flags.quick ? BANDWIDTH_QUICK : BANDWIDTH_FULL) };
+    const entries = implementations.filter((i) =>
+      i.gated === true && i.device === "webgpu" && i.prepareBench !== undefined && matches(i.name, flags.filter)
+    );
+    progress(`bandwidth suite: ${entries.map((e) => e.name).join(", ") || "no entry selected"}`);
+    bandwidth = await runBandwidthSuite({
+      plan: { ...bandwidthPlan, ks: keepK(bandwidthPlan.ks) },
+      entries,
+      prepareCopy: prepareCopyBench,
+      ...(clock ? { clock } : {}),
+      cpuAdapter: adapter !== null && isCpuAdapter({
+        description: adapter.info.description,
+        isFallbackAdapter: (adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      }),
+      ...(adapter ? {} : { unavailable: `no WebGPU adapter: ${noAdapter}` }),
+      progress,
+    });
+    failures.push(...bandwidth.failures);
+    progress(`bandwidth suite: done in ${(bandwidth.durationMs / 1000).toFixed(1)} s`);
+  }
   const plannedSuites = plan.shapes.flatMap((p) => (["webgpu", "cpu"] as const).map((g) => ({ planned: p, group: g })));
   for (const [index, { planned, group }] of plannedSuites.entries()) {
     let data: Float32Array | undefined;
@@ -278,6 +313,46 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
     if (suite.skipped) progress(`${suite.id}: skipped: ${suite.skipped}`);
     else progress(`${suite.id}: done in ${(suite.durationMs / 1000).toFixed(1)} s`);
   }
+  let windows: SuiteResult | undefined;
+  if (runs("windows")) {
+    const base = flags.quick ? WINDOWS_QUICK : WINDOWS_FULL;
+    const planned: PlannedShape = { ...base, ks: keepK(base.ks) };
+    const elements = sizeOf(planned.shape);
+    const entries = implementations.filter((i) => matches(i.name, flags.filter));
+    if (adapter) await probeSlowEntries(planned, entries, history, progress);
+    let data: Float32Array | undefined;
+    const { subjects, preSkip } = windowsSubjects(
+      planned,
+      entries,
+      () => (data ??= uniformFloat32(elements, 7)),
+      (entry, k, pass) => windowsPrediction(history, entry.name, k, pass, elements),
+    );
+    if (planned.ks.length === 0 || !subjects.some((s) => s.kind === "entry")) {
+      progress("windows suite: no entry or k selected");
+    } else {
+      progress(`windows suite: ${planned.label} ${planned.shape.join("x")}`);
+      windows = await runSuite({
+        planned,
+        group: "webgpu",
+        padding: STEM_PADDING,
+        subjects,
+        preSkip,
+        ...(clock ? { clock } : { clockNote }),
+        ...(adapter ? {} : { unavailable: `no WebGPU adapter: ${noAdapter}` }),
+        progress,
+      });
+      data = undefined;
+      failures.push(...windows.failures);
+      const skips = new Map<string, number>();
+      for (const r of windows.rows) {
+        if (r.status === "failed") failures.push(`${windows.id}: ${r.subject} k=${r.k} ${r.pass}: ${r.reason}`);
+        const key = `${r.subject}: ${r.reason}`;
+        if (r.status === "skipped") skips.set(key, (skips.get(key) ?? 0) + 1);
+      }
+      for (const [key, n] of skips) progress(`windows: skipped ${n} task(s) of ${key}`);
+      progress(`windows suite: done in ${(windows.durationMs / 1000).toFixed(1)} s`);
+    }
+  }
   if (!adapter) failures.unshift(`no WebGPU adapter: ${noAdapter} (every WebGPU subject failed)`);
 
   const run: BenchRun = {
@@ -296,6 +371,8 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
       }
       : { available: false, detail: `not available: no WebGPU adapter: ${noAdapter}` },
     suites,
+    ...(bandwidth ? { bandwidth } : {}),
+    ...(windows ? { windows } : {}),
     failures,
     durationMs: performance.now() - started,
   };
@@ -312,7 +389,11 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
   );
   console.log(`copy kernel: ${run.copyKernel.detail}`);
   console.log(consoleTable(run));
-  console.log("kernel targets:\n" + targetsMarkdown(evaluateTargets(suites, gated)));
+  if (run.bandwidth) {
+    console.log("\n2x2/2 forward, % of the copy kernel's bandwidth:\n" + bandwidthMarkdown(run.bandwidth));
+  }
+  if (run.windows) console.log("\n3x3/2 suite against tf.maxPool 3x3/2:\n" + windowsMarkdown(run.windows));
+  console.log("\nkernel targets:\n" + targetsMarkdown(evaluateTargets(suites, gated, run.bandwidth)));
 
   const jsonPath = flags.json ?? `out/bench-${backendLabel}.json`;
   const actionPath = jsonPath.endsWith(".json")

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { outputShape, sizeOf } from "../src/spec.ts";
+import { outputShape, sizeOf, type WindowOptions } from "../src/spec.ts";
 import type { Padding, Shape4 } from "../src/types.ts";
 import type { BenchPass } from "../src/measure/passes.ts";
 
@@ -29,15 +29,15 @@ export function inputElements(shape: Shape4): number {
   return sizeOf(shape);
 }
 
-/** Output elements M of a shape under `padding`. */
-export function outputElements(shape: Shape4, padding: Padding): number {
-  return sizeOf(outputShape(shape, padding));
+/** Output elements M of a shape under `padding` and `window` (default 2x2 with stride 2). */
+export function outputElements(shape: Shape4, padding: Padding, window: WindowOptions = {}): number {
+  return sizeOf(outputShape(shape, padding, window));
 }
 
-/** Minimum bytes a pass moves (see the module documentation). */
-export function bytesMoved(shape: Shape4, padding: Padding, method: BenchPass): number {
+/** Minimum bytes a pass moves (see the module documentation); `window` as in {@link outputElements}. */
+export function bytesMoved(shape: Shape4, padding: Padding, method: BenchPass, window: WindowOptions = {}): number {
   const n = inputElements(shape);
-  const m = outputElements(shape, padding);
+  const m = outputElements(shape, padding, window);
   return method === "forward" ? BYTES_PER_ELEMENT * (n + m) : BYTES_PER_ELEMENT * (3 * n + 2 * m);
 }
 
@@ -49,14 +49,20 @@ export interface Throughput {
   readonly gigabytesPerSecond: number;
 }
 
-/** Throughput of a pass over `shape` that took `ms` milliseconds. */
-export function throughput(shape: Shape4, padding: Padding, method: BenchPass, ms: number): Throughput {
+/** Throughput of a pass over `shape` (with `window`, default 2x2/2) that took `ms` milliseconds. */
+export function throughput(
+  shape: Shape4,
+  padding: Padding,
+  method: BenchPass,
+  ms: number,
+  window: WindowOptions = {},
+): Throughput {
   if (!(ms > 0) || !Number.isFinite(ms)) {
     throw new RangeError(`throughput: ms: expected a positive time, received ${ms}`);
   }
   const seconds = ms / 1000;
   return {
     elementsPerSecond: inputElements(shape) / seconds,
-    gigabytesPerSecond: bytesMoved(shape, padding, method) / seconds / 1e9,
+    gigabytesPerSecond: bytesMoved(shape, padding, method, window) / seconds / 1e9,
   };
 }

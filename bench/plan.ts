@@ -5,6 +5,7 @@
  * @module
  */
 import type { Shape4 } from "../src/types.ts";
+import type { WindowOptions } from "../src/spec.ts";
 import { UsageError } from "../src/cli.ts";
 
 /** Device groups: subjects of one group are interleaved together and compared with each other. */
@@ -36,6 +37,13 @@ export interface PlannedShape {
   readonly ks: readonly number[];
   /** Policy per group, or the reason the group does not run on this shape. */
   readonly groups: Readonly<Record<Group, SuitePolicy | { readonly skip: string }>>;
+  /** Window and strides of every case (src/spec.ts `WindowOptions`); absent: 2x2 with stride 2. */
+  readonly window?: WindowOptions;
+}
+
+/** Logits of a benchmark case: distinct, so every rank gets a different weight (k up to 9). */
+export function logitsFor(k: number): number[] {
+  return [0.4, 0.1, -0.2, -0.5, 0.3, -0.1, 0.2, -0.3, 0].slice(0, k);
 }
 
 /** A whole run's plan. */

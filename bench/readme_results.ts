@@ -6,7 +6,9 @@
  * @module
  */
 import { defineCli, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
+import { bandwidthMarkdown } from "./bandwidth.ts";
 import { type BenchRun, evaluateTargets, formatMs, queueRoundTripText, targetsMarkdown } from "./report.ts";
+import { windowsMarkdown } from "./windows.ts";
 import type { Group } from "./plan.ts";
 import type { ResultRow } from "./rows.ts";
 
@@ -114,17 +116,15 @@ export function resultsSection(runs: readonly Saved[]): string {
       "",
       "Kernel targets:",
       "",
-      targetsMarkdown(evaluateTargets(run.suites, run.gated)),
-      "",
-      "WebGPU group:",
-      "",
-      ...groupTable(run, "webgpu"),
-      "",
-      "CPU group:",
-      "",
-      ...groupTable(run, "cpu"),
+      targetsMarkdown(evaluateTargets(run.suites, run.gated, run.bandwidth)),
       "",
     );
+    if (run.bandwidth) out.push("2x2/2 forward against the copy kernel:", "", bandwidthMarkdown(run.bandwidth), "");
+    if (run.windows) out.push("3x3/2 suite against tf.maxPool 3x3/2:", "", windowsMarkdown(run.windows), "");
+    for (const group of ["webgpu", "cpu"] as const) {
+      const table = groupTable(run, group);
+      if (table.length > 0) out.push(`${group === "webgpu" ? "WebGPU" : "CPU"} group:`, "", ...table, "");
+    }
     if (run.failures.length > 0) out.push("Failures of this run:", "", ...run.failures.map((f) => `- ${f}`), "");
   }
   out.push(END);

@@ -6,6 +6,7 @@
  */
 import type { BenchPass } from "../src/measure/passes.ts";
 import { pairedRatio, type SampleSummary } from "../src/measure/stats.ts";
+import type { WindowOptions } from "../src/spec.ts";
 import type { BenchHandle, Padding, Shape4 } from "../src/types.ts";
 import type { Group, SuitePolicy } from "./plan.ts";
 
@@ -103,6 +104,8 @@ export interface SuiteResult {
   readonly shapeLabel: string;
   readonly shape: Shape4;
   readonly padding: Padding;
+  /** Window and strides of every case; absent: 2x2 with stride 2. */
+  readonly window?: WindowOptions;
   readonly policy: SuitePolicy | null;
   /** Why the whole suite did not run. */
   readonly skipped?: string;

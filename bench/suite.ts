@@ -99,7 +99,7 @@ function emptyRow(
     wall: null,
     device: null,
     inputElements: inputElements(shape),
-    bytesMoved: bytesMoved(shape, ctx.padding, pass),
+    bytesMoved: bytesMoved(shape, ctx.padding, pass, ctx.planned.window),
     elementsPerSecond: null,
     gigabytesPerSecond: null,
     vsMaxPool: null,
@@ -145,7 +145,14 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
   const policy = planned.groups[group];
   const id = `${group} ${planned.label} ${planned.shape.join("x")}`;
   const started = performance.now();
-  const base = { id, group, shapeLabel: planned.label, shape: planned.shape, padding };
+  const base = {
+    id,
+    group,
+    shapeLabel: planned.label,
+    shape: planned.shape,
+    padding,
+    ...(planned.window ? { window: planned.window } : {}),
+  };
   if ("skip" in policy) {
     return {
       ...base,
@@ -256,7 +263,7 @@ export async function runSuite(ctx: SuiteContext): Promise<SuiteResult> {
     const device = ctx.clock ? summaryOn(t, "gpu") : null;
     const timer: Timer = device ? "gpu-timestamps" : "wall-clock";
     const ms = device ? device.median : wall.median;
-    const tp = ms > 0 ? throughput(planned.shape, padding, owner.pass, ms) : null;
+    const tp = ms > 0 ? throughput(planned.shape, padding, owner.pass, ms, planned.window) : null;
     const deviceNote = group === "webgpu" && !device
       ? (ctx.clock ? t.gpuNote ?? "no GPU timestamp reading" : ctx.clockNote ?? "GPU timestamps not in use")
       : undefined;

@@ -22,7 +22,9 @@ import {
 import type { Hello } from "./protocol.ts";
 import { formatSummary, type GateReport, reportJson, SCREEN_WIDTH } from "./report.ts";
 import { type Check, evaluate, judge } from "./verdict.ts";
-import { GATE_WORKLOAD, SMALL_WORKLOAD } from "./workload.ts";
+import { caseFromSpec, GATE_WORKLOAD, gateCaseSpec, SMALL_WORKLOAD } from "./workload.ts";
+import { isDefaultWindow, poolGeometry } from "../src/spec.ts";
+import { BENCH_PASSES } from "../src/measure/passes.ts";
 import { GATE_ROOT, GateWorker } from "./workers.ts";
 
 const interval = (median: number, low: number, high: number) => ({ median, low, high });
@@ -217,6 +219,17 @@ describe("entries and clock", () => {
     expect(() => planChecks(current, "working tree", current, 0.1, ["reference"])).toThrow(/^--entries: expected/);
     const none = hello([{ name: "wgsl", gated: false, device: "webgpu", bench: true }]);
     expect(() => planChecks(none, "working tree", none, 0.1)).toThrow(SetupError);
+  });
+
+  test("the gate times the 2x2/2 path: every workload's case is a 2x2 window, stride 2, shared logits", () => {
+    for (const w of [GATE_WORKLOAD, SMALL_WORKLOAD]) {
+      for (const pass of BENCH_PASSES) {
+        const c = caseFromSpec(gateCaseSpec(w, pass));
+        expect(isDefaultWindow(poolGeometry(c.shape, c.padding, c)), `${w.name} ${pass}`).toBe(true);
+        expect([c.poolSize, c.strides]).toEqual([[2, 2], [2, 2]]);
+        expect(c.logits.length).toBe(c.k);
+      }
+    }
   });
 
   test("auto clock: CPU time on CPU-emulated adapters, wall time on GPUs", () => {

@@ -26,6 +26,7 @@ import {
   runCli,
   UsageError,
 } from "../src/cli.ts";
+import { isCpuAdapter } from "../src/measure/clocks.ts";
 import { BENCH_PASSES, passLabel } from "../src/measure/passes.ts";
 import { DEFAULT_SEED } from "../src/measure/stats.ts";
 import { type ABMeasurement, type GateClock, measureAB, type Pair } from "./ab.ts";
@@ -171,13 +172,8 @@ export function gateOptions(values: FlagValues): GateOptions {
   };
 }
 
-/**
- * Whether an adapter is a CPU emulation of a GPU (its "GPU" work runs on the process's threads):
- * WebGPU's fallback flag, or a known software rasteriser in the description.
- */
-export function isCpuAdapter(info: Pick<AdapterInfo, "description" | "isFallbackAdapter">): boolean {
-  return info.isFallbackAdapter === true || /llvmpipe|lavapipe|softpipe|swiftshader|\bwarp\b/i.test(info.description);
-}
+/** Whether an adapter is a CPU emulation of a GPU (src/measure/clocks.ts, shared with the benchmarks). */
+export { isCpuAdapter };
 
 /** The clock `auto` resolves to: CPU time on a CPU-emulated adapter, wall time on a real GPU. */
 export function chooseClock(clock: GateOptions["clock"], adapter: AdapterInfo): GateClock {

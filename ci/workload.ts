@@ -85,7 +85,17 @@ export function gateCaseSpec(w: GateWorkload, pass: BenchPass): CaseSpec {
   return { shape: w.shapes[pass], k: w.k, padding: w.padding, seed: 1 };
 }
 
-/** The SortPoolCase an entry's prepareBench receives: the same values in every process for a spec. */
+/**
+ * The window the gate times: 2x2 with stride 2 and shared logits, the article's layer and the
+ * default of every entry. Entries that also take other windows (SPEC.md §2) run their 2x2/2 kernels
+ * for it; the general-window kernels are benchmarked by `deno task bench` (bench/windows.ts).
+ */
+export const GATE_WINDOW = { poolSize: [2, 2], strides: [2, 2] } as const;
+
+/**
+ * The SortPoolCase an entry's prepareBench receives: the same values in every process for a spec,
+ * with {@link GATE_WINDOW} spelled out (a base that predates general windows ignores the fields).
+ */
 export function caseFromSpec(spec: CaseSpec): SortPoolCase {
   return {
     x: uniformFloat32(sizeOf(spec.shape), spec.seed),
@@ -93,5 +103,6 @@ export function caseFromSpec(spec: CaseSpec): SortPoolCase {
     logits: gateLogits(spec.k),
     k: spec.k,
     padding: spec.padding,
+    ...GATE_WINDOW,
   };
 }

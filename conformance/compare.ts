@@ -7,18 +7,38 @@
  * precision, plus an underflow term (see {@link UNDERFLOW}); NaN must meet NaN, ±Infinity must be
  * matched exactly. Where SPEC §5 fixes the sign of a zero, a zero answer must carry it (Object.is):
  * every zero y (-0 exactly when every kept product is -0) and every zero dx (+0 where nothing is
- * kept, the IEEE sign of w[r]·dy where a cell is kept); the sign of a zero dLogits is fixed only for
- * k = 1, where dLogits is exactly +0. k = 1's y (the window's maximum itself) is compared bitwise.
+ * kept, else the IEEE sign of the sum of w[r]·dy over the windows keeping the cell, started from
+ * the first term); the sign of a zero dLogits is fixed only for k = 1, where dLogits is exactly +0.
+ * k = 1's y (the window's maximum itself) is compared bitwise.
+ *
+ * Window arithmetic (geometry, cells, ranking, the windows containing a cell) is src/spec.ts's, so
+ * a failure report locates an element in any window and stride: for dx under overlapping windows
+ * there is no single window, and the report lists every window containing the cell.
  *
  * @module
  */
-import { type Precision, type WindowInfo, windowInfos } from "../props/generators.ts";
+import type { Precision } from "../props/generators.ts";
 import { dLogitsTolerance, referenceTolerance } from "../props/tolerance.ts";
-import { describeWindow } from "../props/verdict.ts";
 import { referenceForward, referenceGradient } from "../src/reference.ts";
-import { coordinatesOf, float32Weights, outputShape, softmax } from "../src/spec.ts";
-import type { Padding, Shape4, SortPoolCase } from "../src/types.ts";
-import { SortPoolArgumentError } from "../src/validate.ts";
+import {
+  cellCol,
+  cellRow,
+  coordinatesOf,
+  float32Weights,
+  inputCol,
+  inputRow,
+  outputIndex,
+  type PoolGeometry,
+  poolGeometry,
+  rankCells,
+  softmax,
+  weightOffset,
+  type WindowCell,
+  windowCells,
+  windowsContaining,
+} from "../src/spec.ts";
+import type { Padding, Pair, Shape4, SortPoolCase } from "../src/types.ts";
+import { SortPoolArgumentError, validateCase, type ValidCase } from "../src/validate.ts";
 import { decodeWireArray, type Request } from "./protocol.ts";
 
 /**
@@ -47,7 +67,11 @@ export interface Problem {
   readonly element?: string;
   /** Index of that element in its array. */
   readonly index?: number;
-  /** Where that element is: batch, row, column, channel, window cell and spec rank (the rank, for dLogits). */
+  /**
+   * Where that element is: for y, its output position and window; for dx, the input element and
+   * every window containing it (its cell, spec rank and whether it is kept there); for dLogits,
+   * the rank (and channel, for per-channel logits).
+   */
   readonly location?: string;
   readonly expected: string;
   readonly received: string;
@@ -55,6 +79,18 @@ export interface Problem {
   readonly tolerance?: string;
   /** How many elements differ, e.g. "3 of 24". */
   readonly differing?: string;
+}
+
+/**
+ * Reverses each consecutive group of `k` (the logits of one channel, or all of them when shared):
+ * the conversion between this spec's order (w[0] weights the largest) and the original code's
+ * (its last logit weights the largest), per channel for per-channel logits.
+ */
+export function reverseGroups<T>(values: readonly T[], k: number): T[] {
+  if (!Number.isInteger(k) || k < 1 || values.length % k !== 0) return [...values].reverse();
+  const out: T[] = [];
+  for (let g = 0; g < values.length; g += k) out.push(...values.slice(g, g + k).reverse());
+  return out;
 }
 
 /** The reference's case for a request (x as float64; the reference validates everything else). */
@@ -65,21 +101,21 @@ function referenceCase(r: Request): SortPoolCase {
     logits: [...r.logits],
     k: r.k,
     padding: r.padding as Padding,
+    ...(r.poolSize === undefined ? {} : { poolSize: r.poolSize as unknown as Pair }),
+    ...(r.strides === undefined ? {} : { strides: r.strides as unknown as Pair }),
   };
 }
 
 /**
  * The answer the spec requires for `r` (logits in this project's order) from a port computing in
  * `precision`: the float64 reference run with the weights that precision uses (SPEC §5: softmax in
- * float64 once per call, rounded to float32 for a float32 port).
+ * float64 once per call, per channel for per-channel logits, rounded to float32 for a float32
+ * port), or the error src/validate.ts raises for a bad request.
  */
 export function expectedFor(r: Request, precision: Precision): Expected {
   try {
-    const c = referenceCase(r);
-    // Only a valid logits array can have weights; a bad one is left for the reference to reject.
-    const weights = precision === "float32" && Array.isArray(r.logits) && r.logits.length === r.k
-      ? float32Weights(r.logits)
-      : undefined;
+    const c = validateCase(referenceCase(r));
+    const weights = precision === "float32" ? float32Weights(c.logits, c.k) : undefined;
     if (r.op === "forward") {
       const { y, shape } = referenceForward(c, weights);
       return { kind: "forward", shape, y: Float64Array.from(y) };
@@ -90,6 +126,160 @@ export function expectedFor(r: Request, precision: Precision): Expected {
     if (e instanceof SortPoolArgumentError) return { kind: "error", message: e.message };
     throw e;
   }
+}
+
+/** One window of a case as the spec ranks it. */
+export interface WindowFacts {
+  /** Flat output index. */
+  readonly out: number;
+  readonly b: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly ch: number;
+  /** Participants in window order (padded zeros for k > 1 included; k = 1 leaves padded cells out). */
+  readonly cells: readonly WindowCell[];
+  /** Participants in spec rank order. */
+  readonly ranked: readonly WindowCell[];
+  /** max |value| over the top k ranked values, NaN left out (0 when they are all zero). */
+  readonly topAbs: number;
+}
+
+/** A valid case with its geometry and every window, in output order (src/spec.ts arithmetic). */
+export interface CaseWindows {
+  readonly c: ValidCase;
+  readonly g: PoolGeometry;
+  readonly outShape: Shape4;
+  readonly windows: readonly WindowFacts[];
+}
+
+/** The windows of a valid case, in output order. */
+export function caseWindows(c: ValidCase): CaseWindows {
+  const g = poolGeometry(c.shape, c.padding, c);
+  const outShape: Shape4 = [c.shape[0], g.rows.out, g.cols.out, c.shape[3]];
+  const windows: WindowFacts[] = [];
+  for (let b = 0; b < outShape[0]; b++) {
+    for (let oh = 0; oh < outShape[1]; oh++) {
+      for (let ow = 0; ow < outShape[2]; ow++) {
+        for (let ch = 0; ch < outShape[3]; ch++) {
+          const cells = windowCells(c.x, c.shape, c.k, b, oh, ow, ch, g);
+          const ranked = rankCells(cells);
+          let topAbs = 0;
+          for (let r = 0; r < c.k && r < ranked.length; r++) {
+            if (!Number.isNaN(ranked[r].value)) topAbs = Math.max(topAbs, Math.abs(ranked[r].value));
+          }
+          windows.push({ out: outputIndex(outShape, b, oh, ow, ch), b, oh, ow, ch, cells, ranked, topAbs });
+        }
+      }
+    }
+  }
+  return { c, g, outShape, windows };
+}
+
+/** A window's cells in words: `RC=value rN` per cell (R, C: row and column offset), `pad 0` or `pad(ignored)`. */
+export function describeCells(cw: CaseWindows, w: WindowFacts): string {
+  const kw = cw.g.poolSize[1];
+  const parts: string[] = [];
+  for (let cell = 0; cell < cw.g.cells; cell++) {
+    const label = `${cellRow(cell, kw)}${cellCol(cell, kw)}`;
+    const p = w.cells.find((q) => q.cell === cell);
+    if (!p) {
+      parts.push(`${label}=pad(ignored)`);
+      continue;
+    }
+    parts.push(`${label}=${p.index < 0 ? "pad 0" : num(p.value)} r${w.ranked.indexOf(p)}`);
+  }
+  return parts.join(" | ");
+}
+
+/** "rows 3..5" or "row 3", with the rows outside 0..size-1 named as padding. */
+function span(what: string, first: number, last: number, size: number): string {
+  const range = first === last ? `${what} ${first}` : `${what}s ${first}..${last}`;
+  const padded = [];
+  if (first < 0) padded.push(`${-first} before the input`);
+  if (last >= size) padded.push(`${last - size + 1} after it`);
+  return padded.length > 0 ? `${range} (padding: ${padded.join(", ")})` : range;
+}
+
+/** Where output element `w.out` is, in words: position, its window's input rows and columns, every cell and rank. */
+export function whereOutput(cw: CaseWindows, w: WindowFacts): string {
+  const [kh, kw] = cw.g.poolSize;
+  const rows = span("row", inputRow(cw.g, w.oh, 0), inputRow(cw.g, w.oh, kh - 1), cw.c.shape[1]);
+  const cols = span("column", inputCol(cw.g, w.ow, 0), inputCol(cw.g, w.ow, kw - 1), cw.c.shape[2]);
+  return `batch ${w.b}, row ${w.oh}, column ${w.ow}, channel ${w.ch} of y; its ${kh}x${kw} window: input ${rows}, ` +
+    `${cols}, cells (row-column: value, spec rank) ${describeCells(cw, w)}`;
+}
+
+/** One window containing an input cell: the window, the cell's number in it and its spec rank there. */
+export interface Membership {
+  readonly window: WindowFacts;
+  readonly cell: number;
+  readonly rank: number;
+}
+
+/**
+ * The windows that contain input element `i` (src/spec.ts `windowsContaining` on both axes), in
+ * output order (SPEC §5: the order of a cell's dx sum), each with the cell's number and rank there.
+ */
+export function membershipsOf(cw: CaseWindows, i: number): Membership[] {
+  const { b, row, col, ch } = coordinatesOf(cw.c.shape, i);
+  const [r0, r1] = windowsContaining(cw.g.rows, row);
+  const [c0, c1] = windowsContaining(cw.g.cols, col);
+  const out: Membership[] = [];
+  for (let oh = r0; oh <= r1; oh++) {
+    for (let ow = c0; ow <= c1; ow++) {
+      const window = cw.windows[outputIndex(cw.outShape, b, oh, ow, ch)];
+      const cell = (row - inputRow(cw.g, oh, 0)) * cw.g.poolSize[1] + (col - inputCol(cw.g, ow, 0));
+      const p = window.cells.find((q) => q.index === i);
+      out.push({ window, cell, rank: p ? window.ranked.indexOf(p) : -1 });
+    }
+  }
+  return out;
+}
+
+/**
+ * Where input element `i` is, in words: its coordinates, then every window containing it with the
+ * cell's number and spec rank there and whether it is kept (rank < k). With one window, that
+ * window's cells too; with several (overlapping windows), each kept one's term w[r]·dy when
+ * `terms` gives the weights and dy: the cell's dx is their sum, in this order (SPEC §5).
+ */
+export function whereInput(
+  cw: CaseWindows,
+  i: number,
+  terms?: { readonly w: ArrayLike<number>; readonly dy: ArrayLike<number> },
+): string {
+  const { b, row, col, ch } = coordinatesOf(cw.c.shape, i);
+  const head = `batch ${b}, row ${row}, column ${col}, channel ${ch} of x`;
+  const k = cw.c.k;
+  const members = membershipsOf(cw, i);
+  if (members.length === 0) {
+    return `${head}: in no window (a row or column that "valid" drops, or that a stride longer than the window ` +
+      "skips): its dx is exactly +0";
+  }
+  const kept = (m: Membership) => m.rank >= 0 && m.rank < k ? `kept (rank < k = ${k})` : `not kept (rank >= k = ${k})`;
+  if (members.length === 1) {
+    const m = members[0];
+    return `${head}: cell ${m.cell} of the window at y row ${m.window.oh}, column ${m.window.ow}, spec rank ` +
+      `${m.rank}, ${kept(m)}; window cells (row-column: value, spec rank) ${describeCells(cw, m.window)}`;
+  }
+  const base = weightOffset(cw.c.logits.length, k, ch);
+  const parts = members.map((m) => {
+    let term = "";
+    if (terms && m.rank >= 0 && m.rank < k) {
+      term = `, w[${m.rank}]·dy = ${num(terms.w[base + m.rank] * terms.dy[m.window.out])}`;
+    }
+    return `y row ${m.window.oh}, column ${m.window.ow}: cell ${m.cell}, spec rank ${m.rank}, ${kept(m)}${term}`;
+  });
+  const keptCount = members.filter((m) => m.rank >= 0 && m.rank < k).length;
+  return `${head}: in ${members.length} overlapping windows, kept by ${keptCount}; its dx is the sum of ` +
+    `w[r]·dy over those, in this order, starting from the first term (SPEC §5): ${parts.join("; ")}`;
+}
+
+/** "largest", "2nd largest", ... "16th largest". */
+function ordinalLargest(r: number): string {
+  if (r === 0) return "largest";
+  const n = r + 1;
+  const suffix = n % 10 === 2 && n !== 12 ? "nd" : n % 10 === 3 && n !== 13 ? "rd" : "th";
+  return `${n}${suffix} largest`;
 }
 
 /** How one element is compared. */
@@ -152,43 +342,15 @@ function compareArrays(
   };
 }
 
-/** Where output element `info.out` is, in words (batch, row, column, channel; the window's cells and ranks). */
-export function whereOutput(info: WindowInfo): string {
-  const r0 = 2 * info.oh;
-  const c0 = 2 * info.ow;
-  return `batch ${info.b}, row ${info.oh}, column ${info.ow}, channel ${info.ch} of y; its window: input rows ` +
-    `${r0}..${r0 + 1}, columns ${c0}..${c0 + 1}, cells (row-column: value, spec rank) ${describeWindow(info)}`;
-}
-
-/** Where input element `i` is, in words: coordinates, window cell and spec rank (`info`: its window, if any). */
-export function whereInput(shape: Shape4, i: number, info: WindowInfo | undefined, k: number): string {
-  const { b, row, col, ch } = coordinatesOf(shape, i);
-  const head = `batch ${b}, row ${row}, column ${col}, channel ${ch} of x`;
-  if (!info) return `${head}: in no window ("valid" drops the last row or column of an odd size)`;
-  const cell = info.cells.find((p) => p.index === i);
-  const rank = cell ? info.ranked.indexOf(cell) : -1;
-  const kept = rank >= 0 && rank < k ? `kept (rank < k = ${k})` : `not kept (rank >= k = ${k})`;
-  return `${head}: cell ${
-    cell?.cell ?? "?"
-  } of the window at y row ${info.oh}, column ${info.ow}, spec rank ${rank}, ` +
-    `${kept}; window cells (row-column: value, spec rank) ${describeWindow(info)}`;
-}
-
 /** Weights for tolerances only (their size matters, not their last bits); non-finite weights count as 1. */
-function toleranceWeights(logits: readonly number[]): number[] {
-  let w: number[];
-  try {
-    w = Array.from(softmax(logits));
-  } catch {
-    w = logits.map(() => 1);
-  }
-  return w.map((v) => (Number.isFinite(v) ? v : 1));
+function toleranceWeights(logits: ArrayLike<number>, k: number): number[] {
+  return Array.from(softmax(logits, k), (v) => (Number.isFinite(v) ? v : 1));
 }
 
 /** Output-element bounds: k = 1 bitwise; else the model's bound (0 for a window whose top k are all zeros). */
-function forwardBound(p: Precision, k: number, info: WindowInfo): Bound {
+function forwardBound(p: Precision, k: number, w: WindowFacts): Bound {
   if (k === 1) return { tol: 0, exact: true, zeroSign: true };
-  return { tol: referenceTolerance(p, info.topAbs) + 4 * UNDERFLOW[p] * info.topAbs, zeroSign: true };
+  return { tol: referenceTolerance(p, w.topAbs) + 4 * UNDERFLOW[p] * w.topAbs, zeroSign: true };
 }
 
 /** Checks a port's answer (already parsed as a JSON object) against the expected answer. */
@@ -217,10 +379,10 @@ export function checkAnswer(
       received: `error ${JSON.stringify(body.error)}`,
     }];
   }
-  const c = referenceCase(r);
-  const infos = windowInfos({ shape: c.shape, k: c.k, padding: c.padding }, c.x);
-  if (expected.kind === "forward") return checkForward(c, infos, expected, body, precision);
-  return checkGradient(c, infos, r.dy ?? [], expected, body, precision, order);
+  // The request is valid (expectedFor found no error), so validation passes here too.
+  const cw = caseWindows(validateCase(referenceCase(r)));
+  if (expected.kind === "forward") return checkForward(cw, expected, body, precision);
+  return checkGradient(cw, r.dy ?? [], expected, body, precision, order);
 }
 
 /** A one-line description of an answer's fields (for "an error should have come"). */
@@ -244,15 +406,14 @@ function arrayField(body: Record<string, unknown>, field: string, length: number
 }
 
 function checkForward(
-  c: SortPoolCase,
-  infos: readonly WindowInfo[],
+  cw: CaseWindows,
   expected: Extract<Expected, { kind: "forward" }>,
   body: Record<string, unknown>,
   p: Precision,
 ): Problem[] {
   const problems: Problem[] = [];
   const shape = body.shape;
-  const want = outputShape(c.shape, c.padding);
+  const want = cw.outShape;
   if (!Array.isArray(shape) || shape.length !== 4 || shape.some((d, i) => d !== want[i])) {
     problems.push({
       what: "answer",
@@ -266,83 +427,103 @@ function checkForward(
     "forward",
     expected.y,
     y,
-    (o) => forwardBound(p, c.k, infos[o]),
-    (o) => whereOutput(infos[o]),
+    (o) => forwardBound(p, cw.c.k, cw.windows[o]),
+    (o) => whereOutput(cw, cw.windows[o]),
     (o) => `y[${o}]`,
   );
   return diff ? [...problems, diff] : problems;
 }
 
 function checkGradient(
-  c: SortPoolCase,
-  infos: readonly WindowInfo[],
+  cw: CaseWindows,
   dy: readonly number[],
   expected: Extract<Expected, { kind: "gradient" }>,
   body: Record<string, unknown>,
   p: Precision,
   order: WeightsOrder,
 ): Problem[] {
+  const { c } = cw;
+  const k = c.k;
   const problems: Problem[] = [];
   const dx = arrayField(body, "dx", expected.dx.length);
   const dLogitsRaw = arrayField(body, "dLogits", expected.dLogits.length);
   if (!(dx instanceof Float64Array)) problems.push(dx);
   if (!(dLogitsRaw instanceof Float64Array)) problems.push(dLogitsRaw);
-  const w = toleranceWeights(c.logits as number[]);
-  // The window and spec rank of each input element (-1: in no window).
-  const owner = new Int32Array(c.x.length).fill(-1);
-  const rankOf = new Int32Array(c.x.length).fill(-1);
-  for (const info of infos) {
-    info.ranked.forEach((cell, r) => {
-      if (cell.index >= 0) {
-        owner[cell.index] = info.out;
-        rankOf[cell.index] = r;
-      }
-    });
-  }
+  const w = toleranceWeights(c.logits, k);
+  const perChannel = c.logits.length !== k;
   if (dx instanceof Float64Array) {
+    // The windows keeping each input element, in output order.
+    const keptBy = (i: number) => membershipsOf(cw, i).filter((m) => m.rank >= 0 && m.rank < k);
+    const weights = p === "float32" ? float32Weights(c.logits, k) : softmax(c.logits, k);
     const diff = compareArrays(
       "dx",
       expected.dx,
       dx,
       (i) => {
-        const r = rankOf[i];
-        // Cells ranked >= k, cells of no window and padded cells get exactly 0 (SPEC §5).
-        if (r < 0 || r >= c.k) return { tol: 0, zeroSign: true };
-        const g = Math.abs(dy[owner[i]]);
+        const kept = keptBy(i);
+        // Cells kept by no window (ranked >= k everywhere, padded, in no window) get exactly +0 (SPEC §5).
+        if (kept.length === 0) return { tol: 0, zeroSign: true };
+        // A kept cell's dx sums w[r]·dy over the windows keeping it (at most 16 terms, each rounding once, the
+        // sum once per term): the model's bound on Σ|dy| over those windows covers it.
+        let g = 0;
+        for (const m of kept) g += Math.abs(dy[m.window.out]);
         return { tol: referenceTolerance(p, g) + 4 * UNDERFLOW[p] * g, zeroSign: true };
       },
-      (i) => whereInput(c.shape, i, owner[i] >= 0 ? infos[owner[i]] : undefined, c.k),
+      (i) => whereInput(cw, i, { w: weights, dy }),
     );
     if (diff) problems.push(diff);
   }
   if (dLogitsRaw instanceof Float64Array) {
-    // Compared in this project's order: a smallest-first port's dLogits are reversed first.
-    const dLogits = order === "smallest-first" ? dLogitsRaw.slice().reverse() : dLogitsRaw;
-    const t = new Float64Array(c.k);
-    for (const info of infos) {
-      for (let r = 0; r < c.k; r++) {
-        const term = Math.abs(info.ranked[r].value * dy[info.out]);
-        if (info.ranked[r].index >= 0 && Number.isFinite(term)) t[r] += term;
+    // Compared in this project's order: a smallest-first port's dLogits are reversed (per channel) first.
+    const dLogits = order === "smallest-first"
+      ? Float64Array.from(reverseGroups(Array.from(dLogitsRaw), k))
+      : dLogitsRaw;
+    // T[j]: Σ over the windows of logit j's channels of |v_r·dy| (real kept cells, finite terms), and the window counts.
+    const t = new Float64Array(c.logits.length);
+    const windowsPer = new Float64Array(c.logits.length / k);
+    for (const win of cw.windows) {
+      const base = weightOffset(c.logits.length, k, win.ch);
+      windowsPer[base / k]++;
+      for (let r = 0; r < k; r++) {
+        const term = Math.abs(win.ranked[r].value * dy[win.out]);
+        if (win.ranked[r].index >= 0 && Number.isFinite(term)) t[base + r] += term;
       }
     }
-    const maxT = Math.max(0, ...t);
-    const sumT = t.reduce((a, b) => a + b, 0);
+    const group = (j: number) => Math.floor(j / k);
     const diff = compareArrays(
       "dLogits",
       expected.dLogits,
       dLogits,
-      (j) =>
-        c.k === 1 ? { tol: 0, exact: true, zeroSign: true } : {
-          tol: dLogitsTolerance(p, w[j], infos.length, maxT) + 4 * (c.k + 2) * UNDERFLOW[p] * sumT,
+      (j) => {
+        if (k === 1) return { tol: 0, exact: true, zeroSign: true };
+        const groupT = t.slice(group(j) * k, group(j) * k + k);
+        const maxT = Math.max(0, ...groupT);
+        const sumT = groupT.reduce((a, b) => a + b, 0);
+        return {
+          tol: dLogitsTolerance(p, w[j], windowsPer[group(j)], maxT) + 4 * (k + 2) * UNDERFLOW[p] * sumT,
           zeroSign: false,
-        },
-      (j) =>
-        `rank ${j}: the logit of the weight of the ${["largest", "2nd largest", "3rd largest", "4th largest"][j]} ` +
-        `value${order === "smallest-first" ? " (the kit reversed the port's smallest-first dLogits)" : ""}`,
-      (j) => `dLogits[${order === "smallest-first" ? c.k - 1 - j : j}]`,
+        };
+      },
+      (j) => {
+        const r = j % k;
+        const reversed = order === "smallest-first" ? " (the kit reversed the port's smallest-first dLogits)" : "";
+        return perChannel
+          ? `channel ${group(j)}, rank ${r}: the logit of the weight of channel ${group(j)}'s ${
+            ordinalLargest(r)
+          } value (per-channel logits: channel c's at [c·k, c·k + k))${reversed}`
+          : `rank ${r}: the logit of the weight of the ${ordinalLargest(r)} value${reversed}`;
+      },
+      (j) => `dLogits[${portIndex(j, k, order)}]`,
     );
     // The element's index as the port numbers it.
-    if (diff) problems.push(order === "smallest-first" ? { ...diff, index: c.k - 1 - diff.index! } : diff);
+    if (diff) problems.push({ ...diff, index: portIndex(diff.index!, k, order) });
   }
   return problems;
+}
+
+/** Index `j` (this project's order) as a port in `order` numbers it: reversed within its group of k. */
+function portIndex(j: number, k: number, order: WeightsOrder): number {
+  if (order === "largest-first") return j;
+  const base = j - (j % k);
+  return base + (k - 1 - (j % k));
 }

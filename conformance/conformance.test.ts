@@ -1,8 +1,10 @@
 /**
  * Tests of the conformance kit: the two example ports pass it; deliberately wrong ports (reversed
- * weight order, ties broken by the higher cell, a crash after the first answer, a hang, non-JSON
- * output, a wrong id, a wrong length, no error for a bad input, an error for a good one) fail it
- * with the report the kit promises; the command line's exit codes.
+ * weight order, ties broken by the higher cell, dx assigned instead of summed under overlapping
+ * windows, per-channel weights read at the wrong offset, a port of the 2x2 layer only, a crash
+ * after the first answer, a hang, non-JSON output, a wrong id, a wrong length, no error for a bad
+ * input, an error for a good one) fail it with the report the kit promises; `--windows 2x2` and
+ * `--logits shared` skip (and count) what a port does not support; the command line's exit codes.
  *
  * The runs are in process (runKit) except the exit-code tests, which start `deno run
  * conformance/main.ts` as a user would.
@@ -19,7 +21,8 @@ import {
   goldenCases,
   LOGITS_RANGE_HINT,
 } from "./cases.ts";
-import { expectedFor } from "./compare.ts";
+import { caseWindows, expectedFor, membershipsOf, whereInput } from "./compare.ts";
+import { validateCase } from "../src/validate.ts";
 import { encodeRequest } from "./protocol.ts";
 import { checkJsonPath, CONFORMANCE_CLI, splitCommandLine } from "./main.ts";
 
@@ -87,8 +90,17 @@ describe("example ports", () => {
       "logits-range",
       "logits-underflow",
       "logits-nonfinite",
+      "general-mixed",
+      "overlap",
+      "gaps",
+      "asymmetric",
+      "same-split",
+      "per-channel",
       "bad-input",
     ]);
+    // Nothing is skipped by default: every case needing general windows or per-channel logits ran.
+    expect(run.report.skipped).toEqual([]);
+    expect(run.report.outcomes.filter((c) => c.category === "overlap")).toHaveLength(2 * DEFAULT_CASES_PER_CLASS);
     expect(run.out.at(-1)).toBe(`${run.report.passed} passed, 0 failed`);
     expect(run.report.portExit).toBe("exited with code 0");
     expectEnded(run);
@@ -257,6 +269,160 @@ describe("wrong ports fail with a report", () => {
   });
 });
 
+describe("general windows and per-channel logits", () => {
+  it("dx assigned instead of summed under overlap: fails overlap only, listing every window containing the cell", async () => {
+    const run = await kit([...JS_PORT, "--plant", "overlap-assign"], {
+      casesPerClass: 10,
+      filter: ["overlap", "gaps", "distinct", "golden/pool3x3s1-*"],
+    });
+    const failed = (name: string) => run.report.categories.find((c) => c.name === name)!.failed;
+    expect(failed("overlap")).toBeGreaterThan(0);
+    expect(failed("golden")).toBeGreaterThan(0);
+    // Windows that never share a cell cannot show the bug.
+    expect(failed("distinct")).toBe(0);
+    expect(failed("gaps")).toBe(0);
+    const problems = run.report.outcomes.filter((c) => c.status === "fail").flatMap((c) => c.problems);
+    expect(new Set(problems.map((p) => p.what))).toEqual(new Set(["dx"]));
+    // The first failing dx names the cell and each window containing it, with its cell, rank and term there.
+    expect(run.text).toMatch(
+      new RegExp(
+        String.raw`dx: first difference at dx\[\d+\], batch \d+, row \d+, column \d+, channel \d+ of x: in \d+ ` +
+          String.raw`overlapping windows, kept by \d+; its dx is the sum of w\[r\]·dy over those, in this order, ` +
+          String.raw`starting from the first term \(SPEC §5\): y row \d+, column \d+: cell \d+, spec rank \d+, ` +
+          String.raw`kept \(rank < k = \d+\), w\[\d+\]·dy = -?[\d.e+-]+; y row \d+, column \d+: cell \d+`,
+      ),
+    );
+    expect(run.report.hints.map((h) => h.category)).toEqual(["overlap"]);
+    expect(run.text).toContain("hint for the overlap failures: under overlapping windows a cell's dx is the SUM");
+    expectEnded(run);
+  });
+
+  it("channel c's weights read at offset c instead of c·k: fails per-channel cases only, naming channel and rank", async () => {
+    const run = await kit([...JS_PORT, "--plant", "per-channel-index"], {
+      casesPerClass: 10,
+      filter: ["per-channel", "distinct", "overlap", "golden/per-channel-*", "golden/distinct-k2-*"],
+    });
+    const failed = (name: string) => run.report.categories.find((c) => c.name === name)!.failed;
+    expect(failed("per-channel")).toBeGreaterThan(0);
+    expect(failed("distinct")).toBe(0);
+    expect(failed("overlap")).toBe(0);
+    const fails = run.report.outcomes.filter((c) => c.status === "fail");
+    expect(fails.some((c) => c.name.startsWith("golden/per-channel-"))).toBe(true);
+    expect(fails.every((c) => /per-channel logits/.test(c.description) || c.name.startsWith("golden/per-channel-")))
+      .toBe(true);
+    expect(run.text).toMatch(
+      /dLogits: first difference at dLogits\[\d+\], channel \d+, rank \d: the logit of the weight of channel \d+'s /,
+    );
+    expect(run.report.hints.map((h) => h.category)).toEqual(["per-channel"]);
+    expectEnded(run);
+  });
+
+  it("--windows 2x2 --logits shared: a port of the 2x2 layer passes, the rest is skipped and counted, not failed", async () => {
+    const articleOnly = [...JS_PORT, "--plant", "2x2-only"];
+    const supports = { windows: "2x2", logits: "shared" } as const;
+    const run = await kit(articleOnly, { casesPerClass: 10, supports });
+    expect(run.report.failed, run.text.slice(0, 3000)).toBe(0);
+    const cat = (name: string) => run.report.categories.find((c) => c.name === name)!;
+    for (const name of ["overlap", "gaps", "asymmetric", "same-split", "per-channel"]) {
+      expect(cat(name)).toMatchObject({ cases: 0, passed: 0, failed: 0, skipped: 20 });
+    }
+    expect(cat("golden").skipped).toBeGreaterThan(0);
+    expect(cat("golden").passed).toBe(98); // the 49 default-window cases with shared logits
+    expect(cat("bad-input").skipped).toBeGreaterThan(0);
+    expect(cat("distinct").skipped).toBe(0);
+    // Printed: one line per flag with its count per category, and the total before the last line.
+    const reasons = run.report.skipped.map((s) => s.reason);
+    expect(reasons).toEqual([
+      "--windows 2x2: a poolSize or strides other than 2x2/2",
+      "--logits shared: per-channel logits (C·k)",
+    ]);
+    for (const s of run.report.skipped) {
+      const where = Object.entries(s.byCategory).map(([c, n]) => `${c} ${n}`).join(", ");
+      expect(run.out).toContain(`skipped ${s.cases} cases the port does not support (${s.reason}): ${where}`);
+    }
+    const total = run.report.categories.reduce((a, c) => a + c.skipped, 0);
+    expect(run.out.at(-2)).toBe(`(${total} cases skipped as unsupported, not counted below: see "skipped" above)`);
+    expect(run.out.at(-1)).toBe(`${run.report.passed} passed, 0 failed`);
+    // Without the flags the same port fails every general category: the flags are what made it pass.
+    const all = await kit(articleOnly, { casesPerClass: 5, filter: ["overlap", "per-channel", "golden/pool3x3s2-*"] });
+    expect(all.report.skipped).toEqual([]);
+    for (const name of ["golden", "overlap", "per-channel"]) {
+      expect(all.report.categories.find((c) => c.name === name)!.failed, name).toBeGreaterThan(0);
+    }
+    expectEnded(all);
+  });
+
+  it("bad poolSize, strides, k past kh·kw, logits not k or C·k: src/validate.ts's errors; the example port rejects all", async () => {
+    const general = badInputCases("float32").filter((c) => c.needs.windows || /per-channel/.test(c.name));
+    const byName = new Map(general.map((c) => [c.name, c.request]));
+    const message = (name: string) => {
+      const e = expectedFor(byName.get(name)!, "float32");
+      return e.kind === "error" ? e.message : `no error (${e.kind})`;
+    };
+    expect(message("bad-input/poolSize=5x3#2/forward")).toBe(
+      "sort_pool2d: poolSize[0]: expected an integer in 1..4, received 5",
+    );
+    expect(message("bad-input/strides=0x2#2/gradient")).toBe(
+      "sort_pool2d: strides[0]: expected an integer in 1..4, received 0",
+    );
+    expect(message("bad-input/poolSize-string#2/forward")).toMatch(/^sort_pool2d: poolSize: expected a pair/);
+    expect(message("bad-input/k=10-on-3x3#2/forward")).toMatch(/^sort_pool2d: k: expected an integer in 1\.\.9\b/);
+    expect(message("bad-input/k=3-on-1x2#2/forward")).toMatch(/^sort_pool2d: k: expected an integer in 1\.\.2\b/);
+    expect(message("bad-input/valid-smaller-than-window#2/forward")).toMatch(
+      /^sort_pool2d: shape: expected height >= 3/,
+    );
+    expect(message("bad-input/logits-per-channel-short#3/forward")).toBe(
+      "sort_pool2d: logits: expected length k = 2 or C·k = 3·2 = 6, received length 4",
+    );
+    expect(message("bad-input/dy-for-other-strides#2/gradient")).toBe(
+      "sort_pool2d: dy: expected length of the output [1, 5, 6, 2] = 60, received length 18",
+    );
+    // Every general bad input is an error, and each is a request a port can parse (JSON).
+    for (const c of general) expect(expectedFor(c.request, "float32").kind, c.name).toBe("error");
+    const js = await kit(JS_PORT, { casesPerClass: 0, filter: general.map((c) => c.name) });
+    expect(js.report.outcomes).toHaveLength(general.length);
+    expect(js.report.failed, js.text).toBe(0);
+  });
+
+  it("locates a dx element in every window containing it (src/spec.ts windowsContaining)", () => {
+    // 3x3 stride 1 "valid" on 5x5: the centre cell (2, 2) lies in all 9 windows, at cells 8 (window (0, 0)) .. 0.
+    const c = validateCase({
+      x: Float64Array.from({ length: 25 }, (_, i) => i),
+      shape: [1, 5, 5, 1],
+      logits: [0],
+      k: 1,
+      padding: "valid",
+      poolSize: [3, 3],
+      strides: [1, 1],
+    });
+    const cw = caseWindows(c);
+    const centre = membershipsOf(cw, 12);
+    expect(centre.map((m) => [m.window.oh, m.window.ow, m.cell])).toEqual([
+      [0, 0, 8],
+      [0, 1, 7],
+      [0, 2, 6],
+      [1, 0, 5],
+      [1, 1, 4],
+      [1, 2, 3],
+      [2, 0, 2],
+      [2, 1, 1],
+      [2, 2, 0],
+    ]);
+    // x increases along rows: the centre is the maximum of window (0, 0) only (whose last cell it is).
+    expect(centre.map((m) => m.rank)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(whereInput(cw, 12)).toMatch(
+      /^batch 0, row 2, column 2, channel 0 of x: in 9 overlapping windows, kept by 1;/,
+    );
+    expect(whereInput(cw, 0)).toMatch(/^batch 0, row 0, column 0, channel 0 of x: cell 0 of the window at y row 0/);
+    // A stride of 3 over 2x2 windows: row 2 lies in no window.
+    const gap = caseWindows(
+      validateCase({ ...c, poolSize: [2, 2], strides: [3, 3], logits: [0], k: 1 }),
+    );
+    expect(membershipsOf(gap, 2 * 5 + 1)).toEqual([]);
+    expect(whereInput(gap, 2 * 5 + 1)).toMatch(/: in no window \(.*\): its dx is exactly \+0$/);
+  });
+});
+
 describe("deno task conformance (command line)", () => {
   const cli = async (args: string[]) => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -296,6 +462,8 @@ describe("deno task conformance (command line)", () => {
       const args of [
         ["--precision", "float16", "--", ...JS_PORT],
         ["--weights-order", "backwards", "--", ...JS_PORT],
+        ["--windows", "3x3", "--", ...JS_PORT],
+        ["--logits", "per-channel", "--", ...JS_PORT],
         ["--timeout-ms", "0", "--", ...JS_PORT],
         ["--no-such-flag", "--", ...JS_PORT],
         [],
@@ -391,6 +559,10 @@ describe("--filter", () => {
       "ties-k3",
       "ties-k4",
       "ties-k4",
+      "ties-pool3x3s1-valid-k3",
+      "ties-pool3x3s1-valid-k3",
+      "ties-pool2x2s1-same-k2",
+      "ties-pool2x2s1-same-k2",
     ]);
     expect(select("golden")).toEqual(names.filter((n) => n.startsWith("golden/")));
     expect(select("ties#3/grad")).toEqual([]);

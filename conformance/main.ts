@@ -2,7 +2,9 @@
  * `deno task conformance [flags] -- CMD [ARGS...]`: checks a port of sort_pool2d in any language
  * against the spec. Starts CMD once and talks to it in JSON lines over its stdin and stdout (the
  * protocol: conformance/protocol.ts and conformance/README.md), sending every golden vector, seeded
- * generated cases and bad inputs; compares each answer with the float64 reference.
+ * generated cases (general windows and per-channel logits included, unless `--windows 2x2` or
+ * `--logits shared` says the port does not support them: those are skipped and counted) and bad
+ * inputs; compares each answer with the float64 reference.
  *
  * Exit codes: 0 every case passed, 1 any case failed (or the port crashed, hung or broke the
  * protocol), 2 usage error (bad flag, no CMD or no `--` before it, CMD cannot be started, a --json
@@ -38,6 +40,20 @@ export const CONFORMANCE_CLI = defineCli({
         "(the original TF code: logits[k-1] weights the largest); the kit reverses logits and dLogits",
       default: "largest-first",
     },
+    windows: {
+      type: "string",
+      value: "W",
+      description: "the windows the port supports: any (every poolSize and strides 1..4) or 2x2 (only 2x2\n" +
+        "windows with stride 2: cases with poolSize or strides are skipped, and counted in the report)",
+      default: "any",
+    },
+    logits: {
+      type: "string",
+      value: "L",
+      description: "the logits the port takes: any (k shared, or C·k per channel) or shared (only k: per-channel\n" +
+        "cases are skipped, and counted in the report)",
+      default: "any",
+    },
     "timeout-ms": {
       type: "string",
       value: "MS",
@@ -71,6 +87,7 @@ export const CONFORMANCE_CLI = defineCli({
     "  deno task conformance -- /usr/bin/python3 conformance/ports/numpy_port.py",
     "  deno task conformance --precision float64 -- node conformance/ports/js_port.mjs --precision float64",
     "  deno task conformance --weights-order smallest-first -- ./my_tf_port",
+    "  deno task conformance --windows 2x2 --logits shared -- ./port_of_the_article_layer",
     "  deno task conformance --filter ties#3/gradient -- ./my_port      (replays one case by name)",
     "",
     "The -- is required: everything after it is the port's command line, passed as is (its own flags",
@@ -188,6 +205,8 @@ if (import.meta.main) {
     }
     const precision = choiceFlag(values, "precision", ["float32", "float64"] as const);
     const weightsOrder = choiceFlag(values, "weights-order", ["largest-first", "smallest-first"] as const);
+    const windows = choiceFlag(values, "windows", ["any", "2x2"] as const);
+    const logits = choiceFlag(values, "logits", ["any", "shared"] as const);
     const timeoutMs = intFlag(values, "timeout-ms", 1, 3_600_000);
     const seed = intFlag(values, "seed", -(2 ** 31), 2 ** 31 - 1);
     const casesPerClass = intFlag(values, "cases", 0, 10_000);
@@ -201,6 +220,7 @@ if (import.meta.main) {
         command,
         precision,
         weightsOrder,
+        supports: { windows, logits },
         timeoutMs,
         seed,
         casesPerClass,

@@ -7,7 +7,10 @@
  * {"id": "golden/hand-1x2x2x1-k2/gradient", "op": "gradient", "x": [1, 4, 3, 2], "shape": [1, 2, 2, 1],
  *  "logits": [0, 0], "k": 2, "padding": "valid", "dy": [1]}
  * ```
- * `dy` is present only when `op` is "gradient". Answer (port → kit), one line per request, in order:
+ * `poolSize` ([kh, kw]) and `strides` ([sh, sw]) are present only when the window is not the default
+ * 2x2 with stride 2 (absent: `[2, 2]`, and `poolSize`); `logits` has length k (shared by all
+ * channels) or C·k (per channel, channel-major). `dy` is present only when `op` is "gradient".
+ * Answer (port → kit), one line per request, in order:
  * forward `{"id", "shape", "y"}`, gradient `{"id", "dx", "dLogits"}`, or, when the port rejects the
  * input, `{"id", "error": "message"}`.
  *
@@ -36,6 +39,10 @@ export interface Request {
   readonly logits: readonly number[];
   readonly k: number;
   readonly padding: string;
+  /** `[kh, kw]`; absent for the default 2x2 window (SPEC.md §2). */
+  readonly poolSize?: readonly number[];
+  /** `[sh, sw]`; absent means `poolSize` (SPEC.md §2). */
+  readonly strides?: readonly number[];
   readonly dy?: readonly number[];
 }
 
@@ -51,6 +58,8 @@ export function encodeRequest(r: Request): string {
     k: r.k,
     padding: r.padding,
   };
+  if (r.poolSize !== undefined) body.poolSize = r.poolSize;
+  if (r.strides !== undefined) body.strides = r.strides;
   if (r.dy !== undefined) body.dy = enc(r.dy);
   return JSON.stringify(body);
 }

@@ -7,10 +7,35 @@
  */
 import type { Precision } from "../props/generators.ts";
 import { UsageError } from "../src/cli.ts";
-import { allCases, CATEGORIES, type ConformanceCase } from "./cases.ts";
-import { checkAnswer, expectedFor, type Problem, type WeightsOrder } from "./compare.ts";
+import { allCases, CATEGORIES, type ConformanceCase, type Needs } from "./cases.ts";
+import { checkAnswer, expectedFor, type Problem, reverseGroups, type WeightsOrder } from "./compare.ts";
 import { type Exchange, PortProcess } from "./port.ts";
 import { encodeRequest, parseAnswerLine, type Request } from "./protocol.ts";
+
+/**
+ * What the port declares it supports (`--windows`, `--logits`), like the registry's `supports`:
+ * cases needing more are skipped, and the skips are counted and printed, never silent.
+ */
+export interface PortSupports {
+  /** "any": every poolSize and strides 1..4; "2x2": only 2x2 windows with stride 2 (requests without poolSize / strides). */
+  readonly windows: "any" | "2x2";
+  /** "any": logits of length k or C·k; "shared": only k logits shared by all channels. */
+  readonly logits: "any" | "shared";
+}
+
+/** A port that supports everything (the default). */
+export const SUPPORTS_ALL: PortSupports = { windows: "any", logits: "any" };
+
+/**
+ * Why a port declaring `s` skips a case needing `needs`: the flag and what it excludes, one entry
+ * per flag that excludes it (none: the case runs).
+ */
+export function skipReasons(needs: Needs, s: PortSupports): string[] {
+  const reasons: string[] = [];
+  if (needs.windows && s.windows === "2x2") reasons.push("--windows 2x2: a poolSize or strides other than 2x2/2");
+  if (needs.perChannelLogits && s.logits === "shared") reasons.push("--logits shared: per-channel logits (C·k)");
+  return reasons;
+}
 
 /** Settings of one run. */
 export interface KitOptions {
@@ -18,6 +43,8 @@ export interface KitOptions {
   readonly command: readonly string[];
   readonly precision: Precision;
   readonly weightsOrder: WeightsOrder;
+  /** What the port supports; default {@link SUPPORTS_ALL}. */
+  readonly supports?: PortSupports;
   /** Longest wait for one answer (the first includes the port's start-up), milliseconds. */
   readonly timeoutMs: number;
   readonly seed: number;
@@ -65,11 +92,13 @@ export interface KitReport {
   readonly options: {
     precision: Precision;
     weightsOrder: WeightsOrder;
+    supports: PortSupports;
     timeoutMs: number;
     seed: number;
     casesPerClass: number;
     filter: readonly string[];
   };
+  /** Per category: cases run (passed + failed + not run) and cases skipped for what the port does not support. */
   readonly categories: {
     name: string;
     title: string;
@@ -77,7 +106,13 @@ export interface KitReport {
     passed: number;
     failed: number;
     notRun: number;
+    skipped: number;
   }[];
+  /**
+   * Cases skipped because the port declared it does not support them: per flag, how many, per
+   * category (a case excluded by both flags counts under both; `categories[].skipped` counts it once).
+   */
+  readonly skipped: { reason: string; cases: number; byCategory: Record<string, number> }[];
   /** For each category with failed cases and a known likely cause: that cause (also printed with the report). */
   readonly hints: { category: string; hint: string }[];
   readonly passed: number;
@@ -110,9 +145,9 @@ export function matchesFilter(name: string, term: string): boolean {
   return next === "" || next === "/" || next === "#" || term.endsWith("/") || term.endsWith("#");
 }
 
-/** The request as the port gets it: logits reversed for a smallest-first port. */
+/** The request as the port gets it: logits reversed (per channel when per-channel) for a smallest-first port. */
 function wireRequest(r: Request, order: WeightsOrder): Request {
-  return order === "smallest-first" ? { ...r, logits: [...r.logits].reverse() } : r;
+  return order === "smallest-first" ? { ...r, logits: reverseGroups(r.logits, r.k) } : r;
 }
 
 /** Indents a multi-line text block. */
@@ -146,9 +181,17 @@ function portFailureReason(ex: Exchange): string {
 /** Runs the kit. Never throws for anything the port does; throws PortStartError when it cannot start. */
 export async function runKit(o: KitOptions): Promise<KitReport> {
   const started = performance.now();
+  const supports = o.supports ?? SUPPORTS_ALL;
   let cases: ConformanceCase[] = await allCases(o.precision, o.seed, o.casesPerClass);
   if (o.filter.length > 0) cases = cases.filter((c) => o.filter.some((f) => matchesFilter(c.name, f)));
-  if (cases.length === 0) {
+  // Cases the port declared it does not support: skipped here, counted per reason and category, printed below.
+  const skippedCases: { c: ConformanceCase; reasons: string[] }[] = [];
+  cases = cases.filter((c) => {
+    const reasons = skipReasons(c.needs, supports);
+    if (reasons.length > 0) skippedCases.push({ c, reasons });
+    return reasons.length === 0;
+  });
+  if (cases.length === 0 && skippedCases.length === 0) {
     throw new UsageError(
       "--filter",
       "terms that match at least one case: a whole name (ties#3/gradient), the start of one up to a / or # " +
@@ -158,7 +201,9 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
   }
   o.err(
     `conformance: ${cases.length} cases (${o.precision}, weights ${o.weightsOrder}, seed ${o.seed}, ` +
-      `${o.casesPerClass} per generated class); port: ${o.command.join(" ")}`,
+      `${o.casesPerClass} per generated class${
+        skippedCases.length > 0 ? `; ${skippedCases.length} skipped as unsupported` : ""
+      }); port: ${o.command.join(" ")}`,
   );
   const port = PortProcess.start(o.command, o.env);
   const outcomes: CaseOutcome[] = [];
@@ -256,8 +301,24 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
     const mine = outcomes.filter((c) => c.category === cat.name);
     const p = mine.filter((c) => c.status === "pass").length;
     const n = mine.filter((c) => c.status === "not-run").length;
-    return { name: cat.name, title: cat.title, cases: mine.length, passed: p, failed: mine.length - p - n, notRun: n };
-  }).filter((c) => c.cases > 0);
+    const skipped = skippedCases.filter((s) => s.c.category === cat.name).length;
+    return {
+      name: cat.name,
+      title: cat.title,
+      cases: mine.length,
+      passed: p,
+      failed: mine.length - p - n,
+      notRun: n,
+      skipped,
+    };
+  }).filter((c) => c.cases + c.skipped > 0);
+  const skipped = [...new Set(skippedCases.flatMap((s) => s.reasons))].map((reason) => {
+    const byCategory: Record<string, number> = {};
+    for (const s of skippedCases) {
+      if (s.reasons.includes(reason)) byCategory[s.c.category] = (byCategory[s.c.category] ?? 0) + 1;
+    }
+    return { reason, cases: Object.values(byCategory).reduce((a, b) => a + b, 0), byCategory };
+  });
 
   if (portFailure) {
     o.out(`PORT FAILURE during ${portFailure.name}: ${portFailure.reason}`);
@@ -290,21 +351,32 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
       } (answers must be one line per request)`,
     );
   }
+  for (const s of skipped) {
+    const where = Object.entries(s.byCategory).map(([category, n]) => `${category} ${n}`).join(", ");
+    o.out(`skipped ${s.cases} cases the port does not support (${s.reason}): ${where}`);
+  }
   const wallSeconds = (performance.now() - started) / 1000;
   const nameWidth = Math.max(...categories.map((c) => c.name.length), 8);
-  o.out(`${"category".padEnd(nameWidth)}  cases  passed  failed  not run`);
+  o.out(`${"category".padEnd(nameWidth)}  requests  passed  failed  not run  skipped`);
   for (const c of categories) {
     o.out(
-      `${c.name.padEnd(nameWidth)}  ${String(c.cases).padStart(5)}  ${String(c.passed).padStart(6)}  ${
+      `${c.name.padEnd(nameWidth)}  ${String(c.cases).padStart(8)}  ${String(c.passed).padStart(6)}  ${
         String(c.failed).padStart(6)
-      }  ${String(c.notRun).padStart(7)}`,
+      }  ${String(c.notRun).padStart(7)}  ${String(c.skipped).padStart(7)}`,
     );
   }
+  const declared = supports.windows === "any" && supports.logits === "any"
+    ? ""
+    : `; supports --windows ${supports.windows} --logits ${supports.logits}`;
   o.out(
-    `port: ${o.command.join(" ")}; ${o.precision}, weights ${o.weightsOrder}, seed ${o.seed}; ` +
+    `port: ${o.command.join(" ")}; ${o.precision}, weights ${o.weightsOrder}${declared}, seed ${o.seed}; ` +
       `${wallSeconds.toFixed(1)} s; the port ${portExit}`,
   );
   if (notRun > 0) o.out(`(the failed count includes ${notRun} cases not run: the port stopped answering)`);
+  // Skips are not failures, and the last line keeps its form; the count before it says how many were skipped.
+  if (skippedCases.length > 0) {
+    o.out(`(${skippedCases.length} cases skipped as unsupported, not counted below: see "skipped" above)`);
+  }
   o.out(`${passed} passed, ${failed} failed`);
   return {
     tool: "sortpool conformance kit",
@@ -312,12 +384,14 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
     options: {
       precision: o.precision,
       weightsOrder: o.weightsOrder,
+      supports,
       timeoutMs: o.timeoutMs,
       seed: o.seed,
       casesPerClass: o.casesPerClass,
       filter: o.filter,
     },
     categories,
+    skipped,
     hints,
     passed,
     failed,

@@ -1,7 +1,7 @@
 // Copy kernel of the sort_pool2d forward pass: the same minimum memory traffic (read 4 floats,
 // write 1) with no ranking. The benchmarks time it next to the forward kernels and report their
-// speed as a percentage of its bandwidth ("% of copy bandwidth"). It is one measured copy-like
-// kernel, not a bound: a kernel can beat it (other access pattern, caches), so over 100 % occurs.
+// speed as a percentage of its bandwidth ("% of copy bandwidth", bench/bandwidth.ts). It is one
+// measured copy-like kernel, not a bound: another kernel may beat it (other access pattern, caches).
 //
 // What it computes: y[i] = max(max(x[4i], x[4i+1]), max(x[4i+2], x[4i+3])) over vec4s, i.e.
 // every output vec4 reads 4 consecutive input vec4s. A forward pass over B*H*W*C input floats

@@ -10,13 +10,19 @@
 // (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right). SPEC.md §3 "Padding": a cell past the
 // bottom row / right column is a zero-valued participant when k > 1 and takes no part when k = 1.
 //
-// How: the 5-comparator network of src/spec.ts SORTING_NETWORK, (0,1) (2,3) (0,2) (1,3) (1,2),
-// each compare-exchange moving the higher-ranked entry (sort key, value, cell) to the lower
-// slot. Values are compared as integer sort keys (see sort_key): NaN is found from its bit
-// pattern, never by `x != x`, which compilers that assume no NaN (fast-math) may fold away.
-// The first four compare-exchanges always hold the lower cell in their first slot (slots 0, 1
-// hold cells 0, 1 and slots 2, 3 hold cells 2, 3 until (1,2)), so there the tie rule "equal
-// keys: lower cell first" is "swap only on a strictly greater key"; (1,2) compares cells.
+// How: only values are needed, not which cell ranks where (the backward kernels track cells).
+// Without NaN, float comparison is the spec's value order (-0 == +0), so the 5-comparator
+// network of src/spec.ts SORTING_NETWORK, (0,1) (2,3) (0,2) (1,3) (1,2), moves the values
+// themselves with float compares and selects, and its own swap history settles equal values by
+// cell (see main). A window with a NaN has a NaN of rank 0, so its y is NaN whatever the other
+// ranks: each compare-exchange also moves a NaN (found from its bit pattern) up, which brings one
+// to rank 0, and the sum propagates it. The output of every input is bitwise the one the earlier
+// cell-tracking version of this kernel gave (NaN payloads aside when several NaNs meet: which one
+// survives is up to the network and the compiler). The window's position comes from the work
+// item by float division made exact (see divide, divide_small): CPU adapters run integer
+// division lane by lane. Speed on CPU adapters (llvmpipe, lavapipe: every storage access is a
+// loop over lanes, both sides of every branch run) is why the host specialises this kernel with
+// the constants below and picks a larger workgroup (src/webgpu/kernels.ts).
 //
 // Bindings (group 0):
 //   0  x        storage, read        array<vec4<f32>>  input, NHWC, B*H*W*C floats
@@ -26,11 +32,16 @@
 //        height, width          H, W of x
 //        channel_groups         C / 4 (vec4s per pixel)
 //        out_height, out_width  Ho, Wo of y ("same": ceil(H/2), ceil(W/2); "valid": floor)
-//        k                      1..4
+//        k                      1..4 (this kernel reads the constant K instead)
 //        work_items             B * Ho * Wo * channel_groups / GROUPS_PER_INVOCATION
 //        unused                 write 0
-// Override constants: WORKGROUP_SIZE (default 64), GROUPS_PER_INVOCATION (1 or 2, default 1;
-//   2 needs an even channel_groups): each invocation writes that many consecutive output vec4s.
+// Override constants: WORKGROUP_SIZE (default 64; the host uses 256); GROUPS_PER_INVOCATION (1 or 2, default 1;
+//   2 needs an even channel_groups): each invocation writes that many consecutive output vec4s;
+//   K (default 4): k, the same as params.k. A pipeline per k lets the compiler drop the ranks
+//   and products that k leaves out (CPU adapters run both sides of a branch); FULL_WINDOWS
+//   (default false): true only when every window lies inside x ("valid", or even H and W), which
+//   drops the border tests and selects; FEW_ITEMS (default false): true only when work_items
+//   <= 2^20, which lets one rounding step divide (see divide_small).
 // Dispatch: after sort_pool2d_weights.wgsl, workgroups (gx, gy, 1) with
 //   gx * gy * WORKGROUP_SIZE >= work_items; the work item of an invocation is
 //   global_id.x + global_id.y * gx * WORKGROUP_SIZE, so a host splits a count above
@@ -41,8 +52,7 @@
 
 // ---- variant block ----
 alias Values = vec4<f32>;
-alias Keys = vec4<i32>;
-alias Cells = vec4<u32>;
+alias Bits = vec4<i32>;
 alias Lanes = vec4<bool>;
 // ---- end of variant block ----
 
@@ -64,80 +74,75 @@ struct Params {
 
 override WORKGROUP_SIZE: u32 = 64u;
 // Channel groups each invocation handles, 1 or 2; must divide channel_groups. Two amortise the
-// index arithmetic (integer divisions run lane by lane on CPU adapters).
+// index arithmetic (more were slower on llvmpipe: 4 and 8 measured below 2).
 override GROUPS_PER_INVOCATION: u32 = 1u;
+// Ranks kept, 1..4: params.k of the call (the host always sets it).
+override K: u32 = 4u;
+// Every window lies inside x: no cell is padding.
+override FULL_WINDOWS: bool = false;
+// work_items <= 2^20: slot indices divide in one step (divide_small).
+override FEW_ITEMS: bool = false;
 
-// One ranking entry per channel lane: sort key, value, window cell (0..3).
-struct Entry {
-  key: Keys,
-  value: Values,
-  cell: Cells,
+// Where v is NaN, from its bit pattern (exponent all ones, mantissa not 0), never by `v != v`,
+// which compilers that assume no NaN (fast-math) may fold.
+fn is_nan(v: Values) -> Lanes {
+  return (bitcast<Bits>(v) & Bits(0x7fffffff)) > Bits(0x7f800000);
 }
 
-// The key of a padded cell when k = 1: below every value's key, so it never ranks first.
-const EXCLUDED_KEY: i32 = -2147483647 - 1;
-
-// Signed keys whose order is the spec's value order: -m for negative floats, m otherwise (m the
-// magnitude bits, so -0 and +0 both map to 0), and one key above +Inf for every NaN.
-fn sort_key(v: Values) -> Keys {
-  let bits = bitcast<Keys>(v);
-  let magnitude = bits & Keys(0x7fffffff);
-  let ordered = select(magnitude, -magnitude, bits < Keys(0));
-  return select(ordered, Keys(0x7fffffff), magnitude > Keys(0x7f800000));
-}
-
-// Swaps the entries of slots a and b in the lanes where `swap` holds (branch-free).
-fn swap_where(a: ptr<function, Entry>, b: ptr<function, Entry>, swap: Lanes) {
+// Swaps the values of slots a and b in the lanes where `swap` holds (branch-free).
+fn swap_where(a: ptr<function, Values>, b: ptr<function, Values>, swap: Lanes) {
   let first = *a;
   let second = *b;
-  *a = Entry(
-    select(first.key, second.key, swap),
-    select(first.value, second.value, swap),
-    select(first.cell, second.cell, swap),
-  );
-  *b = Entry(
-    select(second.key, first.key, swap),
-    select(second.value, first.value, swap),
-    select(second.cell, first.cell, swap),
-  );
+  *a = select(first, second, swap);
+  *b = select(second, first, swap);
 }
 
-// Compare-exchange of slots (a, b) where a's cell is known to be the lower: swap on b > a.
-fn exchange_ordered(a: ptr<function, Entry>, b: ptr<function, Entry>) {
-  swap_where(a, b, (*b).key > (*a).key);
+// Compare-exchange moving the larger value to slot a; equal values (+0 == -0) stay; a NaN in b
+// moves up too, so a window's NaN (if any) reaches rank 0 (when both are NaN they swap: which
+// NaN leads only picks the payload of a NaN y). Returns where it swapped. The NaN test also keeps
+// GLSL compilers from rewriting compare-and-select as fmax/fmin, which may order -0 and +0 either
+// way.
+fn exchange(a: ptr<function, Values>, b: ptr<function, Values>) -> Lanes {
+  let swap = (*b > *a) | is_nan(*b);
+  swap_where(a, b, swap);
+  return swap;
 }
 
-// Compare-exchange with the full tie rule: swap where b ranks before a (src/spec.ts ranksBefore).
-fn exchange(a: ptr<function, Entry>, b: ptr<function, Entry>) {
-  let first = *a;
-  let second = *b;
-  swap_where(a, b, (second.key > first.key) | ((second.key == first.key) & (second.cell < first.cell)));
+// The nearest integer to v, for |v| <= 2^22: adding 1.5 * 2^23 leaves it in the low mantissa bits.
+fn nearest(v: f32) -> i32 {
+  return bitcast<i32>(v + 12582912.0) - 0x4b400000;
 }
 
-// The four cells of the window at output position (b, oh, ow), channel group g, as ranking
-// entries in cell order. Cell 0 always lies inside x; cells 1..3 may be padded (SPEC.md §3).
-fn load_window(b: u32, oh: u32, ow: u32, g: u32) -> array<Entry, 4> {
-  let row = 2u * oh;
-  let col = 2u * ow;
-  let has_right = col + 1u < params.width;
-  let has_below = row + 1u < params.height;
-  let top_left = ((b * params.height + row) * params.width + col) * params.channel_groups + g;
-  let row_stride = params.width * params.channel_groups;
-  // Branch-free: a padded cell reads the top-left element and discards it.
-  let right = select(top_left, top_left + params.channel_groups, has_right);
-  let below = select(top_left, top_left + row_stride, has_below);
-  let below_right = select(top_left, top_left + row_stride + params.channel_groups, has_right && has_below);
-  let padded_key = select(Keys(EXCLUDED_KEY), Keys(0), params.k > 1u);
-  let v0 = x[top_left];
-  let v1 = select(Values(0.0), x[right], has_right);
-  let v2 = select(Values(0.0), x[below], has_below);
-  let v3 = select(Values(0.0), x[below_right], has_right && has_below);
-  return array<Entry, 4>(
-    Entry(sort_key(v0), v0, Cells(0u)),
-    Entry(select(padded_key, sort_key(v1), has_right), v1, Cells(1u)),
-    Entry(select(padded_key, sort_key(v2), has_below), v2, Cells(2u)),
-    Entry(select(padded_key, sort_key(v3), has_right && has_below), v3, Cells(3u)),
-  );
+// floor(a / d) for 0 <= a < 2^30 and 1 <= d < 2^30, with inverse = 1 / f32(d), exact (indices
+// here stay below 2^30: a storage binding of at most 2^32 bytes holds under 2^30 floats). Integer
+// division runs lane by lane on CPU adapters; this is a few vector operations. The first estimate
+// is within a * 2^-21.8 + 1 of a / d (WGSL's f32 division is within 2.5 ULP), so its remainder
+// (exact in i32) is at most 2^9.2 + d in size; the second step rounds the remainder's quotient,
+// which leaves floor(a / d) or one more, and the sign of the final remainder tells which.
+fn divide(a: u32, d: u32, inverse: f32) -> u32 {
+  let dividend = i32(a);
+  let divisor = i32(d);
+  let estimate = i32(f32(dividend) * inverse);
+  let q = estimate + nearest(f32(dividend - estimate * divisor) * inverse);
+  return u32(q - select(0, 1, dividend - q * divisor < 0));
+}
+
+// floor(a / d) for 0 <= a < 2^20 and 1 <= d <= 2^20, with inverse = 1 / f32(d), in one step. The
+// true (a + 0.5) / d lies at least 0.5 / d from an integer (a / d is one or is at least 1 / d
+// past one); the computed one is within (a + 0.5) / d * 2^-21.4 of it (2.5 ULP reciprocal, one
+// rounded product), which is less than 0.5 / d for a + 0.5 < 2^20.4, so truncation is exact.
+fn divide_small(a: u32, inverse: f32) -> u32 {
+  return u32((f32(a) + 0.5) * inverse);
+}
+
+// floor(slot / d) for the slot arithmetic of main: in one step when FEW_ITEMS (the slot and
+// every divisor of main are below work_items; a constant, so the other branch is compiled out).
+fn divide_slot(slot: u32, d: u32) -> u32 {
+  let inverse = 1.0 / f32(i32(d));
+  if (FEW_ITEMS) {
+    return divide_small(slot, inverse);
+  }
+  return divide(slot, d, inverse);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -146,41 +151,67 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (slot >= params.work_items) {
     return;
   }
+  // Window, output row (b * out_height + oh) and image of the work item: three independent
+  // divisions of the slot (floor(floor(a / m) / n) = floor(a / (m * n))).
   let slots_per_window = params.channel_groups / GROUPS_PER_INVOCATION;
-  let window = slot / slots_per_window;
+  let slots_per_row = slots_per_window * params.out_width;
+  let slots_per_image = slots_per_row * params.out_height;
+  let window = divide_slot(slot, slots_per_window);
+  let rest = divide_slot(slot, slots_per_row);
+  let b = divide_slot(slot, slots_per_image);
   let first_group = (slot - window * slots_per_window) * GROUPS_PER_INVOCATION;
-  let rest = window / params.out_width;
   let ow = window - rest * params.out_width;
-  let b = rest / params.out_height;
   let oh = rest - b * params.out_height;
   let w = weights;
 
+  // The window's cells (SPEC.md §3): cell 0 always lies inside x; a cell past the right column or
+  // the bottom row reads cell 0's element instead (a step of 0). For k = 1 that copy of cell 0
+  // takes no part, as the spec asks: it ties with cell 0 and ranks after it. For k > 1 it becomes
+  // the zero-valued participant.
+  let row = 2u * oh;
+  let col = 2u * ow;
+  let has_right = FULL_WINDOWS || col + 1u < params.width;
+  let has_below = FULL_WINDOWS || row + 1u < params.height;
+  let zeros = K > 1u;
+  let right = select(0u, params.channel_groups, has_right);
+  let below = select(0u, params.width * params.channel_groups, has_below);
+  let top_left = ((b * params.height + row) * params.width + col) * params.channel_groups + first_group;
+
   for (var j = 0u; j < GROUPS_PER_INVOCATION; j++) {
-    let g = first_group + j;
-    let cells = load_window(b, oh, ow, g);
-    var s0 = cells[0];
-    var s1 = cells[1];
-    var s2 = cells[2];
-    var s3 = cells[3];
-    exchange_ordered(&s0, &s1);
-    exchange_ordered(&s2, &s3);
-    exchange_ordered(&s0, &s2);
-    exchange_ordered(&s1, &s3);
-    exchange(&s1, &s2);
+    let v0 = x[top_left + j];
+    let v1 = select(x[top_left + j + right], Values(0.0), zeros && !has_right);
+    let v2 = select(x[top_left + j + below], Values(0.0), zeros && !has_below);
+    let v3 = select(x[top_left + j + right + below], Values(0.0), zeros && !(has_right && has_below));
+    var s0 = v0;
+    var s1 = v1;
+    var s2 = v2;
+    var s3 = v3;
+    // The 5-comparator network of src/spec.ts SORTING_NETWORK. Equal values must keep the lower
+    // cell first. The first four compare-exchanges hold the lower cell in their first slot (slots
+    // 0, 1 hold cells 0, 1 and slots 2, 3 hold cells 2, 3 until (1,2)), so "swap on a strictly
+    // greater value" keeps it. At (1,2) slot 1 holds the larger of the pairs' seconds, slot 2 the
+    // smaller of their firsts: slot 1's cell is the lower one exactly when slot 1 still holds
+    // cell 0 or 1 and slot 2 still holds cell 2 or 3, i.e. when neither (0,2) nor (1,3) swapped.
+    // So on equal values (1,2) swaps when one of them did (src/webgpu/forward_bits.test.ts runs
+    // every pattern of ties).
+    exchange(&s0, &s1);
+    exchange(&s2, &s3);
+    let crossed = exchange(&s0, &s2) | exchange(&s1, &s3);
+    swap_where(&s1, &s2, select(s2 > s1, s2 >= s1, crossed));
 
     // Ranks r >= k are left out, not weighted by 0: 0 * Inf would be NaN. The sum starts from the
     // first product, not from +0 (SPEC.md §5): a zero y keeps IEEE's sign (-0 exactly when every
     // product is -0), and k = 1 with w = [1] returns the rank-0 value itself.
-    var acc = w.x * s0.value;
-    if (params.k > 1u) {
-      acc += w.y * s1.value;
+    var acc = w.x * s0;
+    if (K > 1u) {
+      acc += w.y * s1;
     }
-    if (params.k > 2u) {
-      acc += w.z * s2.value;
+    if (K > 2u) {
+      acc += w.z * s2;
     }
-    if (params.k > 3u) {
-      acc += w.w * s3.value;
+    if (K > 3u) {
+      acc += w.w * s3;
     }
-    y[window * params.channel_groups + g] = acc;
+    y[window * params.channel_groups + first_group + j] = acc;
   }
 }

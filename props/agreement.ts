@@ -1,31 +1,90 @@
 /**
- * Element-wise agreement of one entry's results with the float64 reference on the same case, with
- * the tolerance model of `tolerance.ts` and failures located by window (used by the concurrency
- * and binding-limit properties, which check every call against the reference of its own case).
+ * The case as implementations receive it, and element-wise agreement of one entry's results with
+ * the float64 reference on the same case, with the tolerance model of `tolerance.ts` and failures
+ * located by window (used by the concurrency and binding-limit properties, which check every call
+ * against the reference of its own case).
  *
  * @module
  */
 import { referenceForward, referenceGradient } from "../src/reference.ts";
+import { unsupportedReason } from "../src/registry.ts";
 import { outputShape, softmax } from "../src/spec.ts";
 import type { Implementation, SortPoolCase } from "../src/types.ts";
-import { ownerOf, type PropCase, windowInfos } from "./generators.ts";
+import {
+  buildCase,
+  type CaseParams,
+  containingWindows,
+  DEFAULT_WINDOW,
+  type PropCase,
+  rankSums,
+  windowFields,
+  windowInfos,
+} from "./generators.ts";
 import { dLogitsTolerance, referenceTolerance } from "./tolerance.ts";
 import { locateInput, locateOutput, type VerdictBuilder } from "./verdict.ts";
 
-/** The case as the reference receives it (float64 x, logits as given). */
-export function referenceCase(c: PropCase): SortPoolCase {
-  return { x: c.x, shape: c.shape, logits: [...c.logits], k: c.k, padding: c.padding };
-}
-
-/** The case as `entry` receives it (x in its precision; exact: generated values are representable). */
-export function entryCase(entry: Implementation, c: PropCase): SortPoolCase {
+/**
+ * A generated case as a `SortPoolCase`: `x` (default the case's) as a Float32Array or Float64Array
+ * per `precision` (exact: generated values are representable there), the logits (default the
+ * case's), and `poolSize` / `strides` only when the case passes them (a default-window case leaves
+ * them out, as callers of the article's layer do).
+ */
+export function sortPoolCase(
+  c: PropCase,
+  precision: "float32" | "float64",
+  x: Float64Array = c.x,
+  logits: readonly number[] = c.logits,
+): SortPoolCase {
   return {
-    x: entry.precision === "float32" ? Float32Array.from(c.x) : Float64Array.from(c.x),
+    x: precision === "float32" ? Float32Array.from(x) : Float64Array.from(x),
     shape: c.shape,
-    logits: [...c.logits],
+    logits: [...logits],
     k: c.k,
     padding: c.padding,
+    ...windowFields(c),
   };
+}
+
+/**
+ * Why `entry` does not take case `c` (its `supports`), or undefined. Only the fields that
+ * `unsupportedReason` reads are passed: x is not copied.
+ */
+export function skipReason(entry: Implementation, c: PropCase): string | undefined {
+  return unsupportedReason(entry, {
+    x: new Float32Array(0),
+    shape: c.shape,
+    logits: c.logits,
+    k: c.k,
+    padding: c.padding,
+    ...windowFields(c),
+  });
+}
+
+/**
+ * `c` if `entry` supports it, else the same draw with the default window (2x2/2), shared logits and
+ * k folded onto 1..4 ("same" padding when "valid" would not fit): for a partner call that must run
+ * (props/concurrency.ts), not for the entry under test, whose unsupported cases are skipped.
+ */
+export function supportedCase(entry: Implementation, c: PropCase): PropCase {
+  if (skipReason(entry, c) === undefined) return c;
+  const p: CaseParams = {
+    ...c.params,
+    window: DEFAULT_WINDOW,
+    perChannel: false,
+    k: ((c.k - 1) % 4) + 1,
+    padding: c.params.height >= 2 && c.params.width >= 2 ? c.padding : "same",
+  };
+  return buildCase(p, c.precision);
+}
+
+/** The case as the reference receives it (float64 x, logits as given). */
+export function referenceCase(c: PropCase): SortPoolCase {
+  return sortPoolCase(c, "float64");
+}
+
+/** The case as `entry` receives it (x in its precision). */
+export function entryCase(entry: Implementation, c: PropCase): SortPoolCase {
+  return sortPoolCase(c, entry.precision);
 }
 
 /**
@@ -43,7 +102,7 @@ export function checkForwardAgainstReference(
   const prefix = who ? `${who}: ` : "";
   const ref = referenceForward(referenceCase(c)).y;
   if (y.length !== ref.length) {
-    const expected = outputShape(c.shape, c.padding);
+    const expected = outputShape(c.shape, c.padding, c);
     v.fail(`${prefix}forward length`, `${ref.length} values ([${expected.join(", ")}])`, `${y.length}`, note());
     return;
   }
@@ -71,42 +130,51 @@ export function checkGradientAgainstReference(
 ): void {
   const prefix = who ? `${who}: ` : "";
   const ref = referenceGradient(referenceCase(c), c.dy);
-  if (g.dx.length !== ref.dx.length || g.dLogits.length !== c.k) {
+  const n = c.logits.length;
+  if (g.dx.length !== ref.dx.length || g.dLogits.length !== n) {
     v.fail(
       `${prefix}gradient lengths`,
-      `dx ${ref.dx.length}, dLogits ${c.k}`,
+      `dx ${ref.dx.length}, dLogits ${n}`,
       `dx ${g.dx.length}, dLogits ${g.dLogits.length}`,
       note(),
     );
     return;
   }
   const infos = windowInfos(c, c.x);
-  const owner = ownerOf(c, infos);
+  const windows = containingWindows(c, infos);
   for (let i = 0; i < c.x.length; i++) {
-    const o = owner[i];
+    const held = windows[i];
+    let dyAbs = 0;
+    for (const o of held) dyAbs += Math.abs(c.dy[o]);
     v.compare(
       `${prefix}dx vs reference`,
       ref.dx[i],
       g.dx[i],
-      referenceTolerance(entry.precision, o >= 0 ? Math.abs(c.dy[o]) : 0),
-      () => locateInput(c.shape, i, o >= 0 ? infos[o] : undefined),
+      referenceTolerance(entry.precision, dyAbs),
+      () => locateInput(c.shape, i, held.length > 0 ? infos[held[0]] : undefined, held.length),
       "fail",
       note,
     );
   }
-  const t = new Float64Array(c.k);
-  for (const w of infos) for (let r = 0; r < c.k; r++) t[r] += Math.abs(w.ranked[r].value * c.dy[w.out]);
-  const maxT = Math.max(...t);
-  const w = softmax(c.logits);
-  for (let r = 0; r < c.k; r++) {
+  const { t, windowsPerGroup } = rankSums(c, infos);
+  const w = softmax(c.logits, c.k);
+  for (let j = 0; j < n; j++) {
     v.compare(
-      `${prefix}dLogits[${r}] vs reference`,
-      ref.dLogits[r],
-      g.dLogits[r],
-      dLogitsTolerance(entry.precision, w[r], infos.length, maxT),
+      `${prefix}dLogits[${j}] vs reference`,
+      ref.dLogits[j],
+      g.dLogits[j],
+      dLogitsTolerance(entry.precision, w[j], windowsPerGroup, groupMax(t, c.k, j)),
       () => undefined,
       "fail",
       note,
     );
   }
+}
+
+/** Largest finite element of `t` in the group of k holding index `j` (0 when none is finite). */
+export function groupMax(t: ArrayLike<number>, k: number, j: number): number {
+  const start = j - (j % k);
+  let max = 0;
+  for (let r = start; r < start + k; r++) if (Number.isFinite(t[r])) max = Math.max(max, t[r]);
+  return max;
 }

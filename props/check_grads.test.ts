@@ -5,8 +5,8 @@ import { helpText } from "../src/cli.ts";
 import { CHECK_GRADS_CLI, checkGrads, parseArgs, plantedVerdicts, type Progress, UsageError } from "./check_grads.ts";
 import { plantedEntries } from "./planted.ts";
 import { properties } from "./properties.ts";
-import { formatSummary } from "./report.ts";
-import { planRuns } from "./runner.ts";
+import { formatCoverage, formatSkips, formatSummary } from "./report.ts";
+import { emptyCoverage, emptySkips, expectedConfigurations, expectedSkipsPerCase, planRuns } from "./runner.ts";
 
 const quiet: Progress = { line: () => {}, status: () => {} };
 
@@ -73,6 +73,24 @@ describe("run plan", () => {
     expect(plan[1].runs).toBeGreaterThan(5);
     expect(plan[0].estimatedSeconds + plan[1].estimatedSeconds).toBeLessThanOrEqual(60);
   });
+
+  test("compiling new window configurations and drawing skipped cases count against an entry's share", () => {
+    const base = { entry: { ...referenceImplementation, name: "gpu", device: "webgpu" } as Implementation };
+    const warm = planRuns([{ ...base, secondsPerCall: 0.02 }], properties, 60, 100, 5)[0];
+    const cold = planRuns([{ ...base, secondsPerCall: 0.02, secondsPerNewWindow: 0.1 }], properties, 60, 100, 5)[0];
+    expect(expectedConfigurations(properties.length * cold.runs)).toBeGreaterThan(10);
+    expect(cold.runs).toBeLessThan(warm.runs);
+    expect(cold.estimatedSeconds).toBeLessThanOrEqual(60);
+    const limited = {
+      ...base.entry,
+      supports: { windows: "2x2/2" as const, perChannelLogits: false, limitation: "test" },
+    };
+    expect(expectedSkipsPerCase(limited)).toBeGreaterThan(1);
+    expect(expectedSkipsPerCase(base.entry)).toBe(0);
+    expect(planRuns([{ entry: limited, secondsPerCall: 0.02 }], properties, 60, 100, 5)[0].runs).toBeLessThan(
+      warm.runs,
+    );
+  });
 });
 
 describe("no WebGPU adapter", () => {
@@ -104,6 +122,50 @@ describe("no WebGPU adapter", () => {
   });
 });
 
+describe("cases per property and skips in the report", () => {
+  test("the coverage table counts general / overlapping / per-channel cases; skips show their reason once", async () => {
+    const limited: Implementation = {
+      ...referenceImplementation,
+      name: "limited",
+      supports: {
+        windows: "2x2/2",
+        perChannelLogits: false,
+        limitation: "a test entry limited to the article's layer",
+      },
+    };
+    const chosen = properties.filter((p) => ["fwd-ref", "vjp-ref"].includes(p.name));
+    const result = await checkGrads(
+      [referenceImplementation, limited],
+      chosen,
+      { runs: 30, maxRuns: 30, minRuns: 1, budget: 10, planted: false, list: false, help: false, seed: 11 },
+      quiet,
+    );
+    expect(result.outcomes.every((o) => o.status === "pass")).toBe(true);
+    const ref = result.outcomes.filter((o) => o.entry === "reference");
+    for (const o of ref) {
+      expect(o.coverage.evaluated).toBe(30);
+      expect(o.coverage.general).toBeGreaterThan(0);
+      expect(o.coverage.overlapping).toBeGreaterThan(0);
+      expect(o.coverage.perChannel).toBeGreaterThan(0);
+      expect(o.skips.count).toBe(0);
+    }
+    const table = formatCoverage(result.entries, result.properties, result.outcomes);
+    const row = (name: string) => table.split("\n").find((l) => l.startsWith(name))!;
+    const [, refCell] = row("fwd-ref").split(/\s{2,}/);
+    const c = ref.find((o) => o.property === "fwd-ref")!.coverage;
+    expect(refCell).toBe(`30 ${c.general}/${c.overlapping}/${c.perChannel}`);
+    expect(row("fwd-ref")).toMatch(/30 0\/0\/0$/);
+    const skipped = result.outcomes.filter((o) => o.entry === "limited").reduce((s, o) => s + o.skips.count, 0);
+    expect(skipped).toBeGreaterThan(0);
+    expect(row("skipped (unsupported)")).toMatch(new RegExp(`0\\s+${skipped}$`));
+    const skips = formatSkips(result.entries, result.outcomes);
+    expect(skips).toContain(`limited: ${skipped} cases skipped over 2 properties`);
+    expect(skips.match(/reason:/g)?.length).toBe(1);
+    expect(skips).toContain("a test entry limited to the article's layer");
+    expect(skips).not.toContain("reference:");
+  });
+});
+
 describe("planted mode verdicts", () => {
   test("a planted bug that no property catches is reported as not caught", () => {
     const verdicts = plantedVerdicts(
@@ -115,6 +177,8 @@ describe("planted mode verdicts", () => {
         evaluations: 1,
         seed: 1,
         worstPassingRatio: 0,
+        coverage: emptyCoverage(),
+        skips: emptySkips(),
         wallMs: 0,
       })),
     );

@@ -24,7 +24,16 @@ export { UsageError };
 import { plantedBugs, plantedControl, plantedControlFloat32, propertiesFor, selectPlanted } from "./planted.ts";
 import { properties, type PropertyDefinition, selectProperties } from "./properties.ts";
 import { selectSubjects } from "./subjects.ts";
-import { formatLegend, formatMargins, formatOutcome, formatSummary, formatTolerances, outcomeJson } from "./report.ts";
+import {
+  formatCoverage,
+  formatLegend,
+  formatMargins,
+  formatOutcome,
+  formatSkips,
+  formatSummary,
+  formatTolerances,
+  outcomeJson,
+} from "./report.ts";
 import {
   calibrate,
   type PlannedEntry,
@@ -33,6 +42,7 @@ import {
   type PropertyOutcome,
   runProperty,
   slotsFor,
+  type TimedEntry,
   unavailableOutcome,
 } from "./runner.ts";
 import { describeTolerances } from "./tolerance.ts";
@@ -176,7 +186,7 @@ export async function checkGrads(
 
   // Entries that cannot run, and the cost of those that can.
   const unavailable = new Map<string, string>();
-  const timed: { entry: Implementation; secondsPerCall: number }[] = [];
+  const timed: TimedEntry[] = [];
   for (const entry of entries) {
     if (entry.device === "webgpu") {
       const reason = await probe();
@@ -191,7 +201,7 @@ export async function checkGrads(
     }
     try {
       progress.status(`timing ${entry.name} ...`);
-      timed.push({ entry, secondsPerCall: await calibrate(entry) });
+      timed.push({ entry, ...(await calibrate(entry)) });
     } catch (err) {
       unavailable.set(entry.name, `warm-up call threw: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -201,7 +211,9 @@ export async function checkGrads(
     for (const p of planRuns(timed, props, options.budget, options.maxRuns, options.minRuns)) {
       plan.set(p.entry.name, p);
       progress.line(
-        `plan: ${p.entry.name}: ${(p.secondsPerCall * 1000).toFixed(2)} ms/call → ${p.runs} runs per property ` +
+        `plan: ${p.entry.name}: ${(p.secondsPerCall * 1000).toFixed(2)} ms/call, ${
+          (p.secondsPerNewWindow * 1000).toFixed(0)
+        } ms per new window configuration → ${p.runs} runs per property ` +
           `(~${p.estimatedSeconds.toFixed(1)} s estimated)`,
       );
     }
@@ -233,10 +245,13 @@ export async function checkGrads(
         : outcome.status === "deviation"
         ? "deviation (declared)"
         : "FAIL";
+      const cov = outcome.coverage;
+      const skipped = outcome.skips.count > 0 ? `, ${outcome.skips.count} skipped as unsupported` : "";
       progress.line(
-        `[${index + 1}/${entries.length}] ${entry.name}  ${p.name}: ${verdict} (${outcome.evaluations} cases, ${
-          (outcome.wallMs / 1000).toFixed(1)
-        } s)${outcome.note ? `; ${outcome.note}` : ""}`,
+        `[${index + 1}/${entries.length}] ${entry.name}  ${p.name}: ${verdict} (${outcome.evaluations} cases: ` +
+          `${cov.general} general windows, ${cov.overlapping} overlapping, ${cov.perChannel} per-channel${skipped}; ${
+            (outcome.wallMs / 1000).toFixed(1)
+          } s)${outcome.note ? `; ${outcome.note}` : ""}`,
       );
     }
     await entry.dispose?.();
@@ -290,8 +305,12 @@ async function main(): Promise<number> {
   }
   if (options.list) {
     console.log(formatLegend(properties));
+    const supports = (e: Implementation) =>
+      e.supports ? `, windows ${e.supports.windows}, per-channel ${e.supports.perChannelLogits}` : "";
     console.log(
-      `entries: ${entries.map((e) => `${e.name} (${e.precision}, ${e.device}, ties ${e.ties.kind})`).join(", ")}`,
+      `entries: ${
+        entries.map((e) => `${e.name} (${e.precision}, ${e.device}, ties ${e.ties.kind}${supports(e)})`).join(", ")
+      }`,
     );
     return 0;
   }
@@ -301,6 +320,10 @@ async function main(): Promise<number> {
   const deviations = result.outcomes.filter((o) => o.status === "deviation");
 
   console.log(formatSummary(result.entries, result.properties, result.outcomes, result.plan));
+  console.log("");
+  console.log(formatCoverage(result.entries, result.properties, result.outcomes));
+  const skips = formatSkips(result.entries, result.outcomes);
+  if (skips) console.log(`\n${skips}`);
   console.log("");
   console.log(formatLegend(result.properties));
   if (failures.length > 0) {
@@ -347,6 +370,7 @@ async function main(): Promise<number> {
       plan: [...result.plan.values()].filter((p) => p).map((p) => ({
         entry: p!.entry.name,
         msPerCall: p!.secondsPerCall * 1000,
+        msPerNewWindow: p!.secondsPerNewWindow * 1000,
         runs: p!.runs,
         estimatedSeconds: p!.estimatedSeconds,
       })),
@@ -356,6 +380,7 @@ async function main(): Promise<number> {
         device: e.device,
         backend: e.backend,
         ties: e.ties,
+        supports: e.supports ?? null,
         slots: slotsFor(e),
       })),
       outcomes: result.outcomes.map(outcomeJson),

@@ -31,7 +31,7 @@ import { implementations } from "../src/registry.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import type { Implementation } from "../src/types.ts";
 import { caseArbitrary, type CaseConstraints, type PropCase, type ValueKind } from "./generators.ts";
-import { checkForwardAgainstReference, checkGradientAgainstReference, entryCase } from "./agreement.ts";
+import { checkForwardAgainstReference, checkGradientAgainstReference, entryCase, supportedCase } from "./agreement.ts";
 import type { CheckContext, PropertyDefinition } from "./properties.ts";
 import { opSubject } from "./subjects.ts";
 import { type Verdict, VerdictBuilder } from "./verdict.ts";
@@ -62,7 +62,7 @@ export interface ConcurrencyCase extends PropCase {
 }
 
 const KINDS: readonly ValueKind[] = ["distinct", "near-ties", "huge", "tiny", "mixed"];
-const CONSTRAINTS: CaseConstraints = { kinds: KINDS };
+const CONSTRAINTS: CaseConstraints = { kinds: KINDS, windows: "any", perChannelLogits: true };
 
 const callArbitrary: fc.Arbitrary<ScheduledCall> = fc.record({
   who: fc.constantFrom<0 | 1>(0, 1),
@@ -206,9 +206,12 @@ export async function checkSchedule(
   const v = new VerdictBuilder();
   const text = describeSchedule(entry, partner, c.schedule.calls);
   const note = () => `schedule: ${text}`;
+  // The partner's case falls back to the default window when the partner does not support it
+  // (tfjs-network: 2x2/2 only): a partner call must run.
+  const partnerCase = supportedCase(partner, c.schedule.partnerCase);
   const calls = c.schedule.calls.map((call, index) => {
     const impl = call.who === 0 ? entry : partner;
-    const own = call.who === 0 ? c : c.schedule.partnerCase;
+    const own = call.who === 0 ? c : partnerCase;
     const label = `call ${index + 1} (${impl.name}.${call.kind})`;
     const declared = declaredTfjsBackend(impl);
     const trace: CallTrace | undefined = declared === undefined ? undefined : { label, declared, wrong: new Map() };

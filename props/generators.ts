@@ -1,24 +1,50 @@
 /**
  * fast-check generators for sort_pool2d property checks.
  *
- * A case is drawn in two layers. fast-check draws the small, shrinkable parameters (shape, k,
- * padding, logits, value kind, scale exponent, value spread, slot order and a 32-bit data seed);
- * the bulk arrays (x, dy, directions, window permutations) are expanded from the data seed by a
- * small deterministic PRNG. Drawing thousands of elements through fast-check would cost more than
- * the checks themselves, and shrinking them element by element would take longer still; this way
- * a failure shrinks towards a 1x1x1x1 (or 2x2 for "valid") shape, k = 1, the first value kind,
- * small spreads and seed 0, and the expansion is the same on every replay of a seed and path.
+ * A case is drawn in two layers. fast-check draws the small, shrinkable parameters (shape, window,
+ * strides, k, padding, logits, value kind, scale exponent, value spread, slot order and a 32-bit
+ * data seed); the bulk arrays (x, dy, directions, window permutations, logits past the first four)
+ * are expanded from the data seed by a small deterministic PRNG. Drawing thousands of elements
+ * through fast-check would cost more than the checks themselves, and shrinking them element by
+ * element would take longer still; this way a failure shrinks towards a 1x1x1x1 (or kh x kw for
+ * "valid") shape, the default 2x2/2 window with shared logits, k = 1, the first value kind, small
+ * spreads and seed 0, and the expansion is the same on every replay of a seed and path.
+ *
+ * Windows (SPEC.md §2–3): with `windows: "any"` a case draws poolSize [kh, kw] and strides [sh, sw]
+ * (each 1..4) from four families: the default 2x2/2 with the fields left out (the common path, 40%),
+ * tiling windows with strides = poolSize (15%), overlapping windows with a stride below the window
+ * on at least one axis (30%: 3x3/2, 3x3/1, 2x2/1, ...), and any pair (15%, gaps included: stride >
+ * window). "valid" raises H and W to at least kh and kw (so H = kh is common), and a case's work
+ * (output windows x cells per image and channel) is capped at {@link WORK_CAP} by shrinking H and W, so big
+ * windows with stride 1 come with small inputs (H < kh with "same" included) and cost about what a
+ * 2x2/2 case costs.
  *
  * Every value a case holds is exactly representable in the precision it was built for, and every
  * finite-difference step this module derives keeps x ± eps exact (checked, not assumed): see
- * {@link fdStepX} and the notes in props/tolerance.ts.
+ * {@link fdStepX} and the notes in props/tolerance.ts. Values are distinct inside every window
+ * (for the distinct kinds) whatever the windows: tiling windows each get their own permutation of
+ * residues, and overlapping ones a Latin layout (the residue of a cell depends on its row modulo kh
+ * and column modulo kw, so any kh x kw block holds every residue once).
  *
  * @module
  */
 import fc from "fast-check";
 import { mulberry32 } from "../src/random.ts";
-import { cellIndex, outputShape, rankCells, sizeOf, WINDOW_CELLS, windowCells } from "../src/spec.ts";
-import type { Padding, Shape4 } from "../src/types.ts";
+import {
+  type AxisGeometry,
+  axisGeometry,
+  cellIndex,
+  isPerChannel,
+  type PoolGeometry,
+  poolGeometry,
+  rankCells,
+  rankSumTerm,
+  sizeOf,
+  weightOffset,
+  windowCells,
+  windowsContaining,
+} from "../src/spec.ts";
+import type { Padding, Pair, Shape4 } from "../src/types.ts";
 
 /** Arithmetic precision a case is built for (the entry's declared precision). */
 export type Precision = "float32" | "float64";
@@ -28,7 +54,8 @@ export type Precision = "float32" | "float64";
  * - `distinct`: odd multiples of a power-of-two unit, distinct inside every window (gap ≥ 2 units,
  *   and ≥ 1 unit from a padded zero).
  * - `near-ties`: each window holds one odd base times the unit plus distinct odd offsets of
- *   δ = unit·2^-p (p in 6..16): distinct, but only 2δ apart.
+ *   δ = unit·2^-p (p in 6..16): distinct, but only 2δ apart (overlapping windows: one base per
+ *   image and channel).
  * - `ties`: a small alphabet {0, 1, -1, 2, -2}·unit (size 1..5), zeros with a random sign, so exact
  *   ties (including +0 vs -0 and ties with padded zeros) are common.
  * - `huge` / `tiny`: like `distinct` with a unit of 2^60..2^100 / 2^-100..2^-60 (float32) or
@@ -65,24 +92,28 @@ export const VALUE_KINDS: readonly ValueKind[] = [
   "signed-zeros",
 ];
 
+/** Value kinds whose values are distinct inside every window (no exact ties, no NaN or ±Infinity). */
+export const TIE_FREE_KINDS: readonly ValueKind[] = ["distinct", "near-ties", "huge", "tiny", "mixed"];
+
 /**
  * How dy is chosen (SPEC.md §5 "Gradient"): `finite` (multiples of 1/16 in [-4, 4], about a tenth
  * 0); `nonfinite`: the same with about a fifth replaced by +Infinity, -Infinity or NaN;
  * `padded-nonfinite`: +Infinity, -Infinity or NaN at every window whose kept cells are all padding
- * (negative real values beside the padded row / column), where the spec keeps dLogits finite
+ * (negative real values beside the padded rows / columns), where the spec keeps dLogits finite
  * because padded cells are skipped (never 0·dy); finite elsewhere. It brings its own shape and
  * values (see `paddedDyShape`), where such windows are common.
  */
 export type DyKind = "finite" | "nonfinite" | "padded-nonfinite";
 
 /**
- * How the logits are chosen (SPEC.md §5 "Weights"):
+ * How the logits are chosen (SPEC.md §5 "Weights"), per group of k (each channel's group when the
+ * logits are per channel):
  * - `ordinary`: multiples of 1/64 in [-4, 4] (exact in float32);
  * - `range`: near and past float32's range, each logit one of: ±(3.4e38 .. 3.5e38) around float32's
  *   largest finite value, ±1e39 .. ±2e39 (finite in float64 only), or `B·(1 + j·2^-30)` for
  *   B ∈ {1e8, -1e8, 1e30, 3e38} and |j| ≤ 3 (logits that float32 rounds to equal values while
  *   float64 keeps them apart, so only a float64 softmax gives the right weights), mixed with
- *   ordinary ones; or (a quarter of the cases) maximal logits beside logits 80..110 below them
+ *   ordinary ones; or (a quarter of the groups) maximal logits beside logits 80..110 below them
  *   ({@link SUBNORMAL_GAP_MIN}: float32 weights around 2^-126, flushed to +0 below it, SPEC.md §5);
  * - `nonfinite`: ordinary logits with at least one, about a third, replaced by +Infinity,
  *   -Infinity or NaN.
@@ -95,6 +126,16 @@ export const MAX_BATCH = 3;
 export const MAX_SIDE = 13;
 /** See {@link MAX_BATCH}. */
 export const MAX_CHANNELS = 8;
+/** Largest window side and stride drawn (SPEC.md §2: 1..4). */
+export const MAX_WINDOW = 4;
+/** Most cells a window has (4x4), hence the largest k. */
+export const MAX_CELLS = MAX_WINDOW * MAX_WINDOW;
+/**
+ * Most work per image and channel a drawn general-window case has: output windows x cells per
+ * window. A 13x13 input with 2x2/2 windows has 7·7·4 = 196; general windows may use a little more
+ * (a 4x4/1 "same" case is then at most 4x4), so they cost about what default cases cost.
+ */
+export const WORK_CAP = 256;
 /** Logits are multiples of 1/LOGIT_DENOMINATOR in [-4, 4]: exact in float32. */
 export const LOGIT_DENOMINATOR = 64;
 /** Largest |logit|. */
@@ -102,12 +143,26 @@ export const LOGIT_MAX = 4;
 /** dy values are multiples of 1/16 in [-4, 4]: exact in float32. */
 export const DY_DENOMINATOR = 16;
 
+/** A case's window (SPEC.md §2). */
+export interface WindowParams {
+  /** `[kh, kw]`, each 1..4. */
+  readonly poolSize: Pair;
+  /** `[sh, sw]`, each 1..4. */
+  readonly strides: Pair;
+  /** false: the case leaves `poolSize` and `strides` out (the defaults, 2x2/2); true: it passes them. */
+  readonly explicit: boolean;
+}
+
+/** The default window, left out of the case (SPEC.md §2: 2x2, stride 2). */
+export const DEFAULT_WINDOW: WindowParams = { poolSize: [2, 2], strides: [2, 2], explicit: false };
+
 /** The fast-check-drawn, shrinkable parameters of a case. */
 export interface CaseParams {
   readonly batch: number;
   readonly height: number;
   readonly width: number;
   readonly channels: number;
+  /** 1..kh·kw. */
   readonly k: number;
   readonly padding: Padding;
   readonly kind: ValueKind;
@@ -119,11 +174,17 @@ export interface CaseParams {
   readonly alphabet: number;
   /** Selects p in δ = unit·2^-p for `near-ties`. */
   readonly nearTieParam: number;
-  /** k logit numerators (over {@link LOGIT_DENOMINATOR}); only the first k are used. */
+  /**
+   * The first (up to) 4 logit numerators of channel 0's group (over {@link LOGIT_DENOMINATOR}); the
+   * rest of the k (and the other channels' groups) come from the data seed.
+   */
   readonly logitCodes: readonly number[];
-  /** Sort the logits descending (monotone weights), which makes the tie bracket check apply. */
+  /** Sort each group of logits descending (monotone weights), which makes the tie bracket check apply. */
   readonly descendingLogits: boolean;
-  /** Window cell order in which coordinate checks perturb cells (a permutation of 0..3). */
+  /**
+   * Order in which coordinate checks perturb cell slots (a permutation of a subset of
+   * 0..{@link MAX_CELLS} − 1; slots ≥ kh·kw are passed over): slot `(row mod kh)·kw + (col mod kw)`.
+   */
   readonly slotOrder: readonly number[];
   /** Seed of the arrays expanded by the PRNG. */
   readonly dataSeed: number;
@@ -131,6 +192,10 @@ export interface CaseParams {
   readonly dyKind: DyKind;
   /** How the logits are drawn. */
   readonly logitKind: LogitKind;
+  /** Window and strides. */
+  readonly window: WindowParams;
+  /** Logits per channel (length C·k, channel-major; SPEC.md §1) rather than k shared ones. */
+  readonly perChannel: boolean;
 }
 
 /** A fully expanded case. All arrays hold float64 numbers exactly representable in `precision`. */
@@ -140,6 +205,11 @@ export interface PropCase {
   readonly shape: Shape4;
   readonly k: number;
   readonly padding: Padding;
+  /** `[kh, kw]` (filled in: `[2, 2]` when the case leaves it out, see `params.window.explicit`). */
+  readonly poolSize: Pair;
+  /** `[sh, sw]` (filled in). */
+  readonly strides: Pair;
+  /** k shared logits, or C·k per channel (channel-major). */
   readonly logits: readonly number[];
   /** Input values, NHWC. */
   readonly x: Float64Array;
@@ -147,9 +217,12 @@ export interface PropCase {
   readonly dy: Float64Array;
   /** Random direction in x, entries in {-1, 0, 1}. */
   readonly direction: Int8Array;
-  /** Random direction in logits, entries in {-1, 0, 1}, not all zero. */
+  /** Random direction in logits (their length), entries in {-1, 0, 1}, not all zero. */
   readonly logitDirection: readonly number[];
-  /** x with the values of every window's real cells permuted (a random permutation per window). */
+  /**
+   * x with the values of every window's real cells permuted (a random permutation per window) when
+   * windows do not overlap; x itself when they do (no such symmetry exists there).
+   */
   readonly xPermuted: Float64Array;
   /** Power-of-two scale of the values. */
   readonly unit: number;
@@ -159,11 +232,14 @@ export interface PropCase {
   readonly scale: number;
 }
 
+/** Which windows a property draws. */
+export type WindowDraw = "default" | "any" | "non-overlapping";
+
 /** Options narrowing what a property's generator draws. */
 export interface CaseConstraints {
   /** Value kinds to draw from (first one is where shrinking goes). */
   readonly kinds: readonly ValueKind[];
-  /** Only these k. */
+  /** Only these k (those above kh·kw are left out per case). */
   readonly ks?: readonly number[];
   /** Only cases where shifting x shifts the output: "valid", or k = 1 (padding is then ignored). */
   readonly shiftInvariant?: boolean;
@@ -171,6 +247,13 @@ export interface CaseConstraints {
   readonly dyKinds?: readonly DyKind[];
   /** Logit kinds to draw from (default: ordinary only). */
   readonly logitKinds?: readonly LogitKind[];
+  /**
+   * "default" (the default): only the 2x2/2 window, left out of the case; "any": every family of
+   * the module notes; "non-overlapping": those whose windows never share a cell.
+   */
+  readonly windows?: WindowDraw;
+  /** Also draw per-channel logits (C·k; about 30% of cases). Default false: k shared logits. */
+  readonly perChannelLogits?: boolean;
 }
 
 /** Unit roundoff of a precision (half an ulp of 1). */
@@ -211,26 +294,85 @@ export function unitExponent(kind: ValueKind, precision: Precision, scaleParam: 
   return [0, -1, 1, -2, 2, -3, 3][scaleParam % 7];
 }
 
+/** The window fields a case passes to an implementation: none for the default, else both. */
+export function windowFields(c: Pick<PropCase, "params" | "poolSize" | "strides">): {
+  poolSize?: Pair;
+  strides?: Pair;
+} {
+  return c.params.window.explicit ? { poolSize: c.poolSize, strides: c.strides } : {};
+}
+
+/** The geometry of a case (src/spec.ts `poolGeometry`). */
+export function caseGeometry(c: { shape: Shape4; padding: Padding; poolSize?: Pair; strides?: Pair }): PoolGeometry {
+  return poolGeometry(c.shape, c.padding, { poolSize: c.poolSize, strides: c.strides });
+}
+
+/** Whether some input position along `axis` lies in two or more windows. */
+function axisOverlaps(axis: AxisGeometry): boolean {
+  if (axis.stride >= axis.window || axis.out < 2) return false;
+  for (let p = 0; p < axis.size; p++) {
+    const [first, last] = windowsContaining(axis, p);
+    if (last > first) return true;
+  }
+  return false;
+}
+
+/** Whether some input cell lies in two or more windows of `g` (SPEC.md §2: overlapping windows). */
+export function hasOverlap(g: PoolGeometry): boolean {
+  return axisOverlaps(g.rows) || axisOverlaps(g.cols);
+}
+
+/** What a case exercises beyond the article's layer, for the report's case counts. */
+export interface CaseClass {
+  /** A window other than 2x2 with stride 2 (passed explicitly or not). */
+  readonly general: boolean;
+  /** Some input cell lies in two or more windows. */
+  readonly overlapping: boolean;
+  /** Logits of length C·k with C > 1. */
+  readonly perChannel: boolean;
+}
+
+/** The {@link CaseClass} of a case. */
+export function classify(c: Pick<PropCase, "shape" | "padding" | "poolSize" | "strides" | "logits" | "k">): CaseClass {
+  const g = caseGeometry(c);
+  return {
+    general: !(g.poolSize[0] === 2 && g.poolSize[1] === 2 && g.strides[0] === 2 && g.strides[1] === 2),
+    overlapping: hasOverlap(g),
+    perChannel: isPerChannel(c.logits.length, c.k, c.shape[3]),
+  };
+}
+
 /**
- * Calls `visit(b, oh, ow, ch, indices)` for every window of the "same" grid (which covers every
- * element of x once); `indices[cell]` is the flat index of the cell or -1 where it is padding.
+ * Calls `visit(indices)` for every window of `g` in output order (batch, row, column, channel);
+ * `indices[cell]` is the flat index of the cell or -1 where it is padding.
  */
-export function forEachCoveringWindow(
-  shape: Shape4,
-  visit: (b: number, oh: number, ow: number, ch: number, indices: number[]) => void,
-): void {
-  const [nb, ho, wo, nc] = outputShape(shape, "same");
+function forEachWindow(shape: Shape4, g: PoolGeometry, visit: (indices: number[]) => void): void {
+  const [nb, , , nc] = shape;
   for (let b = 0; b < nb; b++) {
-    for (let oh = 0; oh < ho; oh++) {
-      for (let ow = 0; ow < wo; ow++) {
+    for (let oh = 0; oh < g.rows.out; oh++) {
+      for (let ow = 0; ow < g.cols.out; ow++) {
         for (let ch = 0; ch < nc; ch++) {
           const indices: number[] = [];
-          for (let cell = 0; cell < WINDOW_CELLS; cell++) indices.push(cellIndex(shape, b, oh, ow, ch, cell));
-          visit(b, oh, ow, ch, indices);
+          for (let cell = 0; cell < g.cells; cell++) indices.push(cellIndex(shape, b, oh, ow, ch, cell, g));
+          visit(indices);
         }
       }
     }
   }
+}
+
+/**
+ * The disjoint windows values are laid out by when the case's windows do not overlap: for tiling
+ * windows (strides ≥ poolSize) the "same" grid when it starts at row and column 0 (it covers every
+ * element once and, for "valid", holds the case's windows), else the case's own windows; undefined
+ * when windows overlap (then values use the Latin layout).
+ */
+function layoutGrid(shape: Shape4, g: PoolGeometry, padding: Padding): PoolGeometry | undefined {
+  if (hasOverlap(g)) return undefined;
+  const tiling = g.strides[0] >= g.poolSize[0] && g.strides[1] >= g.poolSize[1];
+  if (!tiling || padding === "same") return g;
+  const same = poolGeometry(shape, "same", { poolSize: g.poolSize, strides: g.strides });
+  return same.rows.padBefore === 0 && same.cols.padBefore === 0 ? same : g;
 }
 
 const TIE_ALPHABET = [0, 1, -1, 2, -2];
@@ -259,6 +401,9 @@ export const NAN_VARIANTS: readonly number[] = [
 export function buildCase(params: CaseParams, precision: Precision): PropCase {
   const shape: Shape4 = [params.batch, params.height, params.width, params.channels];
   const { k, padding, kind } = params;
+  const { poolSize, strides } = params.window;
+  const g = poolGeometry(shape, padding, { poolSize, strides });
+  const cells = g.cells;
   const rand = prng(params.dataSeed);
   const n = sizeOf(shape);
   const unitExp = unitExponent(kind, precision, params.scaleParam);
@@ -267,83 +412,129 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
   const hugeExp = unitExponent("huge", precision, params.scaleParam);
   const spread = params.spread;
   const nearTieBits = 6 + (params.nearTieParam % 11);
+  // Distinct residues 0..cells-1 inside a window and a random integer part in steps of 2·cells keep
+  // the values of a window distinct (odd numbers, so never a padded zero either).
+  const step = 2 * cells;
 
-  forEachCoveringWindow(shape, (_b, _oh, _ow, _ch, indices) => {
-    // A per-window permutation of the odd residues keeps values distinct inside the window
-    // without tying the rank order to the cell order.
-    const residues = randPermutation(rand, WINDOW_CELLS);
-    const base = 2 * randInt(rand, -7, 7) + 1; // odd, so never 0: near-ties stay away from padded zeros
-    for (let cell = 0; cell < WINDOW_CELLS; cell++) {
-      const i = indices[cell];
-      if (i < 0) continue;
-      const odd = 8 * randInt(rand, -spread, spread) + 2 * residues[cell] + 1;
-      switch (kind) {
-        case "distinct":
-        case "huge":
-        case "tiny":
-          x[i] = odd * unit;
-          break;
-        case "mixed": {
-          // Distinct units never collide: odd·2^a = odd'·2^b only when a = b.
-          const e = [-hugeExp, 0, hugeExp][randInt(rand, 0, 2)];
-          x[i] = odd * 2 ** e;
-          break;
+  const valueAt = (i: number, residue: number, base: number) => {
+    const odd = step * randInt(rand, -spread, spread) + 2 * residue + 1;
+    switch (kind) {
+      case "distinct":
+      case "huge":
+      case "tiny":
+        x[i] = odd * unit;
+        break;
+      case "mixed": {
+        // Distinct units never collide: odd·2^a = odd'·2^b only when a = b.
+        const e = [-hugeExp, 0, hugeExp][randInt(rand, 0, 2)];
+        x[i] = odd * 2 ** e;
+        break;
+      }
+      case "near-ties": {
+        const offset = step * randInt(rand, -Math.min(spread, 3), Math.min(spread, 3)) + 2 * residue + 1;
+        x[i] = base * unit + offset * unit * 2 ** -nearTieBits;
+        break;
+      }
+      case "signed-zeros": {
+        const u = rand();
+        x[i] = u < 0.5 ? -0 : u < 0.65 ? 0 : -randInt(rand, 1, 3) * unit;
+        break;
+      }
+      case "ties":
+      case "nonfinite":
+      case "infinities": {
+        const a = TIE_ALPHABET[randInt(rand, 0, params.alphabet - 1)];
+        let v = a === 0 ? (rand() < 0.5 ? -0 : 0) : a * unit;
+        if (kind !== "ties" && rand() < 0.25) {
+          const specials = kind === "nonfinite"
+            ? [NAN_VARIANTS[randInt(rand, 0, NAN_VARIANTS.length - 1)], Infinity, -Infinity]
+            : [Infinity, -Infinity];
+          v = specials[randInt(rand, 0, specials.length - 1)];
         }
-        case "near-ties": {
-          const offset = 8 * randInt(rand, -Math.min(spread, 3), Math.min(spread, 3)) + 2 * residues[cell] + 1;
-          x[i] = base * unit + offset * unit * 2 ** -nearTieBits;
-          break;
-        }
-        case "signed-zeros": {
-          const u = rand();
-          x[i] = u < 0.5 ? -0 : u < 0.65 ? 0 : -randInt(rand, 1, 3) * unit;
-          break;
-        }
-        case "ties":
-        case "nonfinite":
-        case "infinities": {
-          const a = TIE_ALPHABET[randInt(rand, 0, params.alphabet - 1)];
-          let v = a === 0 ? (rand() < 0.5 ? -0 : 0) : a * unit;
-          if (kind !== "ties" && rand() < 0.25) {
-            const specials = kind === "nonfinite"
-              ? [NAN_VARIANTS[randInt(rand, 0, NAN_VARIANTS.length - 1)], Infinity, -Infinity]
-              : [Infinity, -Infinity];
-            v = specials[randInt(rand, 0, specials.length - 1)];
+        x[i] = v;
+        break;
+      }
+    }
+  };
+
+  const grid = layoutGrid(shape, g, padding);
+  const filled = new Uint8Array(n);
+  if (grid) {
+    // Disjoint windows: a per-window permutation of the residues keeps values distinct inside the
+    // window without tying the rank order to the cell order; one near-tie base per window.
+    forEachWindow(shape, grid, (indices) => {
+      const residues = randPermutation(rand, cells);
+      const base = 2 * randInt(rand, -7, 7) + 1; // odd, so never 0: near-ties stay away from padded zeros
+      for (let cell = 0; cell < cells; cell++) {
+        const i = indices[cell];
+        if (i < 0) continue;
+        valueAt(i, residues[cell], base);
+        filled[i] = 1;
+      }
+    });
+  } else {
+    // Overlapping windows: the Latin layout, one residue permutation and near-tie base per image
+    // and channel; any kh x kw block of rows and columns holds every residue once.
+    const [nb, h, w, nc] = shape;
+    const [kh, kw] = poolSize;
+    for (let b = 0; b < nb; b++) {
+      for (let ch = 0; ch < nc; ch++) {
+        const residues = randPermutation(rand, cells);
+        const base = 2 * randInt(rand, -7, 7) + 1;
+        for (let row = 0; row < h; row++) {
+          for (let col = 0; col < w; col++) {
+            const i = ((b * h + row) * w + col) * nc + ch;
+            valueAt(i, residues[(row % kh) * kw + (col % kw)], base);
+            filled[i] = 1;
           }
-          x[i] = v;
-          break;
         }
       }
     }
-  });
+  }
+  // Elements no layout window covers (in no window of the case either) still get values of the kind.
+  for (let i = 0; i < n; i++) if (!filled[i]) valueAt(i, randInt(rand, 0, cells - 1), 2 * randInt(rand, -7, 7) + 1);
 
-  const outN = sizeOf(outputShape(shape, padding));
+  const outN = sizeOf([shape[0], g.rows.out, g.cols.out, shape[3]]);
   const dy = new Float64Array(outN);
   for (let j = 0; j < outN; j++) {
     dy[j] = rand() < 0.1 ? 0 : randInt(rand, -4 * DY_DENOMINATOR, 4 * DY_DENOMINATOR) / DY_DENOMINATOR;
   }
   const direction = new Int8Array(n);
   for (let i = 0; i < n; i++) direction[i] = randInt(rand, -1, 1);
-  const logitDirection: number[] = Array.from({ length: k }, () => randInt(rand, -1, 1));
+  const groups = params.perChannel && shape[3] > 1 ? shape[3] : 1;
+  const logitCount = groups * k;
+  const logitDirection: number[] = Array.from({ length: logitCount }, () => randInt(rand, -1, 1));
   // A zero direction would test nothing.
-  if (logitDirection.every((u): boolean => u === 0)) logitDirection[randInt(rand, 0, k - 1)] = 1;
+  if (logitDirection.every((u): boolean => u === 0)) logitDirection[randInt(rand, 0, logitCount - 1)] = 1;
 
   const xPermuted = x.slice();
-  forEachCoveringWindow(shape, (_b, _oh, _ow, _ch, indices) => {
-    const real = indices.filter((i) => i >= 0);
-    const order = randPermutation(rand, real.length);
-    for (let t = 0; t < real.length; t++) xPermuted[real[t]] = x[real[order[t]]];
-  });
+  if (grid) {
+    forEachWindow(shape, grid, (indices) => {
+      const real = indices.filter((i) => i >= 0);
+      const order = randPermutation(rand, real.length);
+      for (let t = 0; t < real.length; t++) xPermuted[real[t]] = x[real[order[t]]];
+    });
+  }
 
   const shift = randInt(rand, -8, 8) * unit;
   const scale = [2, 0.5, 4, 0.25, 3, 0.75][randInt(rand, 0, 5)];
 
-  let logits = params.logitCodes.slice(0, k).map((c) => c / LOGIT_DENOMINATOR);
-  if (params.descendingLogits) logits = logits.sort((p, q) => q - p);
   // The input classes of issue 10 draw from a stream of their own, so the cases above stay the
-  // same for a given seed whatever these kinds are.
+  // same for a given seed whatever these kinds are; logits past the first four drawn codes (k > 4,
+  // or the other channels' groups) from a third one.
   const extra = prng((params.dataSeed ^ 0x5bd1e995) >>> 0);
-  if (params.logitKind !== "ordinary") logits = specialLogits(logits, params.logitKind, extra);
+  const moreCodes = prng((params.dataSeed ^ 0x27d4eb2f) >>> 0);
+  const code = () => randInt(moreCodes, -LOGIT_MAX * LOGIT_DENOMINATOR, LOGIT_MAX * LOGIT_DENOMINATOR);
+  const logits: number[] = [];
+  for (let group = 0; group < groups; group++) {
+    let own = Array.from(
+      { length: k },
+      (_, r) => (group === 0 && r < params.logitCodes.length ? params.logitCodes[r] : code()) / LOGIT_DENOMINATOR,
+    );
+    if (params.descendingLogits) own = own.sort((p, q) => q - p);
+    if (params.logitKind !== "ordinary") own = specialLogits(own, params.logitKind, extra);
+    logits.push(...own);
+  }
   // Zeros in dy carry a random sign: w[r]·(-0) is a -0 dx that an implementation accumulating
   // from +0 would lose (SPEC.md §5).
   for (let j = 0; j < outN; j++) if (dy[j] === 0 && extra() < 0.5) dy[j] = -0;
@@ -351,7 +542,7 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
   if (params.dyKind === "nonfinite") {
     for (let j = 0; j < outN; j++) if (extra() < 0.2) dy[j] = dySpecials[randInt(extra, 0, 2)];
   } else if (params.dyKind === "padded-nonfinite") {
-    for (const w of windowInfos({ shape, k, padding }, x)) {
+    for (const w of windowInfos({ shape, k, padding, poolSize, strides }, x)) {
       if (w.ranked.slice(0, k).every((cell) => cell.index < 0)) {
         dy[w.out] = dySpecials[randInt(extra, 0, 2)];
       }
@@ -364,6 +555,8 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
     shape,
     k,
     padding,
+    poolSize: [poolSize[0], poolSize[1]],
+    strides: [strides[0], strides[1]],
     logits,
     x,
     dy,
@@ -436,9 +629,87 @@ function specialLogits(ordinary: readonly number[], kind: LogitKind, rand: () =>
   return ordinary.map((l) => (rand() < 0.6 ? RANGE_LOGITS[randInt(rand, 0, RANGE_LOGITS.length - 1)] : l));
 }
 
+const side = fc.integer({ min: 1, max: MAX_WINDOW });
+
+/** Overlapping rows: kh 2..4 with sh < kh; columns any window with a stride up to its width. Transposed half the time. */
+const overlappingWindow: fc.Arbitrary<WindowParams> = fc.record({
+  kh: fc.integer({ min: 2, max: MAX_WINDOW }),
+  shDown: fc.integer({ min: 1, max: MAX_WINDOW - 1 }),
+  kw: side,
+  swDown: fc.integer({ min: 0, max: MAX_WINDOW - 1 }),
+  transpose: fc.boolean(),
+}).map(({ kh, shDown, kw, swDown, transpose }) => {
+  const sh = Math.max(1, kh - shDown);
+  const sw = Math.max(1, kw - swDown);
+  return transpose
+    ? { poolSize: [kw, kh], strides: [sw, sh], explicit: true }
+    : { poolSize: [kh, kw], strides: [sh, sw], explicit: true };
+});
+
+/** Tiling windows: strides = poolSize (2x2/2 passed explicitly among them). */
+const tilingWindow: fc.Arbitrary<WindowParams> = fc.tuple(side, side).map(([kh, kw]) => ({
+  poolSize: [kh, kw],
+  strides: [kh, kw],
+  explicit: true,
+}));
+
+/** Any window and strides (gaps between windows included: stride > window). */
+const anyWindow: fc.Arbitrary<WindowParams> = fc.tuple(side, side, side, side).map(([kh, kw, sh, sw]) => ({
+  poolSize: [kh, kw],
+  strides: [sh, sw],
+  explicit: true,
+}));
+
+/**
+ * Windows of a `draw` (see {@link CaseConstraints}); the default window comes first, so failures
+ * shrink to it when the window does not matter. "non-overlapping" draws may still have
+ * stride < window along an axis with a single window (caught per case by the filter).
+ */
+export function windowArbitrary(draw: WindowDraw): fc.Arbitrary<WindowParams> {
+  if (draw === "default") return fc.constant(DEFAULT_WINDOW);
+  const families = [
+    { weight: 40, arbitrary: fc.constant(DEFAULT_WINDOW) },
+    { weight: 15, arbitrary: tilingWindow },
+    { weight: 15, arbitrary: anyWindow },
+  ];
+  if (draw === "any") families.push({ weight: 30, arbitrary: overlappingWindow });
+  return fc.oneof(...families);
+}
+
+/** Output windows x cells per image and channel (the work a case costs, up to a constant). */
+function workOf(height: number, width: number, padding: Padding, w: WindowParams): number {
+  const rows = axisGeometry(height, padding, w.poolSize[0], w.strides[0]).out;
+  const cols = axisGeometry(width, padding, w.poolSize[1], w.strides[1]).out;
+  return rows * cols * w.poolSize[0] * w.poolSize[1];
+}
+
+/**
+ * Fits drawn parameters to their window: "valid" raises H and W to at least kh and kw; H and W
+ * shrink (the larger first) until the work is at most {@link WORK_CAP}; a k above kh·kw folds onto
+ * the allowed ks. Returns undefined when no allowed k fits the window.
+ */
+function fitToWindow(p: CaseParams, ks: readonly number[]): CaseParams | undefined {
+  const [kh, kw] = p.window.poolSize;
+  const cells = kh * kw;
+  const allowed = ks.filter((k) => k <= cells);
+  if (allowed.length === 0) return undefined;
+  const k = p.k <= cells ? p.k : allowed[(p.k - 1) % allowed.length];
+  let height = p.padding === "valid" ? Math.max(p.height, kh) : p.height;
+  let width = p.padding === "valid" ? Math.max(p.width, kw) : p.width;
+  const minH = p.padding === "valid" ? kh : 1;
+  const minW = p.padding === "valid" ? kw : 1;
+  while (workOf(height, width, p.padding, p.window) > WORK_CAP && (height > minH || width > minW)) {
+    if ((height >= width && height > minH) || width <= minW) height--;
+    else width--;
+  }
+  return { ...p, k, height, width };
+}
+
 /** The shrinkable parameters, narrowed by `constraints`. */
 export function paramsArbitrary(constraints: CaseConstraints): fc.Arbitrary<CaseParams> {
-  const ks = constraints.ks ?? [1, 2, 3, 4];
+  const draw = constraints.windows ?? "default";
+  const ks = constraints.ks ?? (draw === "default" ? [1, 2, 3, 4] : Array.from({ length: MAX_CELLS }, (_, i) => i + 1));
+  const slots = Array.from({ length: draw === "default" ? 4 : MAX_CELLS }, (_, i) => i);
   return fc.record({
     batch: fc.integer({ min: 1, max: MAX_BATCH }),
     height: fc.integer({ min: 1, max: MAX_SIDE }),
@@ -456,30 +727,40 @@ export function paramsArbitrary(constraints: CaseConstraints): fc.Arbitrary<Case
       maxLength: 4,
     }),
     descendingLogits: fc.boolean(),
-    slotOrder: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4, maxLength: 4 }),
+    slotOrder: fc.shuffledSubarray(slots, { minLength: slots.length, maxLength: slots.length }),
     dataSeed: fc.nat(),
     dyKind: fc.constantFrom<DyKind>(...(constraints.dyKinds ?? ["finite"])),
     logitKind: fc.constantFrom<LogitKind>(...(constraints.logitKinds ?? ["ordinary"])),
-  }).map(paddedDyShape).filter((p) =>
-    // "valid" needs H, W >= 2 (validateCase rejects the empty output).
-    (p.padding === "same" || (p.height >= 2 && p.width >= 2)) &&
+    window: windowArbitrary(draw),
+    perChannel: constraints.perChannelLogits
+      ? fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 3, arbitrary: fc.constant(true) })
+      : fc.constant(false),
+  }).map((p) => {
+    const fitted = fitToWindow(p, ks);
+    return fitted && paddedDyShape(fitted);
+  }).filter((p): p is CaseParams =>
+    p !== undefined &&
     (!constraints.shiftInvariant || p.padding === "valid" || p.k === 1) &&
-    (p.dyKind !== "padded-nonfinite" || p.k >= 2)
+    (p.dyKind !== "padded-nonfinite" || p.k >= 2) &&
+    (draw !== "non-overlapping" ||
+      !hasOverlap(poolGeometry([p.batch, p.height, p.width, p.channels], p.padding, p.window)))
   );
 }
 
 /**
  * For the `padded-nonfinite` dy kind, the parameters under which windows whose kept cells are all
- * padding are common: "same" padding, an odd width (k = 2: the right column's windows keep their
- * two padded cells when both real values are negative), also an odd height for k ≥ 3 (only the
- * corner window has three padded cells: k becomes 3), and `distinct` values (random signs, no zero
- * that would tie with a padded zero, no NaN or ±Infinity that would make dLogits non-finite
- * anyway). Other parameters pass unchanged.
+ * padding are common: "same" padding, `distinct` values (random signs, no zero that would tie with a
+ * padded zero, no NaN or ±Infinity that would make dLogits non-finite anyway), k ≤ 3; for the
+ * default window also an odd width (k = 2: the right column's windows keep their two padded cells
+ * when both real values are negative), and an odd height for k = 3 (only the corner window has
+ * three padded cells). Other parameters pass unchanged.
  */
 function paddedDyShape(p: CaseParams): CaseParams {
   if (p.dyKind !== "padded-nonfinite") return p;
   const k = Math.min(p.k, 3);
-  return { ...p, padding: "same", kind: "distinct", k, width: p.width | 1, height: k === 3 ? p.height | 1 : p.height };
+  const base = { ...p, padding: "same" as const, kind: "distinct" as const, k };
+  if (p.window.explicit) return base;
+  return { ...base, width: p.width | 1, height: k === 3 ? p.height | 1 : p.height };
 }
 
 /** A case arbitrary for `precision` under `constraints`. */
@@ -495,6 +776,8 @@ export interface WindowInfo {
   readonly oh: number;
   readonly ow: number;
   readonly ch: number;
+  /** The case's window geometry (shared by all its windows). */
+  readonly geometry: PoolGeometry;
   /** Participating cells in window order (padded zeros for k > 1 included). */
   readonly cells: ReturnType<typeof windowCells>;
   /** Participants in spec rank order. */
@@ -508,17 +791,26 @@ export interface WindowInfo {
   readonly max: number;
 }
 
-/** Per-window facts of `x` under the case's shape, k and padding, in output order. */
-export function windowInfos(c: Pick<PropCase, "shape" | "k" | "padding">, x: ArrayLike<number>): WindowInfo[] {
-  const out = outputShape(c.shape, c.padding);
+/** What {@link windowInfos} needs of a case: its shape, k, padding and (optional) window. */
+export interface WindowedCase {
+  readonly shape: Shape4;
+  readonly k: number;
+  readonly padding: Padding;
+  readonly poolSize?: Pair;
+  readonly strides?: Pair;
+}
+
+/** Per-window facts of `x` under the case's shape, k, padding and window, in output order. */
+export function windowInfos(c: WindowedCase, x: ArrayLike<number>): WindowInfo[] {
+  const g = caseGeometry(c);
   const infos: WindowInfo[] = [];
-  const [nb, ho, wo, nc] = out;
+  const [nb, , , nc] = c.shape;
   let o = 0;
   for (let b = 0; b < nb; b++) {
-    for (let oh = 0; oh < ho; oh++) {
-      for (let ow = 0; ow < wo; ow++) {
+    for (let oh = 0; oh < g.rows.out; oh++) {
+      for (let ow = 0; ow < g.cols.out; ow++) {
         for (let ch = 0; ch < nc; ch++) {
-          const cells = windowCells(x, c.shape, c.k, b, oh, ow, ch);
+          const cells = windowCells(x, c.shape, c.k, b, oh, ow, ch, g);
           const ranked = rankCells(cells);
           let topAbs = 0;
           // NaN is left out of the magnitudes (an output with NaN in its top k is NaN and is compared
@@ -534,7 +826,7 @@ export function windowInfos(c: Pick<PropCase, "shape" | "k" | "padding">, x: Arr
             min = Math.min(min, cell.value);
             max = Math.max(max, cell.value);
           }
-          infos.push({ out: o++, b, oh, ow, ch, cells, ranked, topAbs, allAbs, min, max });
+          infos.push({ out: o++, b, oh, ow, ch, geometry: g, cells, ranked, topAbs, allAbs, min, max });
         }
       }
     }
@@ -542,11 +834,69 @@ export function windowInfos(c: Pick<PropCase, "shape" | "k" | "padding">, x: Arr
   return infos;
 }
 
-/** For every input index, the output index of the window it belongs to, or -1 (outside every "valid" window). */
-export function ownerOf(c: Pick<PropCase, "shape" | "k" | "padding">, infos: readonly WindowInfo[]): Int32Array {
-  const owner = new Int32Array(sizeOf(c.shape)).fill(-1);
-  for (const w of infos) for (const cell of w.cells) if (cell.index >= 0) owner[cell.index] = w.out;
-  return owner;
+/**
+ * For every input index, the output indices of the windows holding it as a real cell, in output
+ * order (empty: in no window, e.g. dropped by "valid" or in a gap between windows). With the
+ * default windows every list has at most one element; with overlapping windows up to
+ * ceil(kh/sh)·ceil(kw/sw).
+ */
+export function containingWindows(c: Pick<PropCase, "shape">, infos: readonly WindowInfo[]): number[][] {
+  const lists: number[][] = Array.from({ length: sizeOf(c.shape) }, () => []);
+  for (const w of infos) for (const cell of w.cells) if (cell.index >= 0) lists[cell.index].push(w.out);
+  return lists;
+}
+
+/**
+ * The real input cells of slot `slot`: those at row `r`, column `q` with
+ * `(r mod kh)·kw + (q mod kw) = slot` that lie in some window. No window holds two of them (two such
+ * cells are at least kh rows or kw columns apart), so moving them all at once moves at most one cell
+ * of each window; with the default windows the slot is the cell number inside each window.
+ */
+export function slotCells(
+  c: Pick<PropCase, "shape" | "poolSize">,
+  windows: readonly number[][],
+  slot: number,
+): number[] {
+  const [nb, h, w, nc] = c.shape;
+  const [kh, kw] = c.poolSize;
+  const out: number[] = [];
+  for (let b = 0; b < nb; b++) {
+    for (let row = 0; row < h; row++) {
+      if (row % kh !== Math.floor(slot / kw)) continue;
+      for (let col = 0; col < w; col++) {
+        if (col % kw !== slot % kw) continue;
+        for (let ch = 0; ch < nc; ch++) {
+          const i = ((b * h + row) * w + col) * nc + ch;
+          if (windows[i].length > 0) out.push(i);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Per-rank sums `s[j] = Σ_windows ranked_r·dy` and `t[j] = Σ |ranked_r·dy|` (spec ranking, float64;
+ * padded cells add exactly 0), indexed like the logits: `j = r` for shared logits, `j = c·k + r`
+ * per channel, each channel's windows only (SPEC.md §5 "Gradient"). `windowsPerGroup` is the number
+ * of windows summed into each group.
+ */
+export function rankSums(
+  c: Pick<PropCase, "k" | "logits" | "dy" | "shape">,
+  infos: readonly WindowInfo[],
+): { s: Float64Array; t: Float64Array; windowsPerGroup: number } {
+  const n = c.logits.length;
+  const s = new Float64Array(n);
+  const t = new Float64Array(n);
+  for (const w of infos) {
+    const base = weightOffset(n, c.k, w.ch);
+    for (let r = 0; r < c.k; r++) {
+      const term = rankSumTerm(w.ranked[r], c.dy[w.out]);
+      s[base + r] += term;
+      t[base + r] += Math.abs(term);
+    }
+  }
+  return { s, t, windowsPerGroup: n === c.k ? infos.length : infos.length / c.shape[3] };
 }
 
 /** Smallest nonzero |a - b| between participants of one window, over all windows (Infinity if none). */

@@ -4,16 +4,17 @@
  * far too slow here, so the property lowers the limits instead: entries that can be planned
  * against stricter limits (`withBindingLimits`: wgsl, wgsl@tfjs) run each case at a
  * maxStorageBufferBindingSize drawn between 1/8 and 4 times the case's largest buffer (x, or the
- * dLogits partial sums: 16 bytes per output window and channel, larger than x for small
- * channel counts) and at an offset alignment of the device's, 256 or 1024 bytes. So a case falls
+ * dLogits partial sums: 16 bytes per 4 kept ranks per output window and channel, larger than x for
+ * small channel counts) and at an offset alignment of the device's, 256 or 1024 bytes. So a case falls
  * into every regime: everything in one binding; x fitting while the partial sums do not (the
  * issue's [3000000, 3, 3, 1] gradient, in miniature); a batch split; a split of single images
  * along rows; chunks whose offsets are unaligned (staged); a window row past the limit.
  *
  * It checks, per case:
  * - forward and gradient equal the float64 reference (tolerances as `vjp-ref`), or the entry
- *   refuses with a SortPoolArgumentError naming x, which is allowed only when a single window row
- *   (2 input rows, its outputs or its partial sums) or the per-chunk sums could not fit; any other
+ *   refuses with a SortPoolArgumentError naming x, which is allowed only when (2x2/2, shared logits) a
+ *   single window row (its kh input rows, its outputs or its partial sums) or the per-chunk sums, or
+ *   (any other window, or per-channel logits) a single image's bindings could not fit ({@link mustFit}); any other
  *   error (a raw WebGPU message included) fails;
  * - every buffer the project's kernels bind (bind groups whose layout is labelled "sortpool ...",
  *   seen at `GPUDevice.createBindGroup`, the API boundary) fits the lowered limit, sits at an
@@ -28,11 +29,11 @@
  */
 import fc from "fast-check";
 import { outputShape, sizeOf } from "../src/spec.ts";
-import type { Implementation } from "../src/types.ts";
+import type { Implementation, Pair } from "../src/types.ts";
 import { SortPoolArgumentError } from "../src/validate.ts";
 import type { BindingLimits } from "../src/webgpu/chunks.ts";
 import type { WgslImplementation } from "../src/webgpu/implementation.ts";
-import type { SortPoolPlan } from "../src/webgpu/kernels.ts";
+import { generalImageBytes, type SortPoolPlan } from "../src/webgpu/kernels.ts";
 import { createWgslImplementation } from "../src/webgpu/wgsl.ts";
 import { buildCase, type CaseParams, paramsArbitrary, type PropCase } from "./generators.ts";
 import { checkForwardAgainstReference, checkGradientAgainstReference, entryCase } from "./agreement.ts";
@@ -57,9 +58,23 @@ export interface LimitsCase extends PropCase {
 
 const FRACTIONS = [1 / 8, 1 / 4, 1 / 3, 1 / 2, 3 / 4, 1, 2, 4] as const;
 
-/** Bytes of the case's largest buffer: x, or the partial sums (at most 16 bytes per output value). */
-export function largestBuffer(c: Pick<PropCase, "shape" | "padding">): number {
-  return Math.max(sizeOf(c.shape) * 4, sizeOf(outputShape(c.shape, c.padding)) * 16);
+/** What the buffer sizes of a case depend on. */
+type Sized = Pick<PropCase, "shape" | "padding" | "k" | "logits"> & {
+  readonly poolSize?: Pair;
+  readonly strides?: Pair;
+};
+
+/**
+ * Bytes of one output's dLogits partial sums, at most: a vec4 of rank sums per 4 ranks kept
+ * (16 bytes for k ≤ 4, the default window's case; 64 for k = 16).
+ */
+export function partialBytesPerOutput(k: number): number {
+  return 16 * Math.ceil(k / 4);
+}
+
+/** Bytes of the case's largest buffer: x, or the partial sums (see {@link partialBytesPerOutput}). */
+export function largestBuffer(c: Sized): number {
+  return Math.max(sizeOf(c.shape) * 4, sizeOf(outputShape(c.shape, c.padding, c)) * partialBytesPerOutput(c.k));
 }
 
 /** The lowered binding limit of a case: the drawn fraction of its largest buffer, a multiple of 4, at least 64. */
@@ -68,22 +83,32 @@ export function loweredLimit(c: LimitsCase): number {
 }
 
 /**
- * Whether the wgsl hosts must compute the case at `limit` (a refusal is then a failure): one window
- * row (2 input rows, its outputs, its partial sums, bounded by 16 bytes per output) and the
- * per-chunk dLogits sums (at most one chunk per output row) fit. Computed from the spec's shapes
- * alone, independently of src/webgpu/chunks.ts.
+ * Whether the wgsl hosts must compute the case at `limit` (a refusal is then a failure), after SPEC.md §6
+ * "Device limits":
+ * - 2x2/2 windows with shared logits are split along the batch and along window rows: they must be
+ *   computed when one window row (its kh input rows, its outputs, its partial sums) and the per-chunk
+ *   dLogits sums (at most one chunk per output row, a vec4 per 4 logits) fit. Computed from the spec's
+ *   shapes alone, independently of src/webgpu/chunks.ts.
+ * - Any other window, or per-channel logits, is split along the batch only: it must be computed when
+ *   one image's bindings and the k·C-float weights table fit. The per-image bytes include the kernels'
+ *   own partial-sum layout, so they come from the kernels' published `generalImageBytes`; every
+ *   binding is still audited against the limit independently.
  */
-export function mustFit(c: Pick<PropCase, "shape" | "padding">, limit: number): boolean {
+export function mustFit(c: Sized, limit: number): boolean {
+  const general = generalImageBytes(c.shape, c.k, c.padding, { ...c, logitsLength: c.logits.length });
+  if (general !== undefined) return general <= limit && c.logits.length * 4 <= limit;
   const [b, , w, ch] = c.shape;
-  const [, ho, wo] = outputShape(c.shape, c.padding);
-  const row = Math.max(2 * w * ch * 4, wo * ch * 4, wo * ch * 16);
-  return row <= limit && b * ho * 16 <= limit;
+  const [, ho, wo] = outputShape(c.shape, c.padding, c);
+  const kh = c.poolSize?.[0] ?? 2;
+  const partial = partialBytesPerOutput(c.k);
+  const row = Math.max(kh * w * ch * 4, wo * ch * 4, wo * ch * partial);
+  return row <= limit && b * ho * 16 * Math.ceil(c.logits.length / 4) <= limit;
 }
 
 /** Cases of the property: the shared generators' shapes with up to {@link LIMITS_MAX_BATCH} images, and a limit draw. */
 export function limitsArbitrary(precision: "float32" | "float64"): fc.Arbitrary<LimitsCase> {
   return fc.record({
-    params: paramsArbitrary({ kinds: ["distinct", "near-ties", "mixed"] }),
+    params: paramsArbitrary({ kinds: ["distinct", "near-ties", "mixed"], windows: "any", perChannelLogits: true }),
     batch: fc.integer({ min: 1, max: LIMITS_MAX_BATCH }),
     fraction: fc.constantFrom(...FRACTIONS),
     alignment: fc.constantFrom<number | undefined>(undefined, 256, 1024),
@@ -219,8 +244,8 @@ export const limitsProperty: PropertyDefinition = {
   title:
     "at a storage-binding limit lowered to 1/8..4× the case's largest buffer (and offset alignments up to 1 KiB), " +
     "wgsl and wgsl@tfjs split the work and equal the reference (a SortPoolArgumentError naming x only when a window " +
-    "row cannot fit), every buffer their kernels bind fits and is aligned; other entries run the same shapes",
-  constraints: { kinds: ["distinct", "near-ties", "mixed"] },
+    "row (2x2/2) or one image (other windows, per-channel) cannot fit), every buffer their kernels bind fits and is aligned; other entries run the same shapes",
+  constraints: { kinds: ["distinct", "near-ties", "mixed"], windows: "any", perChannelLogits: true },
   hasDeviations: false,
   calls: () => 2,
   generationPrecision: (e) => e.precision,

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { referenceForward } from "../src/reference.ts";
 import type { Implementation } from "../src/types.ts";
-import { caseArbitrary } from "./generators.ts";
+import { caseArbitrary, classify } from "./generators.ts";
 import { plantedBugs, plantedControl, plantedControlFloat32, propertiesFor } from "./planted.ts";
 import { properties, toEntryCase } from "./properties.ts";
 import { formatOutcome } from "./report.ts";
@@ -78,6 +78,40 @@ describe("planted bugs", () => {
     });
     expect(replay.status).toBe("fail");
     expect(replay.counterexample!.params).toEqual(outcome.counterexample!.params);
+  });
+
+  test("the overlap and per-channel bugs are caught on overlapping / per-channel cases only", async () => {
+    for (
+      const [name, property, needs] of [
+        ["overlap-dx-overwritten", "vjp-ref", "overlapping"],
+        ["per-channel-logits-row-major", "fwd-ref", "perChannel"],
+      ] as const
+    ) {
+      const bug = plantedBugs.find((b) => b.impl.name === name)!;
+      const outcome = await runProperty(bug.impl, properties.find((p) => p.name === property)!, {
+        seed: SEED,
+        runs: RUNS,
+        shrinkLimit: 100,
+        context: { slots: 4 },
+        replayCommand: "deno task check-grads --planted",
+      });
+      expect(outcome.status, name).toBe("fail");
+      // Shrinking keeps what the bug needs: the counterexample still overlaps / has per-channel logits.
+      expect(classify(outcome.counterexample!)[needs], name).toBe(true);
+      // Without it the mutant equals the reference.
+      const plain = fc.sample(caseArbitrary("float64", { kinds: ["distinct"], windows: "non-overlapping" }), {
+        numRuns: 20,
+        seed: SEED,
+      });
+      for (const c of plain) {
+        const input = toEntryCase(bug.impl, c);
+        expect(Array.from((await bug.impl.forward(input)).y)).toEqual(Array.from(referenceForward(input).y));
+        const g = await bug.impl.gradient(input, c.dy);
+        const ref = await plantedControl.gradient(input, c.dy);
+        expect(Array.from(g.dx)).toEqual(Array.from(ref.dx));
+        expect(Array.from(g.dLogits)).toEqual(Array.from(ref.dLogits));
+      }
+    }
   });
 
   test("half-precision-forward stays within JAX's float32 tolerance (2e-3 relative) yet is caught", async () => {

@@ -10,12 +10,13 @@
  * @module
  */
 import {
-  cellCol,
-  cellRow,
   FLOAT32_MIN_NORMAL,
+  inputCol,
+  inputRow,
   logitsGradient,
   outputIndex,
-  outputShape,
+  type PoolGeometry,
+  poolGeometry,
   rankCells,
   ranksBefore,
   rankSumTerm,
@@ -23,8 +24,7 @@ import {
   softmax,
   softmaxVjp,
   SORTING_NETWORK,
-  STRIDE,
-  WINDOW_CELLS,
+  weightOffset,
   type WindowCell,
   windowCells,
 } from "../src/spec.ts";
@@ -36,7 +36,7 @@ import type {
   SortPoolCase,
   TieBehaviour,
 } from "../src/types.ts";
-import { SortPoolArgumentError, validateCase, validateDy } from "../src/validate.ts";
+import { SortPoolArgumentError, validateCase, validateDy, type ValidCase } from "../src/validate.ts";
 import { unserialisedBackendEntry } from "./concurrency.ts";
 import { partialsOneShort } from "./limits.ts";
 
@@ -50,33 +50,39 @@ interface DxTerm {
 interface Steps {
   /** Argument checks beyond validateCase (default: none; SPEC.md §6 accepts any number as a logit). */
   checkLogits(logits: ArrayLike<number>): void;
-  /** The rank weights from the logits (default: spec softmax, its limit). */
-  weights(logits: ArrayLike<number>): Float64Array;
+  /**
+   * The rank weights from the logits (default: spec softmax, its limit, per group of k), laid out
+   * like the logits: channel c's weights at [c·k, c·k + k) when there are C·k of them.
+   */
+  weights(logits: ArrayLike<number>, k: number, channels: number): Float64Array;
   /** y of a window from the k products w[r]·v[r] (default: summed from the first product). */
   accumulate(products: readonly number[], round: (v: number) => number): number;
   /** Participating cells of a window (default: spec windowCells). */
-  cells(c: SortPoolCase, b: number, oh: number, ow: number, ch: number): WindowCell[];
+  cells(c: ValidCase, g: PoolGeometry, b: number, oh: number, ow: number, ch: number): WindowCell[];
   /** Rank order (default: spec rankCells). */
   rank(cells: WindowCell[]): WindowCell[];
-  /** Weights used by the forward and by the backward. */
-  forwardWeights(w: Float64Array): Float64Array;
-  backwardWeights(w: Float64Array): Float64Array;
+  /** Weights used by the forward and by the backward (the whole table, every group of k). */
+  forwardWeights(w: Float64Array, k: number): Float64Array;
+  backwardWeights(w: Float64Array, k: number): Float64Array;
   /** Where the gradient of the cell at rank r (window order `cells`, rank order `ranked`) goes, and with which weight index. */
   scatter(ranked: WindowCell[], cells: WindowCell[], k: number): { index: number; weightIndex: number }[];
   /**
-   * A window's dx terms (default: `scatter`'s cells, each w[weightIndex]·dy, rounded; ranks ≥ k and
-   * padded cells get no term, so they stay exactly +0).
+   * A window's dx terms (default: `scatter`'s cells, each w[weightIndex]·dy with the window's
+   * channel's weights `w`, rounded; ranks ≥ k and padded cells get no term, so they stay exactly +0).
    */
   dxTerms(
     ranked: WindowCell[],
     cells: WindowCell[],
     k: number,
-    w: Float64Array,
+    w: ArrayLike<number>,
     g: number,
     round: (v: number) => number,
     scatter: Steps["scatter"],
   ): DxTerm[];
-  /** Stores a dx term (default: assigns the first term of an element, adds any later one). */
+  /**
+   * Stores a dx term; windows come in output order (default: assigns the first term of an element,
+   * adds any later one: SPEC.md §5's sum over overlapping windows).
+   */
   dxWrite(dx: Float64Array, written: Uint8Array, index: number, value: number): void;
   /** Index of x that receives a gradient meant for `index`. */
   dxIndex(index: number, shape: Shape4): number;
@@ -86,21 +92,44 @@ interface Steps {
   rankSumCell(ranked: WindowCell[], cells: WindowCell[], r: number): WindowCell;
   /** Its term of s_r (default: value·dy for a real cell, exactly 0 for a padded one). */
   rankSumTerm(cell: WindowCell, g: number): number;
-  /** dLogits from weights and rank sums (default: exactly [0] for k = 1, else the softmax VJP). */
-  dLogits(w: Float64Array, s: Float64Array): Float64Array;
+  /** dLogits from weights and rank sums, laid out like the logits (default: exactly 0 for k = 1, else the softmax VJP per group). */
+  dLogits(w: Float64Array, s: Float64Array, k: number, channels: number): Float64Array;
   /** Post-processing of each forward output. */
   output(y: number): number;
 }
 
+/** `f` applied to each group of k of `w` and `s` (per-channel tables), concatenated. */
+function perGroup(
+  w: Float64Array,
+  s: Float64Array,
+  k: number,
+  f: (w: Float64Array, s: Float64Array) => Float64Array,
+): Float64Array {
+  const out = new Float64Array(w.length);
+  for (let start = 0; start < w.length; start += k) {
+    out.set(f(w.subarray(start, start + k), s.subarray(start, start + k)), start);
+  }
+  return out;
+}
+
+/** Each group of k reversed. */
+function reverseGroups(w: Float64Array, k: number): Float64Array {
+  const out = new Float64Array(w.length);
+  for (let start = 0; start < w.length; start += k) {
+    for (let r = 0; r < k; r++) out[start + r] = w[start + k - 1 - r];
+  }
+  return out;
+}
+
 const specSteps: Steps = {
   checkLogits: () => {},
-  weights: (logits) => softmax(logits),
+  weights: (logits, k) => softmax(logits, k),
   accumulate: (products, round) => {
     let acc = products[0];
     for (let r = 1; r < products.length; r++) acc = round(acc + products[r]);
     return acc;
   },
-  cells: (c, b, oh, ow, ch) => windowCells(c.x, c.shape, c.k, b, oh, ow, ch),
+  cells: (c, g, b, oh, ow, ch) => windowCells(c.x, c.shape, c.k, b, oh, ow, ch, g),
   rank: (cells) => rankCells(cells),
   forwardWeights: (w) => w,
   backwardWeights: (w) => w,
@@ -118,7 +147,7 @@ const specSteps: Steps = {
   dyIndex: (out, b, oh, ow, ch) => outputIndex(out, b, oh, ow, ch),
   rankSumCell: (ranked, _cells, r) => ranked[r],
   rankSumTerm: (cell, g) => rankSumTerm(cell, g),
-  dLogits: (w, s) => logitsGradient(w, s),
+  dLogits: (w, s, k) => logitsGradient(w, s, k),
   output: (y) => y,
 };
 
@@ -161,34 +190,52 @@ function mutant(
   const base: Steps = options.float32Arithmetic
     ? {
       ...specSteps,
-      weights: (logits) => roundedSoftmax(logits, round),
+      weights: (logits, k) => {
+        const out = new Float64Array(logits.length);
+        for (let start = 0; start < logits.length; start += k) {
+          out.set(roundedSoftmax(Array.prototype.slice.call(logits, start, start + k), round), start);
+        }
+        return out;
+      },
       rankSumTerm: (cell, g) => round(rankSumTerm(cell, g)),
-      dLogits: (w, s) => (w.length === 1 ? new Float64Array(1) : roundedSoftmaxVjp(w, s, round)),
+      dLogits: (w, s, k) => (k === 1 ? new Float64Array(w.length) : perGroup(w, s, k, (a, b) =>
+        roundedSoftmaxVjp(a, b, round))),
     }
     : specSteps;
   const steps: Steps = { ...base, ...bug };
-  const weightsOf = (logits: ArrayLike<number>) => {
-    steps.checkLogits(logits);
-    return steps.weights(logits);
+  const weightsOf = (c: ValidCase) => {
+    steps.checkLogits(c.logits);
+    return steps.weights(c.logits, c.k, c.shape[3]);
   };
-  const visit = (c: SortPoolCase, f: (b: number, oh: number, ow: number, ch: number, o: number) => void) => {
-    const out = outputShape(c.shape, c.padding);
+  /** Channel `ch`'s k weights in a weight table. */
+  const channelWeights = (w: Float64Array, k: number, ch: number) => {
+    const start = weightOffset(w.length, k, ch);
+    return w.subarray(start, start + k);
+  };
+  const visit = (
+    c: ValidCase,
+    g: PoolGeometry,
+    f: (b: number, oh: number, ow: number, ch: number, o: number, out: Shape4) => void,
+  ) => {
+    const out: Shape4 = [c.shape[0], g.rows.out, g.cols.out, c.shape[3]];
     for (let b = 0; b < out[0]; b++) {
       for (let oh = 0; oh < out[1]; oh++) {
         for (let ow = 0; ow < out[2]; ow++) {
-          for (let ch = 0; ch < out[3]; ch++) f(b, oh, ow, ch, outputIndex(out, b, oh, ow, ch));
+          for (let ch = 0; ch < out[3]; ch++) f(b, oh, ow, ch, outputIndex(out, b, oh, ow, ch), out);
         }
       }
     }
   };
   const forward = (input: SortPoolCase): ForwardResult => {
     const c = validateCase(input);
-    const shape = outputShape(c.shape, c.padding);
-    const w = steps.forwardWeights(weightsOf(c.logits));
+    const g = poolGeometry(c.shape, c.padding, c);
+    const shape: [number, number, number, number] = [c.shape[0], g.rows.out, g.cols.out, c.shape[3]];
+    const w = steps.forwardWeights(weightsOf(c), c.k);
     const y = new Float64Array(sizeOf(shape));
-    visit(c, (b, oh, ow, ch, o) => {
-      const ranked = steps.rank(steps.cells(c, b, oh, ow, ch));
-      const products = ranked.slice(0, c.k).map((cell, r) => round(w[r] * cell.value));
+    visit(c, g, (b, oh, ow, ch, o) => {
+      const wc = channelWeights(w, c.k, ch);
+      const ranked = steps.rank(steps.cells(c, g, b, oh, ow, ch));
+      const products = ranked.slice(0, c.k).map((cell, r) => round(wc[r] * cell.value));
       y[o] = steps.output(steps.accumulate(products, round));
     });
     return { y, shape };
@@ -196,22 +243,26 @@ function mutant(
   const gradient = (input: SortPoolCase, dyInput: ArrayLike<number>): GradientResult => {
     const c = validateCase(input);
     const dy = validateDy(c, dyInput);
-    const out = outputShape(c.shape, c.padding);
-    const w = weightsOf(c.logits);
-    const wb = steps.backwardWeights(w);
+    const g = poolGeometry(c.shape, c.padding, c);
+    const w = weightsOf(c);
+    const wb = steps.backwardWeights(w, c.k);
     const dx = new Float64Array(c.x.length);
     const written = new Uint8Array(c.x.length);
-    const s = new Float64Array(c.k);
-    visit(c, (b, oh, ow, ch) => {
-      const cells = steps.cells(c, b, oh, ow, ch);
+    const s = new Float64Array(w.length);
+    visit(c, g, (b, oh, ow, ch, _o, out) => {
+      const cells = steps.cells(c, g, b, oh, ow, ch);
       const ranked = steps.rank(cells);
-      const g = dy[steps.dyIndex(out, b, oh, ow, ch)];
-      for (const { index, value } of steps.dxTerms(ranked, cells, c.k, wb, g, round, steps.scatter)) {
+      const gy = dy[steps.dyIndex(out, b, oh, ow, ch)];
+      const wc = channelWeights(wb, c.k, ch);
+      for (const { index, value } of steps.dxTerms(ranked, cells, c.k, wc, gy, round, steps.scatter)) {
         if (index >= 0) steps.dxWrite(dx, written, steps.dxIndex(index, c.shape), value);
       }
-      for (let r = 0; r < c.k; r++) s[r] = round(s[r] + steps.rankSumTerm(steps.rankSumCell(ranked, cells, r), g));
+      const base = weightOffset(w.length, c.k, ch);
+      for (let r = 0; r < c.k; r++) {
+        s[base + r] = round(s[base + r] + steps.rankSumTerm(steps.rankSumCell(ranked, cells, r), gy));
+      }
     });
-    return { dx, dLogits: steps.dLogits(steps.forwardWeights(w), s) };
+    return { dx, dLogits: steps.dLogits(steps.forwardWeights(w, c.k), s, c.k, c.shape[3]) };
   };
   return {
     name,
@@ -223,6 +274,22 @@ function mutant(
     forward: (c) => Promise.resolve().then(() => forward(c)),
     gradient: (c, dy) => Promise.resolve().then(() => gradient(c, dy)),
   };
+}
+
+/** Per-channel logits read rank-major: element (c, r) of the result is `logits[r·C + c]` (shared logits unchanged). */
+function fromRankMajor(logits: ArrayLike<number>, k: number, channels: number): Float64Array {
+  const out = Float64Array.from(logits);
+  if (logits.length === k) return out;
+  for (let c = 0; c < channels; c++) for (let r = 0; r < k; r++) out[c * k + r] = logits[r * channels + c];
+  return out;
+}
+
+/** The inverse of {@link fromRankMajor}: element (c, r) goes to `r·C + c`. */
+function toRankMajor(values: Float64Array, k: number, channels: number): Float64Array {
+  const out = Float64Array.from(values);
+  if (values.length === k) return out;
+  for (let c = 0; c < channels; c++) for (let r = 0; r < k; r++) out[r * channels + c] = values[c * k + r];
+  return out;
 }
 
 /** Rank order by a custom "ranks before" predicate (stable insertion sort, so the predicate is all that matters). */
@@ -287,8 +354,8 @@ export const plantedControlFloat32: Implementation = mutant(
 export const plantedBugs: readonly PlantedBug[] = [
   {
     impl: mutant("reversed-weights", "softmax weights applied in reverse rank order (the original's order)", {
-      forwardWeights: (w) => Float64Array.from(w).reverse(),
-      backwardWeights: (w) => Float64Array.from(w).reverse(),
+      forwardWeights: (w, k) => reverseGroups(w, k),
+      backwardWeights: (w, k) => reverseGroups(w, k),
     }),
     caughtBy: ["fwd-ref", "vjp-ref"],
     expect: "fail",
@@ -332,41 +399,48 @@ export const plantedBugs: readonly PlantedBug[] = [
     expect: "fail",
   },
   {
-    impl: mutant("padding-off-by-one", '"same" pads the top row / left column instead of bottom / right', {
-      cells: (c, b, oh, ow, ch) => {
-        const [, h, w, nc] = c.shape;
-        const cells: WindowCell[] = [];
-        for (let cell = 0; cell < WINDOW_CELLS; cell++) {
-          const row = oh * STRIDE + cellRow(cell) - (c.padding === "same" ? h % 2 : 0);
-          const col = ow * STRIDE + cellCol(cell) - (c.padding === "same" ? w % 2 : 0);
-          if (row < 0 || col < 0) {
-            if (c.k > 1) cells.push({ cell, value: 0, index: -1 });
-            continue;
+    impl: mutant(
+      "padding-off-by-one",
+      '"same" splits the padding the other way: ceil(total / 2) before (for 2x2/2: the top row / left column ' +
+        "padded instead of bottom / right)",
+      {
+        cells: (c, g, b, oh, ow, ch) => {
+          const [, h, w, nc] = c.shape;
+          const [kh, kw] = g.poolSize;
+          const cells: WindowCell[] = [];
+          for (let cell = 0; cell < kh * kw; cell++) {
+            const row = oh * g.strides[0] - g.rows.padAfter + Math.floor(cell / kw);
+            const col = ow * g.strides[1] - g.cols.padAfter + (cell % kw);
+            if (row < 0 || col < 0 || row >= h || col >= w) {
+              if (c.k > 1) cells.push({ cell, value: 0, index: -1 });
+              continue;
+            }
+            const index = ((b * h + row) * w + col) * nc + ch;
+            cells.push({ cell, value: c.x[index], index });
           }
-          const index = ((b * h + row) * w + col) * nc + ch;
-          cells.push({ cell, value: c.x[index], index });
-        }
-        return cells;
+          return cells;
+        },
       },
-    }),
+    ),
     caughtBy: ["fwd-ref", "k1-maxpool"],
     expect: "fail",
   },
   {
     impl: mutant("k1-counts-padding", "k = 1 ranks padded zeros too (the original's k > 1 padding applied to k = 1)", {
-      cells: (c, b, oh, ow, ch) => windowCells(c.x, c.shape, Math.max(c.k, 2), b, oh, ow, ch),
+      cells: (c, g, b, oh, ow, ch) => windowCells(c.x, c.shape, Math.max(c.k, 2), b, oh, ow, ch, g),
     }),
     caughtBy: ["k1-maxpool", "fwd-ref"],
     expect: "fail",
   },
   {
     impl: mutant("clamped-padding-read", "a padded cell reads the clamped edge element instead of zero (k > 1)", {
-      cells: (c, b, oh, ow, ch) => {
+      cells: (c, g, b, oh, ow, ch) => {
         const [, h, w, nc] = c.shape;
-        return windowCells(c.x, c.shape, c.k, b, oh, ow, ch).map((cell) => {
+        const kw = g.poolSize[1];
+        return windowCells(c.x, c.shape, c.k, b, oh, ow, ch, g).map((cell) => {
           if (cell.index >= 0) return cell;
-          const row = Math.min(oh * STRIDE + cellRow(cell.cell), h - 1);
-          const col = Math.min(ow * STRIDE + cellCol(cell.cell), w - 1);
+          const row = Math.min(Math.max(inputRow(g, oh, Math.floor(cell.cell / kw)), 0), h - 1);
+          const col = Math.min(Math.max(inputCol(g, ow, cell.cell % kw), 0), w - 1);
           return { cell: cell.cell, value: c.x[((b * h + row) * w + col) * nc + ch], index: -1 };
         });
       },
@@ -375,19 +449,24 @@ export const plantedBugs: readonly PlantedBug[] = [
     expect: "fail",
   },
   {
-    impl: mutant("missing-comparator", "the 4-value sorting network without its last compare-exchange [1, 2]", {
-      rank: (cells) => {
-        const slots = [...cells];
-        const network = SORTING_NETWORK.slice(0, SORTING_NETWORK.length - 1);
-        for (const [i, j] of network) {
-          if (j >= slots.length) continue;
-          if (ranksBefore(slots[j].value, slots[j].cell, slots[i].value, slots[i].cell)) {
-            [slots[i], slots[j]] = [slots[j], slots[i]];
+    impl: mutant(
+      "missing-comparator",
+      "windows of up to 4 participants ranked by the 4-value sorting network without its last compare-exchange [1, 2]",
+      {
+        rank: (cells) => {
+          if (cells.length > 4) return rankCells(cells);
+          const slots = [...cells];
+          const network = SORTING_NETWORK.slice(0, SORTING_NETWORK.length - 1);
+          for (const [i, j] of network) {
+            if (j >= slots.length) continue;
+            if (ranksBefore(slots[j].value, slots[j].cell, slots[i].value, slots[i].cell)) {
+              [slots[i], slots[j]] = [slots[j], slots[i]];
+            }
           }
-        }
-        return slots;
+          return slots;
+        },
       },
-    }),
+    ),
     caughtBy: ["fwd-ref", "permute"],
     expect: "fail",
   },
@@ -459,7 +538,7 @@ export const plantedBugs: readonly PlantedBug[] = [
     impl: mutant(
       "k1-dlogits-jacobian",
       "k = 1 dLogits through the softmax Jacobian, 1·(s − s): NaN once s is non-finite (issue 10, class 1)",
-      { dLogits: (w, s) => softmaxVjp(w, s) },
+      { dLogits: (w, s, k) => perGroup(w, s, k, softmaxVjp) },
     ),
     caughtBy: ["k1-dlogits"],
     expect: "fail",
@@ -469,7 +548,7 @@ export const plantedBugs: readonly PlantedBug[] = [
       "logits-rounded-to-float32",
       "the logits are rounded to float32 before the softmax: 1e39 becomes Infinity (fine by the limit rule), but " +
         "1e8·(1 + j·2^-30) all become 1e8 (issue 10, class 2)",
-      { weights: (logits) => softmax(Float32Array.from(logits)) },
+      { weights: (logits, k) => softmax(Float32Array.from(logits), k) },
     ),
     caughtBy: ["logits-range"],
     expect: "fail",
@@ -480,11 +559,16 @@ export const plantedBugs: readonly PlantedBug[] = [
       "softmax as exp(l − max) / Σ without the limit rule: [Infinity, 0] gives exp(NaN) = NaN weights (issue 10, " +
         "class 3, what the op on webgpu did)",
       {
-        weights: (logits) => {
-          const max = Math.max(...Array.from(logits));
-          const e = Array.from(logits, (l) => Math.exp(l - max));
-          const sum = e.reduce((a, v) => a + v, 0);
-          return Float64Array.from(e, (v) => v / sum);
+        weights: (logits, k) => {
+          const out = new Float64Array(logits.length);
+          for (let start = 0; start < logits.length; start += k) {
+            const group = Array.prototype.slice.call(logits, start, start + k) as number[];
+            const max = Math.max(...group);
+            const e = group.map((l) => Math.exp(l - max));
+            const sum = e.reduce((a, v) => a + v, 0);
+            e.forEach((v, r) => (out[start + r] = v / sum));
+          }
+          return out;
         },
       },
     ),
@@ -559,6 +643,34 @@ export const plantedBugs: readonly PlantedBug[] = [
       },
     ),
     caughtBy: ["nonfinite-dy"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "overlap-dx-overwritten",
+      "dx is assigned instead of summed: where windows overlap, the last window's term overwrites the others (a " +
+        "scatter without accumulation; right whenever windows do not overlap)",
+      {
+        dxWrite: (dx, written, index, value) => {
+          dx[index] = value;
+          written[index] = 1;
+        },
+      },
+    ),
+    caughtBy: ["vjp-ref", "dx-fd"],
+    expect: "fail",
+  },
+  {
+    impl: mutant(
+      "per-channel-logits-row-major",
+      "per-channel logits read (and dLogits written) rank-major, logit (c, r) at r·C + c instead of channel-major " +
+        "c·k + r: right for shared logits, for k = 1 and for C = 1",
+      {
+        weights: (logits, k, channels) => softmax(fromRankMajor(logits, k, channels), k),
+        dLogits: (w, s, k, channels) => toRankMajor(logitsGradient(w, s, k), k, channels),
+      },
+    ),
+    caughtBy: ["fwd-ref", "vjp-ref"],
     expect: "fail",
   },
   {

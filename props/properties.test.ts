@@ -3,22 +3,29 @@ import { describe, expect, test } from "vitest";
 import { referenceForward, referenceGradient } from "../src/reference.ts";
 import { implementations } from "../src/registry.ts";
 import type { Implementation } from "../src/types.ts";
+import { poolGeometry, sizeOf } from "../src/spec.ts";
 import {
   buildCase,
   caseArbitrary,
+  classify,
+  containingWindows,
   fdStepX,
+  hasOverlap,
   isRepresentable,
+  MAX_SIDE,
   paramsArbitrary,
   perturb,
+  slotCells,
   smallestGap,
   VALUE_KINDS,
   type ValueKind,
   windowInfos,
+  WORK_CAP,
 } from "./generators.ts";
-import { oracleWeights, properties } from "./properties.ts";
+import { oracleWeights, properties, toEntryCase } from "./properties.ts";
 import { logitsPrecisionOf, opSubjects, selectSubjects } from "./subjects.ts";
 import { formatOutcome } from "./report.ts";
-import { CALIBRATION_PARAMS, runProperty, slotsFor } from "./runner.ts";
+import { CALIBRATION_PARAMS, GENERAL_CALIBRATION_PARAMS, runProperty, slotsFor } from "./runner.ts";
 import { VerdictBuilder } from "./verdict.ts";
 
 /** Fixed so that CI is reproducible; set SORTPOOL_PROPS_SEED to explore other cases. */
@@ -36,11 +43,107 @@ describe("generators", () => {
     for (const p of params) if (p.padding === "valid") expect(Math.min(p.height, p.width)).toBeGreaterThanOrEqual(2);
   });
 
+  test("general windows: every family, k up to kh·kw, per-channel logits, small and boundary sizes, work capped", () => {
+    const params = fc.sample(paramsArbitrary({ kinds: ["distinct"], windows: "any", perChannelLogits: true }), {
+      numRuns: 3000,
+      seed: SEED,
+    });
+    let defaults = 0;
+    let overlapping = 0;
+    let gaps = 0;
+    let perChannel = 0;
+    let sameSmall = 0;
+    let validEqual = 0;
+    const windows = new Set<string>();
+    const ks = new Set<number>();
+    for (const p of params) {
+      const [kh, kw] = p.window.poolSize;
+      const [sh, sw] = p.window.strides;
+      for (const d of [kh, kw, sh, sw]) expect(d >= 1 && d <= 4, `${kh}x${kw}/${sh},${sw}`).toBe(true);
+      expect(p.k >= 1 && p.k <= kh * kw, `k ${p.k} for ${kh}x${kw}`).toBe(true);
+      ks.add(p.k);
+      windows.add(`${kh}x${kw}/${sh},${sw}`);
+      const g = poolGeometry([p.batch, p.height, p.width, p.channels], p.padding, p.window);
+      if (!p.window.explicit) {
+        defaults++;
+        expect([kh, kw, sh, sw]).toEqual([2, 2, 2, 2]);
+      } else {
+        expect(g.rows.out * g.cols.out * g.cells).toBeLessThanOrEqual(WORK_CAP);
+      }
+      if (hasOverlap(g)) overlapping++;
+      if (sh > kh || sw > kw) gaps++;
+      if (p.perChannel && p.channels > 1) perChannel++;
+      if (p.padding === "same" && p.height < kh) sameSmall++;
+      if (p.padding === "valid") {
+        expect(p.height >= kh && p.width >= kw, `valid ${p.height}x${p.width} for ${kh}x${kw}`).toBe(true);
+        if (p.height === kh) validEqual++;
+      }
+      expect(Math.max(p.height, p.width)).toBeLessThanOrEqual(MAX_SIDE);
+    }
+    // The default 2x2/2 stays the common path; the other families all occur.
+    expect(defaults / params.length).toBeGreaterThan(0.3);
+    expect(overlapping / params.length).toBeGreaterThan(0.2);
+    expect(gaps).toBeGreaterThan(50);
+    expect(perChannel / params.length).toBeGreaterThan(0.15);
+    expect(sameSmall).toBeGreaterThan(50);
+    expect(validEqual).toBeGreaterThan(50);
+    for (const w of ["3x3/2,2", "3x3/1,1", "2x2/1,1", "4x4/4,4", "3x2/1,2"]) expect(windows.has(w), w).toBe(true);
+    for (let k = 1; k <= 16; k++) expect(ks.has(k), `k ${k}`).toBe(true);
+  });
+
+  test("per-channel logits: C groups of k, channel-major; the oracle weights are a softmax per group", () => {
+    const cases = fc.sample(
+      caseArbitrary("float32", { kinds: ["distinct"], windows: "any", perChannelLogits: true }),
+      { numRuns: 300, seed: SEED },
+    );
+    const perChannel = cases.filter((c) => classify(c).perChannel);
+    expect(perChannel.length).toBeGreaterThan(30);
+    for (const c of cases) {
+      expect(c.logits.length === c.k || c.logits.length === c.k * c.shape[3]).toBe(true);
+      expect(c.logitDirection.length).toBe(c.logits.length);
+    }
+    const reference = implementations.find((e) => e.name === "reference")!;
+    for (const c of perChannel.slice(0, 10)) {
+      const w = oracleWeights(reference, c.logits, c.k);
+      for (let start = 0; start < w.length; start += c.k) {
+        const sum = Array.from(w.subarray(start, start + c.k)).reduce((a, b) => a + b, 0);
+        expect(sum).toBeCloseTo(1, 12);
+      }
+    }
+  });
+
+  test("overlapping windows: slot cells never share a window; each covered cell is in one slot", () => {
+    const cases = fc.sample(caseArbitrary("float32", { kinds: ["distinct"], windows: "any" }), {
+      numRuns: 60,
+      seed: SEED,
+    });
+    let multi = 0;
+    for (const c of cases) {
+      const infos = windowInfos(c, c.x);
+      const windows = containingWindows(c, infos);
+      multi += windows.filter((held) => held.length > 1).length;
+      const seen = new Uint8Array(sizeOf(c.shape));
+      for (let slot = 0; slot < c.poolSize[0] * c.poolSize[1]; slot++) {
+        const cells = slotCells(c, windows, slot);
+        const moved = new Set(cells);
+        for (const w of infos) {
+          expect(w.cells.filter((q) => q.index >= 0 && moved.has(q.index)).length).toBeLessThanOrEqual(1);
+        }
+        for (const i of cells) seen[i]++;
+      }
+      for (let i = 0; i < seen.length; i++) expect(seen[i]).toBe(windows[i].length > 0 ? 1 : 0);
+    }
+    expect(multi).toBeGreaterThan(30);
+  });
+
   const gapless: ValueKind[] = ["ties", "nonfinite", "infinities", "signed-zeros"];
   for (const precision of ["float32", "float64"] as const) {
     test(`${precision}: every value is exact; distinct kinds keep a positive gap; x ± eps·v stays exact`, () => {
       for (const kind of VALUE_KINDS) {
-        const cases = fc.sample(caseArbitrary(precision, { kinds: [kind] }), { numRuns: 60, seed: SEED });
+        const cases = fc.sample(caseArbitrary(precision, { kinds: [kind], windows: "any", perChannelLogits: true }), {
+          numRuns: 40,
+          seed: SEED,
+        });
         for (const c of cases) {
           for (const v of c.x) expect(isRepresentable(v, precision)).toBe(true);
           if (gapless.includes(kind)) continue;
@@ -153,11 +256,20 @@ describe("generators", () => {
   });
 
   test("buildCase is deterministic (a seed and path replay the same case)", () => {
-    const a = buildCase(CALIBRATION_PARAMS, "float32");
-    const b = buildCase(CALIBRATION_PARAMS, "float32");
-    expect(Array.from(a.x)).toEqual(Array.from(b.x));
-    expect(Array.from(a.dy)).toEqual(Array.from(b.dy));
-    expect(Array.from(a.xPermuted)).toEqual(Array.from(b.xPermuted));
+    for (const params of [CALIBRATION_PARAMS, GENERAL_CALIBRATION_PARAMS]) {
+      const a = buildCase(params, "float32");
+      const b = buildCase(params, "float32");
+      expect(Array.from(a.x)).toEqual(Array.from(b.x));
+      expect(Array.from(a.dy)).toEqual(Array.from(b.dy));
+      expect(Array.from(a.xPermuted)).toEqual(Array.from(b.xPermuted));
+      expect(a.logits).toEqual(b.logits);
+    }
+    // The default window is left out of the case an entry receives; a general one is passed.
+    expect("poolSize" in toEntryCase(implementations[0], buildCase(CALIBRATION_PARAMS, "float64"))).toBe(false);
+    expect(toEntryCase(implementations[0], buildCase(GENERAL_CALIBRATION_PARAMS, "float64"))).toMatchObject({
+      poolSize: [3, 3],
+      strides: [2, 2],
+    });
   });
 });
 
@@ -245,6 +357,41 @@ describe("tie bracket", () => {
     expect(up).toBeCloseTo(0.1, 12);
     expect(down).toBeCloseTo(0.1, 12);
     expect(dx).toBeCloseTo(0.8, 12);
+  });
+});
+
+describe("unsupported cases (an entry's supports)", () => {
+  test("are skipped, counted and given a reason; never run and never counted as passing", async () => {
+    const reference = implementations.find((e) => e.name === "reference")!;
+    const seen: string[] = [];
+    const limited: Implementation = {
+      ...reference,
+      name: "limited",
+      supports: { windows: "2x2/2", perChannelLogits: false, limitation: "test entry: 2x2/2, shared logits" },
+      forward: (c) => {
+        const shared = c.logits.length === c.k || c.shape[3] === 1;
+        seen.push(`${c.poolSize ?? [2, 2]}/${c.strides ?? c.poolSize ?? [2, 2]} ${shared ? "shared" : "per-channel"}`);
+        return reference.forward(c);
+      },
+    };
+    const outcome = await runProperty(limited, properties.find((p) => p.name === "fwd-ref")!, {
+      seed: SEED,
+      runs: 20,
+      shrinkLimit: 0,
+      context: { slots: 4 },
+      replayCommand: "deno task check-grads",
+    });
+    expect(outcome.status).toBe("pass");
+    expect(outcome.coverage.evaluated).toBe(20);
+    expect(outcome.coverage.general).toBe(0);
+    expect(outcome.coverage.perChannel).toBe(0);
+    expect(outcome.skips.count).toBeGreaterThan(5);
+    expect(outcome.skips.windows).toBeGreaterThan(0);
+    expect(outcome.skips.reason).toContain("limited does not support");
+    expect(outcome.skips.reason).toContain("test entry: 2x2/2, shared logits");
+    // Only supported cases reached the entry: 2x2/2 windows (left out or passed), shared logits (or C = 1).
+    expect(seen.length).toBe(20);
+    for (const s of seen) expect(s).toBe("2,2/2,2 shared");
   });
 });
 

@@ -24,10 +24,14 @@ function formatArray(a: ArrayLike<number>): string {
 /** One-paragraph description of a case: parameters, then x, dy and directions when small. */
 export function formatCase(c: PropCase): string {
   const p = c.params;
+  const window = p.window.explicit
+    ? `poolSize [${c.poolSize.join(", ")}], strides [${c.strides.join(", ")}]`
+    : "poolSize and strides left out (2x2/2)";
+  const layout = c.logits.length === c.k ? "shared" : `per channel, ${c.shape[3]} groups of ${c.k}`;
   const lines = [
-    `shape [${c.shape.join(", ")}] (B, H, W, C), k ${c.k}, padding "${c.padding}", logits [${
+    `shape [${c.shape.join(", ")}] (B, H, W, C), ${window}, k ${c.k}, padding "${c.padding}", logits [${
       c.logits.map(fmt).join(", ")
-    }] ("${p.logitKind}"), values "${p.kind}" (unit 2^${
+    }] ("${p.logitKind}", ${layout}), values "${p.kind}" (unit 2^${
       Math.log2(c.unit)
     }, spread ${p.spread}, alphabet ${p.alphabet}), ` +
     `dy "${p.dyKind}", ` +
@@ -67,7 +71,21 @@ export function formatOutcome(o: PropertyOutcome): string {
     return lines.join("\n");
   }
   lines.push(`  seed ${o.seed}, path ${o.path ?? "(none)"}, ${o.evaluations} cases evaluated`);
-  if (o.counterexample) lines.push(indent(`counterexample:\n${indent(formatCase(o.counterexample), "  ")}`, "  "));
+  if (o.counterexample) {
+    lines.push(indent(`counterexample:\n${indent(formatCase(o.counterexample), "  ")}`, "  "));
+    // The concurrency property's partner call has a case of its own (props/concurrency.ts).
+    const partner = (o.counterexample as { schedule?: { partnerCase?: PropCase } }).schedule?.partnerCase;
+    if (partner) {
+      lines.push(
+        indent(
+          `partner's case (the default window instead when the partner does not support it):\n${
+            indent(formatCase(partner), "  ")
+          }`,
+          "  ",
+        ),
+      );
+    }
+  }
   for (const m of o.verdict?.mismatches ?? []) lines.push(indent(formatMismatch(m), "  "));
   if (o.replay) lines.push(`  replay: ${o.replay}`);
   return lines.join("\n");
@@ -108,6 +126,78 @@ export function formatSummary(
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** "N g/o/p": cases evaluated, of which general windows, overlapping, per-channel logits. */
+function coverageCell(o: PropertyOutcome | undefined): string {
+  if (!o) return "-";
+  if (o.reason) return "n/a";
+  const c = o.coverage;
+  return `${c.evaluated} ${c.general}/${c.overlapping}/${c.perChannel}`;
+}
+
+/**
+ * Cases per property: one row per property, one column per entry, each cell "N g/o/p" (cases
+ * evaluated, of which with a general window, with overlapping windows, with per-channel logits);
+ * then totals and the cases skipped as unsupported per entry.
+ */
+export function formatCoverage(
+  entries: readonly Implementation[],
+  properties: readonly PropertyDefinition[],
+  outcomes: readonly PropertyOutcome[],
+): string {
+  const header = ["cases: N g/o/p", ...entries.map((e) => e.name)];
+  const find = (e: Implementation, p: PropertyDefinition) =>
+    outcomes.find((o) => o.entry === e.name && o.property === p.name);
+  const rows = properties.map((p) => [p.name, ...entries.map((e) => coverageCell(find(e, p)))]);
+  const totals = entries.map((e) => {
+    const mine = outcomes.filter((o) => o.entry === e.name);
+    const sum = (f: (o: PropertyOutcome) => number) => mine.reduce((s, o) => s + f(o), 0);
+    return {
+      cell: `${sum((o) => o.coverage.evaluated)} ${sum((o) => o.coverage.general)}/${
+        sum((o) => o.coverage.overlapping)
+      }/${sum((o) => o.coverage.perChannel)}`,
+      skipped: String(sum((o) => o.skips.count)),
+    };
+  });
+  rows.push(["total", ...totals.map((t) => t.cell)]);
+  rows.push(["skipped (unsupported)", ...totals.map((t) => t.skipped)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+  return [
+    "cases per property and entry: N g/o/p = N cases evaluated, of which g with a general window (not 2x2/2), " +
+    "o with overlapping windows, p with per-channel logits",
+    line(header),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+  ].join("\n");
+}
+
+/**
+ * The skipped cases per entry, each entry's reason printed once: cases its `supports` declaration
+ * excludes are drawn, skipped (fast-check draws another), counted and shown here, never run and
+ * never counted as passing. Empty when nothing was skipped.
+ */
+export function formatSkips(entries: readonly Implementation[], outcomes: readonly PropertyOutcome[]): string {
+  const lines: string[] = [];
+  for (const e of entries) {
+    const mine = outcomes.filter((o) => o.entry === e.name && o.skips.count > 0);
+    if (mine.length === 0) continue;
+    const count = mine.reduce((s, o) => s + o.skips.count, 0);
+    const windows = mine.reduce((s, o) => s + o.skips.windows, 0);
+    const perChannel = mine.reduce((s, o) => s + o.skips.perChannel, 0);
+    const declared = e.supports
+      ? `supports { windows: "${e.supports.windows}", perChannelLogits: ${e.supports.perChannelLogits} }`
+      : "supports everything";
+    lines.push(
+      `  ${e.name}: ${count} cases skipped over ${mine.length} properties (${windows} for their window, ${perChannel} ` +
+        `for their per-channel logits); ${declared}`,
+      `    reason: ${mine.find((o) => o.skips.reason)?.skips.reason ?? "(none given)"}`,
+    );
+  }
+  if (lines.length === 0) return "";
+  return ["skipped as unsupported (the entry's declared supports; never run, never counted as passing):", ...lines]
+    .join("\n");
 }
 
 /**
@@ -162,12 +252,16 @@ export function outcomeJson(o: PropertyOutcome): Record<string, unknown> {
     worstPassingRatio: o.worstPassingRatio,
     wallMs: Math.round(o.wallMs),
     replay: o.replay ?? null,
+    coverage: o.coverage,
+    skipped: o.skips,
     counterexample: c
       ? {
         params: c.params,
         shape: c.shape,
         k: c.k,
         padding: c.padding,
+        poolSize: c.params.window.explicit ? c.poolSize : null,
+        strides: c.params.window.explicit ? c.strides : null,
         logits: c.logits.map(encode),
         x: Array.from(c.x).map(encode),
         dy: Array.from(c.dy).map(encode),

@@ -43,8 +43,17 @@ export function opSubject(
     x: tf.tensor4d(Float32Array.from(c.x), [...c.shape]),
     logits: tf.tensor1d(Float32Array.from(c.logits)),
   });
-  const op = (x: tf.Tensor, logits: tf.Tensor, c: SortPoolCase) =>
-    sortPool2d(x as tf.Tensor4D, logits as tf.Tensor1D, { k: c.k, padding: c.padding });
+  // poolSize and strides only when the caller's case passes them: a default-window case leaves
+  // them out, as callers of the article's layer do.
+  const op = (x: tf.Tensor, logits: tf.Tensor, c: SortPoolCase, input: SortPoolCase) => {
+    const options = {
+      k: c.k,
+      padding: c.padding,
+      ...(input.poolSize ? { poolSize: input.poolSize } : {}),
+      ...(input.strides ? { strides: input.strides } : {}),
+    };
+    return sortPool2d(x as tf.Tensor4D, logits as tf.Tensor1D, options);
+  };
   return {
     name: `sortPool2d@${backend}`,
     description: `the tfjs op sortPool2d (src/op.ts) on tfjs's ${backend} backend: logits as a float32 tensor, the ` +
@@ -59,10 +68,10 @@ export function opSubject(
       await switchBackend(backend);
       const y = tf.tidy(() => {
         const { x, logits } = tensors(c);
-        return op(x, logits, c);
+        return op(x, logits, c, input);
       });
       try {
-        return { y: Float32Array.from(await y.data()), shape: outputShape(c.shape, c.padding) };
+        return { y: Float32Array.from(await y.data()), shape: outputShape(c.shape, c.padding, c) };
       } finally {
         y.dispose();
       }
@@ -73,8 +82,8 @@ export function opSubject(
       await switchBackend(backend);
       const [dx, dLogits] = tf.tidy(() => {
         const { x, logits } = tensors(c);
-        const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding));
-        return tf.grads((a: tf.Tensor, b: tf.Tensor) => op(a, b, c))([x, logits], dy);
+        const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding, c));
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => op(a, b, c, input))([x, logits], dy);
       });
       try {
         return { dx: Float32Array.from(await dx.data()), dLogits: Float32Array.from(await dLogits.data()) };

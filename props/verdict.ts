@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cellCol, cellRow, coordinatesOf, STRIDE } from "../src/spec.ts";
+import { cellCol, cellRow, coordinatesOf, inputCol, inputRow } from "../src/spec.ts";
 import type { Shape4 } from "../src/types.ts";
 import type { WindowInfo } from "./generators.ts";
 
@@ -21,12 +21,17 @@ export interface Location {
   readonly oh: number;
   readonly ow: number;
   readonly ch: number;
-  /** The input element (row, column) and its window cell (0..3, row-major) when the mismatch is about one. */
+  /** Input rows and columns the window spans (inclusive; may reach into the padding: negative or ≥ H). */
+  readonly rows?: readonly [number, number];
+  readonly cols?: readonly [number, number];
+  /** The input element (row, column) and its window cell (row-major in the window) when the mismatch is about one. */
   readonly row?: number;
   readonly col?: number;
   readonly cell?: number;
   /** Spec rank of that cell (0 = largest), -1 when it is not a participant (k = 1 padding). */
   readonly rank?: number;
+  /** How many windows hold the element (overlapping windows: more than one; this location names the first). */
+  readonly windows?: number;
   /** The window's values and spec ranks, e.g. `00=3 r1 | 01=pad r3 | 10=-1 r2 | 11=7 r0`. */
   readonly window: string;
 }
@@ -64,11 +69,12 @@ export function fmt(v: number): string {
   return s.length > 14 ? v.toPrecision(12) : s;
 }
 
-/** The window as text: each cell's value (or "pad") and spec rank. */
+/** The window as text: each cell's value (or "pad") and spec rank; cells labelled by row and column offset. */
 export function describeWindow(info: WindowInfo): string {
   const parts: string[] = [];
-  for (let cell = 0; cell < 4; cell++) {
-    const label = `${cellRow(cell)}${cellCol(cell)}`;
+  const kw = info.geometry.poolSize[1];
+  for (let cell = 0; cell < info.geometry.cells; cell++) {
+    const label = `${cellRow(cell, kw)}${cellCol(cell, kw)}`;
     const p = info.cells.find((c) => c.cell === cell);
     if (!p) {
       parts.push(`${label}=pad(ignored)`);
@@ -80,43 +86,57 @@ export function describeWindow(info: WindowInfo): string {
   return parts.join(" | ");
 }
 
-/** Location of an output (a whole window). */
-export function locateOutput(info: WindowInfo): Location {
-  return { b: info.b, oh: info.oh, ow: info.ow, ch: info.ch, window: describeWindow(info) };
+/** Rows and columns a window spans in the input. */
+function span(info: WindowInfo): { rows: [number, number]; cols: [number, number] } {
+  const g = info.geometry;
+  return {
+    rows: [inputRow(g, info.oh, 0), inputRow(g, info.oh, g.poolSize[0] - 1)],
+    cols: [inputCol(g, info.ow, 0), inputCol(g, info.ow, g.poolSize[1] - 1)],
+  };
 }
 
-/** Location of an input element inside its window (`info` undefined: outside every window). */
-export function locateInput(shape: Shape4, index: number, info: WindowInfo | undefined): Location {
+/** Location of an output (a whole window). */
+export function locateOutput(info: WindowInfo): Location {
+  return { b: info.b, oh: info.oh, ow: info.ow, ch: info.ch, ...span(info), window: describeWindow(info) };
+}
+
+/**
+ * Location of an input element inside the first window holding it (`info` undefined: in no window).
+ * `windows` is how many windows hold it (default 1).
+ */
+export function locateInput(shape: Shape4, index: number, info: WindowInfo | undefined, windows = 1): Location {
   const { b, row, col, ch } = coordinatesOf(shape, index);
-  const oh = Math.floor(row / STRIDE);
-  const ow = Math.floor(col / STRIDE);
   if (!info) {
-    return { b, oh, ow, ch, row, col, window: 'outside every window (dropped by "valid")' };
+    return { b, oh: -1, ow: -1, ch, row, col, windows: 0, window: 'in no window (dropped by "valid", or a gap)' };
   }
   const p = info.cells.find((c) => c.index === index);
   return {
     b,
-    oh,
-    ow,
+    oh: info.oh,
+    ow: info.ow,
     ch,
+    ...span(info),
     row,
     col,
     cell: p?.cell,
     rank: p ? info.ranked.indexOf(p) : -1,
+    windows,
     window: describeWindow(info),
   };
 }
 
 /** Renders a location on one line. */
 export function formatLocation(loc: Location): string {
-  const head = `batch ${loc.b}, channel ${loc.ch}, window (${loc.oh}, ${loc.ow}) = rows ${loc.oh * STRIDE}..${
-    loc.oh * STRIDE + 1
-  }, cols ${loc.ow * STRIDE}..${loc.ow * STRIDE + 1}`;
+  const head = loc.rows && loc.cols
+    ? `batch ${loc.b}, channel ${loc.ch}, window (${loc.oh}, ${loc.ow}) = rows ${loc.rows[0]}..${loc.rows[1]}, ` +
+      `cols ${loc.cols[0]}..${loc.cols[1]}`
+    : `batch ${loc.b}, channel ${loc.ch}`;
+  const shared = loc.windows !== undefined && loc.windows > 1 ? ` (one of ${loc.windows} windows holding it)` : "";
   const cell = loc.row === undefined
     ? ""
     : `; element row ${loc.row}, col ${loc.col}${loc.cell === undefined ? "" : `, cell ${loc.cell}`}${
       loc.rank === undefined ? "" : `, spec rank ${loc.rank}`
-    }`;
+    }${shared}`;
   return `${head}${cell}; window: ${loc.window}`;
 }
 

@@ -1,6 +1,8 @@
 /**
  * Golden vectors for porters: named sort_pool2d cases with inputs and the reference's outputs,
- * written to vectors/sort_pool2d.json by `deno task golden` and checked by src/golden.test.ts.
+ * written to vectors/sort_pool2d.json by `deno task golden` and checked by src/golden.test.ts. The
+ * format and the case list: vectors/README.md. Cases are appended, never reordered: each case's
+ * random values are seeded by its position, and the 2x2/2 cases must stay byte-identical.
  *
  * @module
  */
@@ -8,7 +10,7 @@ import { defineCli, type ParsedCli, runCli } from "./cli.ts";
 import { mulberry32 } from "./random.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { outputShape, sizeOf } from "./spec.ts";
-import type { Padding, Shape4 } from "./types.ts";
+import type { FloatArray, Padding, Pair, Shape4, SortPoolCase } from "./types.ts";
 
 /** Path of the committed vectors, relative to this module. */
 export const GOLDEN_URL: URL = new URL("../vectors/sort_pool2d.json", import.meta.url);
@@ -16,13 +18,20 @@ export const GOLDEN_URL: URL = new URL("../vectors/sort_pool2d.json", import.met
 /** A number as stored in the file: JSON numbers, or a string for values JSON cannot hold. */
 export type EncodedNumber = number | "NaN" | "Infinity" | "-Infinity" | "-0";
 
-/** One case as stored in the file. */
+/**
+ * One case as stored in the file. `poolSize` and `strides` are present only on cases whose window
+ * is not the default 2x2 with stride 2 (then both are written, even where strides = poolSize);
+ * absent, they mean `[2, 2]` and `poolSize` (SPEC.md §2), so the default cases read as before.
+ */
 export interface GoldenCaseFile {
   name: string;
   description: string;
   shape: [number, number, number, number];
   k: number;
   padding: Padding;
+  poolSize?: [number, number];
+  strides?: [number, number];
+  /** k numbers (shared by all channels) or C·k (per channel, channel-major: SPEC.md §1). */
   logits: EncodedNumber[];
   x: EncodedNumber[];
   outputShape: [number, number, number, number];
@@ -32,13 +41,19 @@ export interface GoldenCaseFile {
   dLogits: EncodedNumber[];
 }
 
-/** One decoded case, ready to feed to an implementation. */
+/**
+ * One decoded case. `poolSize` and `strides` are as in the file (absent on default-window cases);
+ * feed it to an implementation through {@link goldenInput}, which carries them.
+ */
 export interface GoldenCase {
   name: string;
   description: string;
   shape: Shape4;
   k: number;
   padding: Padding;
+  poolSize?: Pair;
+  strides?: Pair;
+  /** k or C·k logits (per channel). */
   logits: number[];
   x: Float64Array;
   outputShape: [number, number, number, number];
@@ -60,7 +75,17 @@ export const GOLDEN_SCHEMA = {
   outputs: "y, dx, dLogits are the float64 reference's results (src/reference.ts) for these inputs",
   signs: "the sign of a zero y or dx is fixed by the spec (SPEC.md §5): compare those with Object.is (NaN equals " +
     "NaN); dLogits is exactly +0 for k = 1, and the sign of a zero dLogits is not fixed for k > 1",
-  fields: "name, description, shape, k, padding, logits, x, outputShape, y, dy, dx, dLogits",
+  fields: "name, description, shape, k, padding, poolSize (optional), strides (optional), logits, x, outputShape, " +
+    "y, dy, dx, dLogits",
+  windows: "poolSize [kh, kw] and strides [sh, sw] (SPEC.md §2-3) appear only on cases whose window is not 2x2 with " +
+    "stride 2, and then both appear; absent, they are [2, 2] and poolSize. Added in issue 14 without a version " +
+    "change: every field of version 2 keeps its meaning and every default-window case is unchanged, so a reader " +
+    "of the 2x2 layer only must skip (or fail) the cases that carry poolSize, never read them as 2x2",
+  perChannelLogits: "logits has length k (shared by all channels) or C·k (per channel: channel c's logits at " +
+    "[c·k, c·k + k), each group its own softmax); dLogits has the logits' length. A reader of the shared " +
+    "layer only can tell per-channel cases by logits.length !== k",
+  overlap: "with strides smaller than poolSize a cell lies in several windows: its dx is the sum of w[r]·dy over " +
+    "the windows that keep it, in output order, starting from the first term (SPEC.md §5)",
 } as const;
 
 /** Encodes a number for the file. */
@@ -127,6 +152,9 @@ interface CaseRecipe {
   shape: Shape4;
   k: number;
   padding: Padding;
+  /** Window and stride; omitted on default (2x2/2) cases, which are written without them. */
+  poolSize?: Pair;
+  strides?: Pair;
   logits: number[];
   x: (n: number, random: () => number) => number[];
   /** Upstream gradient; default: random multiples of 1/16 in [-2, 2). */
@@ -250,6 +278,9 @@ function recipes(): CaseRecipe[] {
     x: () => [-Infinity, 1, NaN, 2, Infinity, -Infinity, -Infinity, NaN, -Infinity],
   });
   out.push(...issue10Recipes());
+  // Appended last: each case's random stream is seeded by its position, so the cases above stay
+  // byte-identical.
+  out.push(...generalWindowRecipes());
   return out;
 }
 
@@ -375,6 +406,179 @@ function issue10Recipes(): CaseRecipe[] {
   return out;
 }
 
+/** k logits, multiples of 1/8 in [-1, 1) (exact in float32), not all equal: `[0.5, -0.25, 0.125, -1, ...]`. */
+function generalLogits(k: number): number[] {
+  const cycle = [0.5, -0.25, 0.125, -1, 0.75, 0, -0.5, 0.25, -0.75, 0.375, -0.125, 0.625, -0.375, 0.875, -0.625, 1];
+  return cycle.slice(0, k);
+}
+
+/**
+ * Cases of issue 14 (SPEC.md §2-5): windows other than 2x2/2 (overlapping, with gaps, asymmetric,
+ * "same" padding split before and after), per-channel logits, and ties, NaN, ±Infinity and signed
+ * zeros under overlap. Every one carries `poolSize` and `strides`, except the per-channel cases on
+ * the default window.
+ */
+function generalWindowRecipes(): CaseRecipe[] {
+  const out: CaseRecipe[] = [];
+  /** A case with window `[kh, kw]` and strides `[sh, sw]`, named from them unless `name` is given. */
+  const general = (
+    poolSize: Pair,
+    strides: Pair,
+    padding: Padding,
+    shape: Shape4,
+    k: number,
+    what: string,
+    extra: Partial<CaseRecipe> = {},
+  ) => {
+    const [kh, kw] = poolSize;
+    const [sh, sw] = strides;
+    const sizeLabel = `${shape[1]}x${shape[2]}`;
+    const strideLabel = sh === sw ? `${sh}` : `${sh}x${sw}`;
+    out.push({
+      name: `pool${kh}x${kw}s${strideLabel}-${padding}-${sizeLabel}-k${k}`,
+      description: `${kh}x${kw} windows, strides (${sh}, ${sw}), padding "${padding}", input ${sizeLabel}, ` +
+        `batch ${shape[0]}, ${shape[3]} channel${shape[3] > 1 ? "s" : ""}, k = ${k}: ${what}`,
+      shape,
+      k,
+      padding,
+      poolSize,
+      strides,
+      logits: generalLogits(k),
+      x: distinctValues,
+      ...extra,
+    });
+  };
+  // 3x3 stride 2 (AlexNet, ResNet stem): "same" on odd sizes pads one row top AND bottom, one column left AND right.
+  const oddSame = "one padded row at the top and one at the bottom, one padded column left and one right; " +
+    "every other row and column lies in two windows";
+  general([3, 3], [2, 2], "same", [2, 7, 9, 2], 1, `${oddSame}; k = 1 ignores the padded cells`);
+  general([3, 3], [2, 2], "same", [2, 7, 9, 2], 4, `${oddSame}; padded zeros rank among the values`);
+  general([3, 3], [2, 2], "same", [1, 7, 9, 2], 9, `${oddSame}; k = kh·kw keeps every cell, padded ones included`);
+  general([3, 3], [2, 2], "valid", [2, 7, 9, 2], 2, "odd sizes: every row and column lies in a window");
+  general([3, 3], [2, 2], "valid", [1, 8, 6, 2], 5, "the last row and the last column lie in no window (dx +0)");
+  // 3x3 stride 1: every interior cell lies in 9 windows.
+  general([3, 3], [1, 1], "same", [1, 6, 6, 2], 3, "overlap: every cell lies in up to 9 windows, its dx the sum");
+  general([3, 3], [1, 1], "valid", [1, 6, 7, 2], 1, "overlap with k = 1: max pooling's gradient summed over windows");
+  general([3, 3], [1, 1], "valid", [1, 5, 5, 1], 9, "overlap, k = 9: every cell kept by every window containing it");
+  // 2x2 stride 1: "same" pads only after (total 1: floor(1/2) = 0 before).
+  general([2, 2], [1, 1], "same", [1, 5, 5, 2], 2, "overlap; one padded row at the bottom, column at the right");
+  general([2, 2], [1, 1], "valid", [2, 4, 5, 1], 4, "overlap: interior cells lie in 4 windows");
+  // 4x4 stride 4.
+  general([4, 4], [4, 4], "same", [1, 8, 9, 2], 6, "no rows padded; 3 padded columns, 1 left and 2 right");
+  general([4, 4], [4, 4], "same", [1, 5, 6, 1], 1, "3 padded rows (1 top, 2 bottom), 2 padded columns; k = 1");
+  general([4, 4], [4, 4], "valid", [1, 8, 9, 1], 16, "k = 16 keeps every cell; the last column lies in no window");
+  // Asymmetric window and strides: 3 rows x 2 columns, stride 1 down, 2 across.
+  general([3, 2], [1, 2], "same", [1, 5, 6, 2], 4, "rows overlap (1 padded top and bottom), columns tile");
+  general([3, 2], [1, 2], "valid", [2, 5, 7, 1], 2, "rows overlap; the last column lies in no window");
+  // 1x1 stride 1: the identity (k = 1 is the only k).
+  general([1, 1], [1, 1], "same", [1, 3, 4, 2], 1, "the identity: y = x, dx = dy");
+  general([1, 1], [1, 1], "valid", [2, 2, 3, 1], 1, "the identity: y = x, dx = dy");
+  // Gaps: stride 3 over 2x2 windows.
+  general([2, 2], [3, 3], "valid", [1, 7, 8, 2], 2, "gaps: rows 2, 5, 6 and columns 2, 5 lie in no window (dx +0)");
+  general([2, 2], [3, 3], "same", [1, 7, 8, 1], 3, "gaps, and one padded row at the bottom (total 1)");
+
+  // Per-channel logits (C = 3, length C·k, channel-major; each channel its own softmax).
+  const perChannel = (
+    name: string,
+    what: string,
+    shape: Shape4,
+    k: number,
+    logits: number[],
+    padding: Padding,
+    window: { poolSize: Pair; strides: Pair } | undefined,
+  ) =>
+    out.push({
+      name: `per-channel-${name}`,
+      description: `per-channel logits (C = ${shape[3]}, length C·k = ${logits.length}), ${what}`,
+      shape,
+      k,
+      padding,
+      ...(window ?? {}),
+      logits,
+      x: distinctValues,
+    });
+  perChannel(
+    "2x2-same-k2",
+    '2x2 windows with stride 2, k = 2, padding "same" on an odd width',
+    [2, 4, 5, 3],
+    2,
+    [0.5, -0.5, -1, 1, 0, 0],
+    "same",
+    undefined,
+  );
+  perChannel(
+    "2x2-valid-k4",
+    '2x2 windows with stride 2, k = 4, padding "valid"',
+    [1, 4, 4, 3],
+    4,
+    [1, 0.5, 0, -0.5, -0.5, 0, 0.5, 1, 0.25, 0.25, -2, 0.125],
+    "valid",
+    undefined,
+  );
+  perChannel(
+    "3x3s2-same-k3",
+    '3x3 windows with stride 2, k = 3, padding "same" (padded rows and columns on both sides)',
+    [1, 7, 7, 3],
+    3,
+    [0.5, -0.25, 0.125, 2, 0, -2, -0.5, 0.5, 0],
+    "same",
+    { poolSize: [3, 3], strides: [2, 2] },
+  );
+  perChannel(
+    "2x2s1-valid-k1",
+    "2x2 windows with stride 1, k = 1, the middle channel's logit NaN: its y and kept dx are NaN, the other " +
+      "channels are max pooling, dLogits is [0, 0, 0]",
+    [1, 4, 4, 3],
+    1,
+    [0.5, NaN, -1],
+    "valid",
+    { poolSize: [2, 2], strides: [1, 1] },
+  );
+  perChannel(
+    "2x2s1-same-nonfinite-logits-k2",
+    "2x2 windows with stride 1, k = 2, channel 0's logits [NaN, 0] (NaN weights: its dLogits NaN), channel 1's " +
+      "[Infinity, 0] (one-hot), channel 2's [-Infinity, -Infinity] (uniform): a NaN poisons only its own group",
+    [1, 4, 4, 3],
+    2,
+    [NaN, 0, Infinity, 0, -Infinity, -Infinity],
+    "same",
+    { poolSize: [2, 2], strides: [1, 1] },
+  );
+
+  // Ties, NaN, ±Infinity and signed zeros under overlap and general windows.
+  const ties = "exact ties under overlap (values from {-1, -0, +0, 0.5, 2}): rank by window cell, lower first, " +
+    "in every window separately";
+  general([3, 3], [1, 1], "valid", [1, 5, 6, 2], 3, ties, {
+    name: "ties-pool3x3s1-valid-k3",
+    x: (n, r) => tiedValues(n, r, [-1, -0, 0, 0.5, 2]),
+  });
+  general([2, 2], [1, 1], "same", [1, 4, 4, 1], 2, "ties between real zeros and padded zeros (equal: cell order)", {
+    name: "ties-pool2x2s1-same-k2",
+    x: (n, r) => tiedValues(n, r, [-1, -0, 0, 1]),
+  });
+  const nonfinite = "NaN ranks above +Infinity in every window containing it; ±Infinity follow IEEE; an " +
+    "Infinity in dy reaches every kept cell of its window, and overlapping sums of +Infinity and -Infinity are NaN";
+  general([3, 3], [2, 2], "same", [1, 5, 5, 2], 4, nonfinite, {
+    name: "nonfinite-pool3x3s2-same-k4",
+    x: (n, r) => tiedValues(n, r, [NaN, Infinity, -Infinity, 1, -1, 0.5, 0, -2]),
+    dy: (n, r) => gradientValues(n, r).map((v, i) => (i === 1 ? Infinity : i === 6 ? -Infinity : v)),
+  });
+  const overlapZeros = "signed zeros under overlap: cell (0, 1) holds -0, the maximum of two windows; its dx is " +
+    "dy0 + dy1 from the first term: -0 + -0 = -0 (batch 0), -0 + +0 = +0 (batch 1)";
+  general([2, 2], [1, 1], "valid", [2, 3, 3, 1], 1, overlapZeros, {
+    name: "signed-zeros-pool2x2s1-valid-k1",
+    logits: [0],
+    x: () => [-1, -0, -2, -3, -4, -5, -6, -7, -8, -1, -0, -2, -3, -4, -5, -6, -7, -8],
+    dy: () => [-0, -0, 1, -2, -0, 0, -0, 3],
+  });
+  general([2, 2], [1, 1], "same", [1, 2, 3, 1], 2, "all kept products -0 give y = -0; a padded +0 kept gives +0", {
+    name: "signed-zeros-pool2x2s1-same-k2",
+    logits: [0.25, -0.25],
+    x: () => [-0, -0, -0, -0, -0, -1],
+  });
+  return out;
+}
+
 /** Builds every golden case from the reference. */
 export function generateGoldenCases(): GoldenCaseFile[] {
   return recipes().map((recipe, i) => {
@@ -382,15 +586,20 @@ export function generateGoldenCases(): GoldenCaseFile[] {
     const n = sizeOf(recipe.shape);
     const x = recipe.x(n, random);
     if (x.length !== n) throw new Error(`golden recipe ${recipe.name}: made ${x.length} values for ${n} cells`);
-    const c = {
+    const window = recipe.poolSize === undefined ? {} : {
+      poolSize: [recipe.poolSize[0], recipe.poolSize[1]] as [number, number],
+      strides: [...(recipe.strides ?? recipe.poolSize)] as [number, number],
+    };
+    const c: SortPoolCase = {
       x: Float64Array.from(x),
       shape: recipe.shape,
       logits: recipe.logits,
       k: recipe.k,
       padding: recipe.padding,
+      ...window,
     };
     const { y, shape: outShape } = referenceForward(c);
-    const outN = sizeOf(outputShape(recipe.shape, recipe.padding));
+    const outN = sizeOf(outputShape(recipe.shape, recipe.padding, window));
     const dy = (recipe.dy ?? gradientValues)(outN, random);
     if (dy.length !== outN) throw new Error(`golden recipe ${recipe.name}: made ${dy.length} dy values for ${outN}`);
     const { dx, dLogits } = referenceGradient(c, dy);
@@ -400,6 +609,8 @@ export function generateGoldenCases(): GoldenCaseFile[] {
       shape: [...recipe.shape],
       k: recipe.k,
       padding: recipe.padding,
+      // Only on non-default windows, so the default cases keep their exact text (key order included).
+      ...window,
       logits: recipe.logits.map(encodeNumber),
       x: x.map(encodeNumber),
       outputShape: outShape,
@@ -434,6 +645,8 @@ export function parseGoldenFile(text: string): GoldenCase[] {
     shape: c.shape,
     k: c.k,
     padding: c.padding,
+    ...(c.poolSize === undefined ? {} : { poolSize: c.poolSize }),
+    ...(c.strides === undefined ? {} : { strides: c.strides }),
     logits: c.logits.map(decodeNumber),
     x: decode(c.x),
     outputShape: c.outputShape,
@@ -442,6 +655,23 @@ export function parseGoldenFile(text: string): GoldenCase[] {
     dx: decode(c.dx),
     dLogits: decode(c.dLogits),
   }));
+}
+
+/**
+ * A golden case as an implementation's input: x (as given, default the case's float64 values; pass
+ * `Float32Array.from(g.x)` for a float32 entry: every x is exact in float32), shape, logits, k,
+ * padding, and the window fields when the case has them.
+ */
+export function goldenInput(g: GoldenCase, x: FloatArray = g.x): SortPoolCase {
+  return {
+    x,
+    shape: g.shape,
+    logits: g.logits,
+    k: g.k,
+    padding: g.padding,
+    ...(g.poolSize === undefined ? {} : { poolSize: g.poolSize }),
+    ...(g.strides === undefined ? {} : { strides: g.strides }),
+  };
 }
 
 /** Reads and decodes the committed vectors. */

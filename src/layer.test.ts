@@ -7,8 +7,9 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { loadFromDirectory, saveToDirectory, SortPooling2D, sortPooling2d } from "./layer.ts";
 import { referenceForward } from "./reference.ts";
+import { outputShape } from "./spec.ts";
 import { tf, type TfjsBackendName, useBackend } from "./tfjs/runtime.ts";
-import type { Padding, Shape4 } from "./types.ts";
+import type { Padding, Pair, Shape4 } from "./types.ts";
 import { SortPoolArgumentError } from "./validate.ts";
 import { FLOAT32_TOLERANCE, mismatch } from "./webgpu/testing.ts";
 
@@ -91,6 +92,33 @@ describe.each(BACKENDS)("SortPooling2D on tfjs %s", (backend) => {
         expect(layer.getWeights().length).toBe(k === 1 ? 0 : 1);
         y.dispose();
         layer.dispose();
+      }
+    }
+    x.dispose();
+  });
+
+  test("k = 1 is tf.layers.maxPooling2d bit for bit, with the default and with general windows", async () => {
+    const x = tf.randomNormal([2, 7, 6, 3], 0, 1, "float32", 13) as tf.Tensor4D;
+    const windows: [number | [number, number] | undefined, number | [number, number] | undefined][] = [
+      [undefined, undefined],
+      [3, 2],
+      [3, 1],
+      [[2, 3], [1, 2]],
+      [4, undefined],
+      [1, 2],
+    ];
+    for (const [poolSize, strides] of windows) {
+      for (const padding of ["same", "valid"] as Padding[]) {
+        const label = `poolSize ${poolSize} strides ${strides} ${padding}`;
+        const ours = sortPooling2d({ k: 1, padding, poolSize, strides });
+        const theirs = tf.layers.maxPooling2d({ poolSize: poolSize ?? 2, strides: strides ?? poolSize ?? 2, padding });
+        const a = ours.apply(x) as tf.Tensor;
+        const b = theirs.apply(x) as tf.Tensor;
+        expect(a.shape, label).toEqual(b.shape);
+        expect(ours.computeOutputShape([...x.shape]), label).toEqual(b.shape);
+        expect(bitwiseEqual((await a.data()) as Float32Array, (await b.data()) as Float32Array), label).toBe(true);
+        tf.dispose([a, b]);
+        ours.dispose();
       }
     }
     x.dispose();
@@ -186,6 +214,25 @@ describe("SortPooling2D shapes and config", () => {
     expect(sortPooling2d({ k: 4 }).computeOutputShape([[1, 1, 1, 2]])).toEqual([1, 1, 1, 2]);
   });
 
+  test("computeOutputShape with general windows is src/spec.ts outputShape (null stays null)", () => {
+    const shape: Shape4 = [2, 7, 9, 3];
+    for (
+      const [poolSize, strides] of [[[3, 3], [2, 2]], [[3, 3], [1, 1]], [[3, 2], [1, 2]], [[4, 4], [4, 4]], [[1, 1], [
+        2,
+        3,
+      ]]] as [Pair, Pair][]
+    ) {
+      for (const padding of ["same", "valid"] as Padding[]) {
+        const layer = sortPooling2d({ k: 1, padding, poolSize, strides });
+        const expected = outputShape(shape, padding, { poolSize, strides });
+        expect(layer.computeOutputShape([...shape]), `${poolSize}/${strides} ${padding}`).toEqual(expected);
+        expect(layer.computeOutputShape([null, 7, null, 3])).toEqual([null, expected[1], null, 3]);
+      }
+    }
+    // A number is a square window; strides default to the window.
+    expect(sortPooling2d({ k: 1, poolSize: 3 }).computeOutputShape([1, 9, 7, 1])).toEqual([1, 3, 3, 1]);
+  });
+
   test("getConfig round-trips through fromConfig and JSON, default initializer N(0, 0.1)", () => {
     const layer = sortPooling2d({ k: 3, padding: "valid", name: "sp", trainable: false });
     const config = JSON.parse(JSON.stringify(layer.getConfig()));
@@ -194,12 +241,77 @@ describe("SortPooling2D shapes and config", () => {
       trainable: false,
       k: 3,
       padding: "valid",
+      poolSize: [2, 2],
+      strides: [2, 2],
+      perChannel: false,
       logitsInitializer: { className: "RandomNormal", config: { mean: 0, stddev: 0.1 } },
     });
     const again = SortPooling2D.fromConfig(SortPooling2D, config) as SortPooling2D;
     expect(again).toBeInstanceOf(SortPooling2D);
     expect(again.getConfig()).toEqual(layer.getConfig());
     expect(sortPooling2d({ k: 2 }).padding).toBe("same");
+  });
+
+  test("poolSize, strides and perChannel round-trip; numbers become pairs; configs from before them load as 2x2/2", () => {
+    const layer = sortPooling2d({ k: 5, poolSize: [3, 2], strides: [1, 2], perChannel: true, name: "g" });
+    const config = JSON.parse(JSON.stringify(layer.getConfig()));
+    expect(config).toMatchObject({ k: 5, poolSize: [3, 2], strides: [1, 2], perChannel: true });
+    const again = SortPooling2D.fromConfig(SortPooling2D, config) as SortPooling2D;
+    expect(again.getConfig()).toEqual(layer.getConfig());
+    expect([again.poolSize, again.strides, again.perChannel]).toEqual([[3, 2], [1, 2], true]);
+    const square = sortPooling2d({ k: 9, poolSize: 3 });
+    expect([square.poolSize, square.strides]).toEqual([[3, 3], [3, 3]]);
+    expect(sortPooling2d({ k: 2, poolSize: 3, strides: 2 }).strides).toEqual([2, 2]);
+    // A config saved before issue 14 has none of the three keys.
+    const { poolSize: _p, strides: _s, perChannel: _c, ...old } = JSON.parse(JSON.stringify(square.getConfig()));
+    const legacy = SortPooling2D.fromConfig(SortPooling2D, { ...old, k: 3 }) as SortPooling2D;
+    expect([legacy.poolSize, legacy.strides, legacy.perChannel]).toEqual([[2, 2], [2, 2], false]);
+  });
+
+  test("a model with poolSize 3, strides 2 and perChannel trains (loss falls, logits [C·k] move) and reloads", async () => {
+    const { x, y } = data();
+    const pool = sortPooling2d({
+      k: 4,
+      poolSize: 3,
+      strides: 2,
+      perChannel: true,
+      name: "pool",
+      logitsInitializer: tf.initializers.randomNormal({ seed: 9 }),
+    });
+    const model = tinyModel(pool);
+    expect(pool.getWeights()[0].shape).toEqual([INPUT[3] * 4]);
+    expect(model.outputs[0].shape).toEqual([null, 2]);
+    const before = await logitsOf(pool);
+    const history = await model.fit(x, y, { epochs: 6, batchSize: 4, shuffle: false, verbose: 0 });
+    const after = await logitsOf(pool);
+    const loss = history.history.loss as number[];
+    expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
+    // Every channel's logits get their own gradient.
+    for (let c = 0; c < INPUT[3]; c++) {
+      const moved = Math.max(...[0, 1, 2, 3].map((r) => Math.abs(after[c * 4 + r] - before[c * 4 + r])));
+      expect(moved, `channel ${c}`).toBeGreaterThan(1e-3);
+    }
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
+    expect(loaded.getLayer("pool").getConfig()).toEqual(pool.getConfig());
+    expect(bitwiseEqual(await predictions(loaded, x), await predictions(model, x))).toBe(true);
+    // The layer computes the op with its per-channel logits, as the reference does.
+    const xs = (await x.data()) as Float32Array;
+    const yPool = pool.apply(x) as tf.Tensor;
+    const ref = referenceForward({
+      x: xs,
+      shape: INPUT,
+      logits: Array.from(after),
+      k: 4,
+      padding: "same",
+      poolSize: [3, 3],
+      strides: [2, 2],
+    });
+    expect(yPool.shape).toEqual(ref.shape);
+    expect(mismatch((await yPool.data()) as Float32Array, ref.y, FLOAT32_TOLERANCE)).toBeNull();
+    yPool.dispose();
+    disposeModel(model);
+    loaded.dispose();
+    tf.dispose([x, y]);
   });
 
   test("bad configuration: named errors at construction", () => {
@@ -214,6 +326,14 @@ describe("SortPooling2D shapes and config", () => {
       [{ k: 2, logitsInitializer: { className: "NoSuchInitializer", config: {} } }, "logitsInitializer"],
       [{ k: 2, logitsInitializer: { className: "Dense", config: {} } }, "logitsInitializer"],
       [{ k: 2, logitsInitializer: 0.1 }, "logitsInitializer"],
+      [{ k: 2, poolSize: 5 }, "poolSize\\[0\\]"],
+      [{ k: 2, poolSize: [2] }, "poolSize"],
+      [{ k: 2, poolSize: "3" }, "poolSize"],
+      [{ k: 2, strides: 0 }, "strides\\[0\\]"],
+      [{ k: 2, strides: [2, 2.5] }, "strides\\[1\\]"],
+      [{ k: 10, poolSize: 3 }, "k"],
+      [{ k: 3, poolSize: [1, 2] }, "k"],
+      [{ k: 2, perChannel: "yes" }, "perChannel"],
     ];
     for (const [config, argument] of bad) {
       let error: unknown;
@@ -249,6 +369,17 @@ describe("SortPooling2D shapes and config", () => {
     const t = tf.zeros([2, 4, 4]);
     expect(argumentOf(() => sortPooling2d({ k: 3 }).apply(t))).toContain("input shape");
     t.dispose();
+    // "valid" needs the window to fit: height >= kh and width >= kw.
+    const small = tf.input({ shape: [3, 5, 2] });
+    expect(argumentOf(() => sortPooling2d({ k: 2, padding: "valid", poolSize: [4, 2] }).apply(small))).toContain(
+      "input shape",
+    );
+    expect(() => sortPooling2d({ k: 2, padding: "valid", poolSize: [3, 4] }).apply(small)).not.toThrow();
+    // perChannel sizes its logits from the channel count, which must be known.
+    const unknown = tf.input({ shape: [4, 4, null] as unknown as number[] });
+    expect(argumentOf(() => sortPooling2d({ k: 2, perChannel: true, name: "pc" }).apply(unknown))).toBe(
+      "pc: input shape",
+    );
   });
 
   test("weights of the wrong shape: named errors from setWeights and from tf.loadLayersModel", async () => {
@@ -277,5 +408,32 @@ describe("SortPooling2D shapes and config", () => {
     // And one edited to k = 1 (no weight) is refused by tfjs's strict loading.
     const noWeight = { ...artifacts, modelTopology: JSON.parse(text.replace('"k":2', '"k":1')) };
     await expect(tf.loadLayersModel(tf.io.fromMemory(noWeight))).rejects.toThrow(/pool\/logits/);
+    // A per-channel model (logits [3·2]) edited to shared logits, and a shared one edited to per-channel.
+    const perChannel = tinyModel(sortPooling2d({ k: 2, perChannel: true, name: "pool" }));
+    const saved = await saveToMemory(perChannel);
+    disposeModel(perChannel);
+    const topology = JSON.stringify(saved.modelTopology);
+    expect(topology).toContain('"per_channel":true');
+    const shared = {
+      ...saved,
+      modelTopology: JSON.parse(topology.replace('"per_channel":true', '"per_channel":false')),
+    };
+    await expect(tf.loadLayersModel(tf.io.fromMemory(shared))).rejects.toThrow(
+      /pool: logits \(loaded weight\): expected shape \[2\] \(k = 2\), received shape \[6\]/,
+    );
+    const widened = {
+      ...artifacts,
+      modelTopology: JSON.parse(text.replace('"per_channel":false', '"per_channel":true')),
+    };
+    await expect(tf.loadLayersModel(tf.io.fromMemory(widened))).rejects.toThrow(
+      /pool: logits \(loaded weight\): expected shape \[6\] \(perChannel: C·k = 3·2\), received shape \[2\]/,
+    );
+    // setWeights on a built per-channel layer checks [C·k].
+    const layerPc = sortPooling2d({ k: 2, perChannel: true, name: "pcw" });
+    layerPc.apply(tf.input({ shape: [4, 4, 3] }));
+    const wrong = tf.zeros([2]);
+    expect(() => layerPc.setWeights([wrong])).toThrow(/pcw: logits \(setWeights\): expected shape \[6\]/);
+    wrong.dispose();
+    layerPc.dispose();
   });
 });

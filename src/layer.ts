@@ -2,7 +2,9 @@
  * `SortPooling2D`: sort_pool2d as a serialisable tfjs-layers layer, so that tf.layers models
  * hold it, train its weights with `model.fit` / optimizers, and save and load it with tfjs's own
  * IO handlers. It calls the {@link sortPool2d} op (WGSL kernels on "webgpu", the float64
- * reference on "cpu").
+ * reference on "cpu"). Any window (`poolSize`, default 2) and stride (`strides`, default the
+ * window; overlapping when smaller), with one set of logits shared by all channels or one per
+ * channel (`perChannel: true`).
  *
  * @example
  * ```ts
@@ -12,6 +14,7 @@
  *   layers: [
  *     tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: "same" }),
  *     sortPooling2d({ k: 3 }), // [batch, 28, 28, 8] -> [batch, 14, 14, 8]
+ *     sortPooling2d({ k: 2, poolSize: 3, strides: 2, perChannel: true }), // -> [batch, 7, 7, 8], logits [8·2]
  *     tf.layers.flatten(),
  *     tf.layers.dense({ units: 10 }),
  *   ],
@@ -25,8 +28,15 @@ import { pathToFileURL } from "node:url";
 import { sortPool2d } from "./op.ts";
 import { pooledSize } from "./spec.ts";
 import { tf } from "./tfjs/runtime.ts";
-import type { Padding } from "./types.ts";
-import { describe, SortPoolArgumentError, validateK, validatePadding } from "./validate.ts";
+import type { Padding, Pair } from "./types.ts";
+import {
+  describe,
+  SortPoolArgumentError,
+  validateK,
+  validatePadding,
+  validatePoolSize,
+  validateStrides,
+} from "./validate.ts";
 
 /** The base options every tfjs layer takes (name, trainable, inputShape, batchInputShape, dtype, weights, ...). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -42,10 +52,26 @@ export interface SerializedInitializer {
 
 /** Configuration of {@link SortPooling2D} (and of {@link sortPooling2d}). */
 export interface SortPooling2DArgs extends LayerArgs {
-  /** How many of each 2x2 window's 4 ranked values are kept: 1..4. k = 1 is max pooling and holds no weight. */
+  /**
+   * How many of each window's kh·kw ranked values are kept: 1..kh·kw. k = 1 is max pooling and holds
+   * no weight.
+   */
   readonly k: number;
-  /** "same" (default; output ceil(H/2) x ceil(W/2), padded cells are zeros for k > 1) or "valid" (floor). SPEC.md §3. */
+  /**
+   * "same" (default; output ceil(H / sh) x ceil(W / sw), TensorFlow's split of the padding, padded
+   * cells are zeros for k > 1) or "valid" (floor((H − kh) / sh) + 1, likewise W). SPEC.md §3.
+   */
   readonly padding?: Padding;
+  /** Window size: `n` (an n x n window) or `[kh, kw]`, each 1..4. Default 2 (the article's 2x2). SPEC.md §2. */
+  readonly poolSize?: number | Pair;
+  /** Strides: `n` or `[sh, sw]`, each 1..4. Default `poolSize` (windows tile without overlap). SPEC.md §2. */
+  readonly strides?: number | Pair;
+  /**
+   * false (default): one set of k logits shared by all channels (weight shape `[k]`). true: one set
+   * per channel (weight shape `[C·k]`, channel-major, C taken from the input when the layer is
+   * built). SPEC.md §1.
+   */
+  readonly perChannel?: boolean;
   /**
    * Initial values of the `logits` weight (k >= 2), given as an initializer object or in tfjs's
    * serialised form `{ className, config }`. Default: normal, mean 0, stddev 0.1, as the original.
@@ -112,48 +138,77 @@ function shapeText(shape: readonly (number | null)[]): string {
   return `[${shape.map((d) => (d === null ? "null" : String(d))).join(", ")}]`;
 }
 
+/** A layer option given as `n` or `[a, b]`, as a pair (`n` → `[n, n]`); anything else is passed on to be rejected. */
+function asPair(value: unknown): unknown {
+  return typeof value === "number" ? [value, value] : value;
+}
+
 /**
- * Sort pooling over 2x2 windows with stride 2 (SPEC.md): in each window of each channel the 4
- * values are ranked, the top `k` are kept and combined as `y = Σ_{r<k} w[r] · value_r` with
- * `w = softmax(logits)`, one set of weights shared by all channels; `w[0]` weights the largest.
+ * Sort pooling (SPEC.md): in each `poolSize` window (default 2x2, moved by `strides`, default the
+ * window) of each channel the kh·kw values are ranked, the top `k` are kept and combined as
+ * `y = Σ_{r<k} w[r] · value_r` with `w = softmax(logits)`, one set of weights shared by all
+ * channels (or, with `perChannel: true`, one per channel); `w[0]` weights the largest.
  *
  * - Input: a rank-4 NHWC tensor `[batch, height, width, channels]`, float32.
- * - Output: `[batch, ceil(height/2), ceil(width/2), channels]` with padding "same",
- *   `[batch, floor(height/2), floor(width/2), channels]` with "valid".
- * - Weights: for k >= 2 one trainable weight named "logits" of shape `[k]`; for k = 1 none (the
- *   layer is max pooling, padded cells ignored).
+ * - Output: `[batch, Ho, Wo, channels]` (src/spec.ts `pooledSize` per axis): `ceil(height / sh)`
+ *   with padding "same", `floor((height − kh) / sh) + 1` with "valid"; likewise the width. The
+ *   default 2x2/2 gives ceil(height/2) and floor(height/2).
+ * - Weights: for k >= 2 one trainable weight named "logits" of shape `[k]` (`[C·k]` with
+ *   `perChannel`); for k = 1 none (the layer is max pooling, `tf.layers.maxPooling2d` with the same
+ *   poolSize, strides and padding; padded cells ignored).
  *
  * Serialisation: className "SortPooling2D", registered with `tf.serialization.registerClass`
  * when this module loads, so `tf.loadLayersModel` restores it in any process that imports it.
+ * The config holds `k`, `padding`, `poolSize` and `strides` (as pairs), `perChannel` and the
+ * initializer; configs saved before `poolSize` existed load as the 2x2/2 defaults.
  *
- * @throws SortPoolArgumentError (a RangeError) naming the argument, when constructed with `k`
- *   outside 1..4, an unknown `padding` or an unusable `logitsInitializer`; when built on an input
- *   that is not rank 4 or (with "valid") has height or width below 2; and when weights of the
- *   wrong shape are set or loaded (`setWeights`, `tf.loadLayersModel`).
+ * @throws SortPoolArgumentError (a RangeError) naming the argument, when constructed with a bad
+ *   `poolSize` or `strides`, `k` outside 1..kh·kw, an unknown `padding`, a `perChannel` that is not
+ *   a boolean or an unusable `logitsInitializer`; when built on an input that is not rank 4, (with
+ *   "valid") smaller than the window, or (with `perChannel`) of unknown channel count; and when
+ *   weights of the wrong shape are set or loaded (`setWeights`, `tf.loadLayersModel`).
  */
 export class SortPooling2D extends tf.layers.Layer {
   /** The name under which the class is registered for (de)serialisation. */
   static className = "SortPooling2D";
-  /** How many ranked values each window keeps (1..4). */
+  /** How many ranked values each window keeps (1..kh·kw). */
   readonly k: number;
   /** "same" or "valid". */
   readonly padding: Padding;
+  /** Window `[kh, kw]`. */
+  readonly poolSize: Pair;
+  /** Strides `[sh, sw]`. */
+  readonly strides: Pair;
+  /** Whether the logits are per channel (`[C·k]`) rather than shared (`[k]`). */
+  readonly perChannel: boolean;
   /** The initializer of the `logits` weight (unused when k = 1). */
   readonly logitsInitializer: Initializer;
   private logits: tf.LayerVariable | null = null;
+  /** Channels of the input the layer was built on (null before build). */
+  private channels: number | null = null;
 
-  /** @throws SortPoolArgumentError for bad `k`, `padding` or `logitsInitializer`. */
+  /**
+   * @throws SortPoolArgumentError for bad `k`, `padding`, `poolSize`, `strides`, `perChannel` or
+   *   `logitsInitializer`.
+   */
   constructor(args: SortPooling2DArgs) {
     super(args ?? {});
     if (args === null || typeof args !== "object") {
       throw new SortPoolArgumentError("SortPooling2D config", "an object { k, padding?, ... }", describe(args));
     }
-    this.k = withLayerName(this.name, () => validateK(args.k));
+    this.poolSize = withLayerName(this.name, () => validatePoolSize(asPair(args.poolSize)));
+    this.strides = withLayerName(this.name, () => validateStrides(asPair(args.strides), this.poolSize));
+    this.k = withLayerName(this.name, () => validateK(args.k, this.poolSize[0] * this.poolSize[1]));
     this.padding = withLayerName(this.name, () => validatePadding(args.padding ?? "same"));
+    const perChannel = args.perChannel ?? false;
+    if (typeof perChannel !== "boolean") {
+      throw new SortPoolArgumentError(`${this.name}: perChannel`, "true or false", describe(perChannel));
+    }
+    this.perChannel = perChannel;
     this.logitsInitializer = resolveInitializer(args.logitsInitializer, this.name);
   }
 
-  /** Checks an input shape: rank 4, and height, width >= 2 for "valid" (unknown dimensions are null). */
+  /** Checks an input shape: rank 4, and height >= kh, width >= kw for "valid" (unknown dimensions are null). */
   private checkInputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const list = inputShape.length > 0 && Array.isArray(inputShape[0]) ? (inputShape as tf.Shape[]) : null;
     if (list !== null && list.length !== 1) {
@@ -167,36 +222,62 @@ export class SortPooling2D extends tf.layers.Layer {
         `rank ${s.length} ${shapeText(s)}`,
       );
     }
-    if (this.padding === "valid" && ((s[1] !== null && s[1] < 2) || (s[2] !== null && s[2] < 2))) {
+    const [kh, kw] = this.poolSize;
+    if (this.padding === "valid" && ((s[1] !== null && s[1] < kh) || (s[2] !== null && s[2] < kw))) {
       throw new SortPoolArgumentError(
         `${this.name}: input shape`,
-        'height >= 2 and width >= 2 with padding "valid" (the output would be empty)',
+        `height >= ${kh} and width >= ${kw} (the poolSize) with padding "valid" (the output would be empty)`,
         shapeText(s),
       );
     }
     return s;
   }
 
+  /** What the `logits` weight's shape must be: `[k]`, or `[C·k]` with `perChannel` (C known once built). */
+  private expectedLogits(): { length: number | null; text: string } {
+    if (!this.perChannel) return { length: this.k, text: `shape [${this.k}] (k = ${this.k})` };
+    const c = this.channels;
+    if (c === null) {
+      return { length: null, text: `shape [C·${this.k}] (perChannel; C is known once the layer is built)` };
+    }
+    return { length: c * this.k, text: `shape [${c * this.k}] (perChannel: C·k = ${c}·${this.k})` };
+  }
+
   private checkLogitsShape(shape: readonly number[], source: string): void {
-    if (shape.length !== 1 || shape[0] !== this.k) {
-      throw new SortPoolArgumentError(
-        `${this.name}: logits (${source})`,
-        `shape [${this.k}] (k = ${this.k})`,
-        `shape ${shapeText(shape)}`,
-      );
+    const expected = this.expectedLogits();
+    if (expected.length === null || shape.length !== 1 || shape[0] !== expected.length) {
+      throw new SortPoolArgumentError(`${this.name}: logits (${source})`, expected.text, `shape ${shapeText(shape)}`);
     }
   }
 
   /**
-   * Creates the `logits` weight (k >= 2).
-   * @throws SortPoolArgumentError when `inputShape` is not rank 4 or too small for "valid".
+   * Creates the `logits` weight (k >= 2): `[k]`, or `[C·k]` with `perChannel`.
+   * @throws SortPoolArgumentError when `inputShape` is not rank 4, too small for "valid", or (with
+   *   `perChannel`) has an unknown channel count.
    */
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    this.checkInputShape(inputShape);
+    const s = this.checkInputShape(inputShape);
+    if (this.perChannel && this.k >= 2) {
+      if (s[3] === null) {
+        throw new SortPoolArgumentError(
+          `${this.name}: input shape`,
+          "a known channel count (perChannel: true sizes the logits C·k when the layer is built)",
+          shapeText(s),
+        );
+      }
+      if (this.channels !== null && this.channels !== s[3]) {
+        throw new SortPoolArgumentError(
+          `${this.name}: input shape`,
+          `${this.channels} channels (the layer was built for them; its logits are per channel)`,
+          shapeText(s),
+        );
+      }
+      this.channels = s[3];
+    }
     if (this.k >= 2 && this.logits === null) {
       const logits = this.addWeight(
         "logits",
-        [this.k],
+        [this.expectedLogits().length!],
         "float32",
         this.logitsInitializer,
         undefined,
@@ -217,7 +298,8 @@ export class SortPooling2D extends tf.layers.Layer {
   }
 
   /**
-   * Sets the layer's weights: `[logits]` of shape `[k]` for k >= 2, `[]` for k = 1.
+   * Sets the layer's weights: `[logits]` of shape `[k]` (`[C·k]` with `perChannel`) for k >= 2, `[]`
+   * for k = 1.
    * @throws SortPoolArgumentError for a wrong count or shape.
    */
   override setWeights(weights: tf.Tensor[]): void {
@@ -225,7 +307,7 @@ export class SortPooling2D extends tf.layers.Layer {
     if (!Array.isArray(weights) || weights.length !== expected) {
       throw new SortPoolArgumentError(
         `${this.name}: weights`,
-        expected === 1 ? `[logits] (one tensor of shape [${this.k}])` : "[] (k = 1 holds no weight)",
+        expected === 1 ? `[logits] (one tensor of ${this.expectedLogits().text})` : "[] (k = 1 holds no weight)",
         Array.isArray(weights) ? `${weights.length} tensors` : describe(weights),
       );
     }
@@ -234,14 +316,15 @@ export class SortPooling2D extends tf.layers.Layer {
   }
 
   /**
-   * `[batch, ceil(h/2), ceil(w/2), c]` ("same") or `[batch, floor(h/2), floor(w/2), c]` ("valid");
-   * unknown (null) dimensions stay null.
+   * `[batch, Ho, Wo, c]` with each spatial size from src/spec.ts `pooledSize` (SPEC.md §3: "same"
+   * `ceil(h / sh)`, "valid" `floor((h − kh) / sh) + 1`); unknown (null) dimensions stay null.
    * @throws SortPoolArgumentError as {@link build}.
    */
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const [b, h, w, c] = this.checkInputShape(inputShape);
-    const pool = (d: number | null) => (d === null ? null : pooledSize(d, this.padding));
-    return [b, pool(h), pool(w), c];
+    const pool = (d: number | null, axis: 0 | 1) =>
+      d === null ? null : pooledSize(d, this.padding, this.poolSize[axis], this.strides[axis]);
+    return [b, pool(h, 0), pool(w, 1), c];
   }
 
   /** Applies {@link sortPool2d} to the one NHWC input. */
@@ -253,17 +336,28 @@ export class SortPooling2D extends tf.layers.Layer {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       // k = 1 has no free weight: softmax of one logit is [1] whatever its value.
       const logits = this.logits === null ? tf.zeros([1]) as tf.Tensor1D : this.logits.read() as tf.Tensor1D;
-      return sortPool2d(x, logits, { k: this.k, padding: this.padding });
+      return sortPool2d(x, logits, {
+        k: this.k,
+        padding: this.padding,
+        poolSize: this.poolSize,
+        strides: this.strides,
+      });
     });
   }
 
-  /** The layer's config: the base LayerArgs plus `k`, `padding` and the serialised `logitsInitializer`. */
+  /**
+   * The layer's config: the base LayerArgs plus `k`, `padding`, `poolSize` and `strides` (pairs),
+   * `perChannel` and the serialised `logitsInitializer`.
+   */
   override getConfig(): tf.serialization.ConfigDict {
     const init = this.logitsInitializer;
     return {
       ...super.getConfig(),
       k: this.k,
       padding: this.padding,
+      poolSize: [...this.poolSize],
+      strides: [...this.strides],
+      perChannel: this.perChannel,
       logitsInitializer: { className: init.getClassName(), config: initializerConfig(init) },
     };
   }
@@ -273,8 +367,10 @@ tf.serialization.registerClass(SortPooling2D);
 
 /**
  * Makes a {@link SortPooling2D} layer: `sortPooling2d({ k: 3 })` pools 2x2 windows keeping the top
- * 3 values, with padding "same" and N(0, 0.1) logits.
- * @throws SortPoolArgumentError for bad `k`, `padding` or `logitsInitializer`.
+ * 3 values, with padding "same" and N(0, 0.1) logits; `sortPooling2d({ k: 2, poolSize: 3,
+ * strides: 2, perChannel: true })` pools overlapping 3x3 windows with each channel's own 2 logits.
+ * @throws SortPoolArgumentError for bad `k`, `padding`, `poolSize`, `strides`, `perChannel` or
+ *   `logitsInitializer`.
  */
 export function sortPooling2d(config: SortPooling2DArgs): SortPooling2D {
   return new SortPooling2D(config);

@@ -14,7 +14,7 @@
  *
  * @module
  */
-export { disposeAll, implementation, implementations, selectImplementations } from "./registry.ts";
+export { disposeAll, implementation, implementations, selectImplementations, unsupportedReason } from "./registry.ts";
 export { sortPool2d, type SortPool2dOptions } from "./op.ts";
 export { type TfjsBackendName, withBackend } from "./tfjs/runtime.ts";
 export {
@@ -27,5 +27,5 @@ export {
 } from "./layer.ts";
 export { referenceForward, referenceGradient } from "./reference.ts";
 export * from "./spec.ts";
-export { SortPoolArgumentError, validateCase, validateDy } from "./validate.ts";
+export { SortPoolArgumentError, validateCase, validateDy, type ValidCase } from "./validate.ts";
 export type * from "./types.ts";

@@ -19,8 +19,16 @@
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { float32Weights } from "./spec.ts";
 import { tf } from "./tfjs/runtime.ts";
-import type { Padding, Shape4, SortPoolCase } from "./types.ts";
-import { describe, SortPoolArgumentError, validateK, validatePadding, validateShape } from "./validate.ts";
+import type { Padding, Pair, Shape4, SortPoolCase } from "./types.ts";
+import {
+  describe,
+  SortPoolArgumentError,
+  validateK,
+  validatePadding,
+  validatePoolSize,
+  validateShape,
+  validateStrides,
+} from "./validate.ts";
 import {
   DEFAULT_KERNEL_SET,
   registerWebGpuSortPoolKernels,
@@ -31,10 +39,20 @@ import {
 
 /** Options of {@link sortPool2d}. */
 export interface SortPool2dOptions {
-  /** How many of the 4 ranked window values are kept, 1..4 (`logits` has length k). */
+  /**
+   * How many of the kh·kw ranked window values are kept, 1..kh·kw (`logits` has length k, or C·k
+   * for per-channel weights).
+   */
   readonly k: number;
-  /** "same" (ceil sizes, zero-padded cells for k > 1) or "valid" (floor sizes). */
+  /**
+   * "same" (output ceil(H / sh) x ceil(W / sw), TensorFlow's split of the padding, zero-padded cells
+   * for k > 1) or "valid" (floor((H − kh) / sh) + 1, likewise for W; needs H ≥ kh and W ≥ kw). SPEC.md §3.
+   */
   readonly padding: Padding;
+  /** Window `[kh, kw]`, each 1..4; default `[2, 2]` (SPEC.md §2). */
+  readonly poolSize?: Pair;
+  /** Strides `[sh, sw]`, each 1..4; default `poolSize` (SPEC.md §2). Smaller than poolSize: windows overlap. */
+  readonly strides?: Pair;
 }
 
 /** tfjs backends with a `SortPool2d` kernel. */
@@ -53,6 +71,8 @@ function cpuCase(backend: unknown, x: tf.TensorInfo, logits: tf.TensorInfo, attr
     logits: cpuValues(backend, logits),
     k: attrs.k,
     padding: attrs.padding,
+    poolSize: attrs.poolSize,
+    strides: attrs.strides,
   };
 }
 
@@ -69,7 +89,7 @@ function registerCpuKernels(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const a = attrs as unknown as SortPoolAttrs;
         const c = cpuCase(backend, inputs.x!, inputs.logits!, a);
-        const { y, shape } = referenceForward(c, a.weights ?? float32Weights(c.logits));
+        const { y, shape } = referenceForward(c, a.weights ?? float32Weights(c.logits, c.k));
         return makeCpuTensor(backend, shape, y);
       },
     });
@@ -82,8 +102,8 @@ function registerCpuKernels(): void {
         const a = attrs as unknown as SortPoolAttrs;
         const c = cpuCase(backend, inputs.x!, inputs.logits!, a);
         const dy = cpuValues(backend, inputs.dy!);
-        const { dx, dLogits } = referenceGradient(c, dy, a.weights ?? float32Weights(c.logits));
-        return [makeCpuTensor(backend, [...c.shape], dx), makeCpuTensor(backend, [a.k], dLogits)];
+        const { dx, dLogits } = referenceGradient(c, dy, a.weights ?? float32Weights(c.logits, c.k));
+        return [makeCpuTensor(backend, [...c.shape], dx), makeCpuTensor(backend, [c.logits.length], dLogits)];
       },
     });
   }
@@ -116,16 +136,25 @@ function isTensor(v: unknown): v is tf.Tensor {
 }
 
 /**
- * sort_pool2d on tfjs tensors (SPEC.md): in each 2x2 window (stride 2, NHWC) the values are
- * ranked (NaN first, then larger; ties by cell, lower first) and
- * `y = Σ_{r<k} softmax(logits)[r] · value_r`. Differentiable with respect to `x` and `logits`.
- * Runs on the "webgpu" (WGSL kernels, data stays on the GPU) and "cpu" backends.
+ * sort_pool2d on tfjs tensors (SPEC.md): in each `poolSize` window (default 2x2; moved by
+ * `strides`, default `poolSize`; NHWC) the values are ranked (NaN first, then larger; ties by cell
+ * number, row-major in the window, lower first) and `y = Σ_{r<k} softmax(logits)[r] · value_r`.
+ * Differentiable with respect to `x` and `logits`; with overlapping windows (strides < poolSize) a
+ * cell's gradient sums its windows' terms in output order (SPEC.md §5). Runs on the "webgpu" (WGSL
+ * kernels, data stays on the GPU) and "cpu" backends. k = 1 is max pooling: `tf.maxPool` with the
+ * same window, strides and padding.
+ *
+ * - `x`: float32 `[B, H, W, C]`.
+ * - `logits`: float32, `[k]` (one set of weights shared by all channels) or `[C·k]` (per channel,
+ *   channel-major: channel c's logits at `[c·k, c·k + k)`); the gradient has the logits' shape.
+ * - Output: `[B, Ho, Wo, C]` (src/spec.ts `outputShape`, SPEC.md §3).
  *
  * Any logit values are accepted (SPEC.md §5 "Weights": softmax evaluated as its limit, the same on
  * both backends): `[Infinity, 0]` weights the largest value 1, a NaN logit makes the outputs NaN.
  * Arguments are checked without reading tensor values (that would stall the GPU).
  *
- * @throws SortPoolArgumentError naming x, logits, k, padding or shape for bad arguments.
+ * @throws SortPoolArgumentError naming x, options, poolSize, strides, k, padding, logits or shape
+ *   for bad arguments (SPEC.md §6).
  */
 export function sortPool2d(x: tf.Tensor4D, logits: tf.Tensor1D, options: SortPool2dOptions): tf.Tensor4D {
   return sortPool2dWithKernels(x, logits, options, DEFAULT_KERNEL_SET);
@@ -135,8 +164,8 @@ export function sortPool2d(x: tf.Tensor4D, logits: tf.Tensor1D, options: SortPoo
  * {@link sortPool2d} running a registered WGSL kernel set on the webgpu backend (tests and the
  * CI gate swap shaders this way; see src/webgpu/tfjs_kernels.ts registerKernelSet).
  *
- * @param weights rank weights computed on the host (k numbers, e.g. src/spec.ts
- *   `float32Weights(logits)`), used by both backends' kernels instead of softmax(logits tensor);
+ * @param weights rank weights computed on the host (as many as the logits, e.g. src/spec.ts
+ *   `float32Weights(logits, k)`), used by both backends' kernels instead of softmax(logits tensor);
  *   the gradient with respect to `logits` is still taken at those weights. The registry entry
  *   `wgsl@tfjs` passes them (entries receive logits as JS numbers: SPEC.md §5 "Weights").
  */
@@ -156,25 +185,30 @@ export function sortPool2dWithKernels(
   }
   if (x.dtype !== "float32") throw new SortPoolArgumentError("x", "a float32 tensor", `dtype ${x.dtype}`);
   if (options === null || typeof options !== "object") {
-    throw new SortPoolArgumentError("options", "an object { k, padding }", describe(options));
+    throw new SortPoolArgumentError("options", "an object { k, padding, poolSize?, strides? }", describe(options));
   }
   const shape = validateShape([...x.shape]);
-  const k = validateK(options.k);
+  const poolSize = validatePoolSize(options.poolSize);
+  const strides = validateStrides(options.strides, poolSize);
+  const k = validateK(options.k, poolSize[0] * poolSize[1]);
   const padding = validatePadding(options.padding);
-  if (!isTensor(logits) || logits.rank !== 1 || logits.shape[0] !== k) {
+  const channels = shape[3];
+  const lengths = channels > 1 ? `k = ${k} or C·k = ${channels}·${k} = ${channels * k}` : `k = ${k}`;
+  if (!isTensor(logits) || logits.rank !== 1 || (logits.shape[0] !== k && logits.shape[0] !== channels * k)) {
     throw new SortPoolArgumentError(
       "logits",
-      `a rank-1 tf.Tensor of length k = ${k}`,
+      `a rank-1 tf.Tensor of length ${lengths}`,
       isTensor(logits) ? `a rank-${logits.rank} tensor [${logits.shape.join(", ")}]` : describe(logits),
     );
   }
   if (logits.dtype !== "float32") {
     throw new SortPoolArgumentError("logits", "a float32 tensor", `dtype ${logits.dtype}`);
   }
-  if (padding === "valid" && (shape[1] < 2 || shape[2] < 2)) {
+  if (padding === "valid" && (shape[1] < poolSize[0] || shape[2] < poolSize[1])) {
     throw new SortPoolArgumentError(
       "shape",
-      'height >= 2 and width >= 2 with padding "valid" (the output would be empty)',
+      `height >= ${poolSize[0]} and width >= ${poolSize[1]} (the poolSize) with padding "valid" ` +
+        "(the output would be empty)",
       `[${shape.join(", ")}]`,
     );
   }
@@ -186,12 +220,19 @@ export function sortPool2dWithKernels(
       }`,
     );
   }
-  if (weights !== undefined && (weights.length !== k || !Array.from(weights).every((v) => typeof v === "number"))) {
-    throw new SortPoolArgumentError("weights", `${k} numbers (k = ${k})`, describe(weights));
+  const count = logits.shape[0];
+  if (
+    weights !== undefined && (weights.length !== count || !Array.from(weights).every((v) => typeof v === "number"))
+  ) {
+    throw new SortPoolArgumentError("weights", `${count} numbers (the logits' length)`, describe(weights));
   }
+  const window: Pick<SortPoolAttrs, "poolSize" | "strides"> = {
+    poolSize: [poolSize[0], poolSize[1]],
+    strides: [strides[0], strides[1]],
+  };
   const attrs: SortPoolAttrs = weights === undefined
-    ? { k, padding, kernelSet }
-    : { k, padding, kernelSet, weights: Array.from(Float32Array.from(weights)) };
+    ? { k, padding, ...window, kernelSet }
+    : { k, padding, ...window, kernelSet, weights: Array.from(Float32Array.from(weights)) };
   const y = tf.engine().runKernel(
     SORT_POOL_KERNEL,
     { x, logits },

@@ -7,72 +7,93 @@
 import {
   logitsGradient,
   outputIndex,
-  outputShape,
+  poolGeometry,
   rankCells,
   rankSumTerm,
   sizeOf,
   softmax,
   weightedRankSum,
+  weightOffset,
   windowCells,
 } from "./spec.ts";
 import type { ForwardResult, GradientResult, Implementation, SortPoolCase } from "./types.ts";
-import { SortPoolArgumentError, validateCase, validateDy } from "./validate.ts";
+import { SortPoolArgumentError, validateCase, validateDy, type ValidCase } from "./validate.ts";
 
-/** Calls `visit(outIndex, rankedCells)` for every window of the case, in output order. */
+/**
+ * Calls `visit(outIndex, channel, rankedCells)` for every window of the case, in output order
+ * (batch, then output row, output column, channel: SPEC.md §5's fixed order for overlap sums).
+ */
 function forEachWindow(
-  c: SortPoolCase,
-  visit: (outIndex: number, ranked: ReturnType<typeof rankCells>) => void,
+  c: ValidCase,
+  visit: (outIndex: number, channel: number, ranked: ReturnType<typeof rankCells>) => void,
 ): void {
-  const out = outputShape(c.shape, c.padding);
+  const g = poolGeometry(c.shape, c.padding, c);
+  const out = [c.shape[0], g.rows.out, g.cols.out, c.shape[3]] as const;
   const [b, ho, wo, ch] = out;
   for (let n = 0; n < b; n++) {
     for (let oh = 0; oh < ho; oh++) {
       for (let ow = 0; ow < wo; ow++) {
         for (let q = 0; q < ch; q++) {
-          const ranked = rankCells(windowCells(c.x, c.shape, c.k, n, oh, ow, q));
-          visit(outputIndex(out, n, oh, ow, q), ranked);
+          const ranked = rankCells(windowCells(c.x, c.shape, c.k, n, oh, ow, q, g));
+          visit(outputIndex(out, n, oh, ow, q), q, ranked);
         }
       }
     }
   }
 }
 
-/** The rank weights: `weights` when given (checked to hold k numbers), else softmax(logits) (SPEC.md §5). */
-function weightsOf(c: SortPoolCase, weights: ArrayLike<number> | undefined): ArrayLike<number> {
-  if (weights === undefined) return softmax(c.logits);
-  if (weights.length !== c.k) {
-    throw new SortPoolArgumentError("weights", `length k = ${c.k}`, `length ${weights.length}`);
+/**
+ * The rank weights: `weights` when given (checked to have the logits' length), else
+ * softmax(logits) per group of k (SPEC.md §5).
+ */
+function weightsOf(c: ValidCase, weights: ArrayLike<number> | undefined): ArrayLike<number> {
+  if (weights === undefined) return softmax(c.logits, c.k);
+  if (weights.length !== c.logits.length) {
+    throw new SortPoolArgumentError(
+      "weights",
+      `length ${c.logits.length} (the logits' length)`,
+      `length ${weights.length}`,
+    );
   }
   return weights;
 }
 
 /**
  * Forward pass in float64: y = Σ_{r<k} w[r] · (r-th ranked window value), summed in rank order
- * from the first product (SPEC.md §5), with w = softmax(logits) evaluated as its limit.
+ * from the first product (SPEC.md §5), with w = softmax(logits) evaluated as its limit (channel
+ * c's own k weights when the logits are per channel).
  *
- * @param weights rank weights to use instead of softmax(logits): e.g. `float32Weights(logits)`
+ * @param weights rank weights to use instead of softmax(logits): e.g. `float32Weights(logits, k)`
  *   (src/spec.ts) makes this the oracle of a float32 implementation, which SPEC.md §5 lets round
- *   the weights to float32. Length k.
+ *   the weights to float32. Same length as the logits.
+ * @returns y with shape `[B, Ho, Wo, C]` (SPEC.md §3).
  * @throws SortPoolArgumentError for a bad case (src/validate.ts) or a `weights` of the wrong length.
  */
 export function referenceForward(input: SortPoolCase, weights?: ArrayLike<number>): ForwardResult {
   const c = validateCase(input);
-  const shape = outputShape(c.shape, c.padding);
+  const g = poolGeometry(c.shape, c.padding, c);
+  const shape: [number, number, number, number] = [c.shape[0], g.rows.out, g.cols.out, c.shape[3]];
   const w = weightsOf(c, weights);
   const y = new Float64Array(sizeOf(shape));
   const values = new Float64Array(c.k);
-  forEachWindow(c, (o, ranked) => {
+  const channelWeights = Array.from(
+    { length: c.shape[3] },
+    (_, q) => Array.prototype.slice.call(w, weightOffset(w.length, c.k, q)) as number[],
+  );
+  forEachWindow(c, (o, q, ranked) => {
     for (let r = 0; r < c.k; r++) values[r] = ranked[r].value;
-    y[o] = weightedRankSum(w, values, c.k);
+    y[o] = weightedRankSum(channelWeights[q], values, c.k);
   });
   return { y, shape };
 }
 
 /**
- * Vector-Jacobian product in float64 (SPEC.md §5 "Gradient"). The real cell at rank r < k is
- * assigned w[r]·dy (IEEE, so 0·Infinity is NaN); padded cells, cells ranked ≥ k and cells in no
- * window are exactly +0 (never 0·dy). dLogits is exactly [0] for k = 1, else the softmax VJP of
- * the per-rank sums over real cells (a padded cell adds exactly 0, never 0·dy).
+ * Vector-Jacobian product in float64 (SPEC.md §5 "Gradient"). A real cell's dx is the sum, over
+ * the windows that rank it at some r < k, of w[r]·dy, taken in output order starting from the
+ * first term (IEEE, so 0·Infinity is NaN); a cell kept by no window (ranked ≥ k everywhere,
+ * padded, or in no window) is exactly +0 (never 0·dy). dLogits is exactly +0 for k = 1, else the
+ * softmax VJP of the per-rank sums over real cells (a padded cell adds exactly 0, never 0·dy),
+ * per channel when the logits are.
  *
  * @param weights as in {@link referenceForward}.
  * @throws SortPoolArgumentError for a bad case, a `dy` of the wrong length, or bad `weights`.
@@ -86,18 +107,24 @@ export function referenceGradient(
   const dy = validateDy(c, dyInput);
   const w = weightsOf(c, weights);
   const dx = new Float64Array(c.x.length);
-  const rankSums = new Float64Array(c.k);
-  forEachWindow(c, (o, ranked) => {
+  const assigned = new Uint8Array(c.x.length);
+  const rankSums = new Float64Array(w.length);
+  forEachWindow(c, (o, q, ranked) => {
     const g = dy[o];
+    const base = weightOffset(w.length, c.k, q);
     for (let r = 0; r < c.k; r++) {
-      // Windows do not overlap: each real cell is assigned at most once.
-      if (ranked[r].index >= 0) dx[ranked[r].index] = w[r] * g;
-      rankSums[r] += rankSumTerm(ranked[r], g);
+      const i = ranked[r].index;
+      if (i >= 0) {
+        // Overlapping windows: the first term is assigned (keeping its sign), later ones added.
+        const term = w[base + r] * g;
+        dx[i] = assigned[i] ? dx[i] + term : term;
+        assigned[i] = 1;
+      }
+      rankSums[base + r] += rankSumTerm(ranked[r], g);
     }
   });
-  return { dx, dLogits: logitsGradient(w, rankSums) };
+  return { dx, dLogits: logitsGradient(w, rankSums, c.k) };
 }
-
 /** Registry entry of the reference. */
 export const referenceImplementation: Implementation = {
   name: "reference",

@@ -6,7 +6,8 @@
  */
 import { referenceImplementation } from "./reference.ts";
 import { tfjsImplementations } from "./tfjs/entries.ts";
-import type { Implementation } from "./types.ts";
+import { isDefaultWindow, isPerChannel, poolGeometry } from "./spec.ts";
+import type { Implementation, SortPoolCase } from "./types.ts";
 import { wgslImplementations } from "./webgpu/entries.ts";
 
 /** Every sort_pool2d implementation of the project; `reference` is the oracle. */
@@ -41,4 +42,23 @@ export function selectImplementations(filter: string | undefined): Implementatio
 /** Disposes every entry's cached resources. */
 export async function disposeAll(): Promise<void> {
   for (const i of implementations) await i.dispose?.();
+}
+
+/**
+ * Why `impl` does not handle case `c` (its `supports` declaration, OpInfo-style), or undefined
+ * when it does. Checks and benchmarks skip such a case and show this reason; they never skip
+ * silently. The case is assumed valid (src/validate.ts).
+ */
+export function unsupportedReason(impl: Implementation, c: SortPoolCase): string | undefined {
+  const s = impl.supports;
+  if (!s) return undefined;
+  const missing: string[] = [];
+  if (s.windows === "2x2/2" && !isDefaultWindow(poolGeometry(c.shape, c.padding, c))) {
+    missing.push(
+      `poolSize ${JSON.stringify(c.poolSize ?? [2, 2])} strides ${JSON.stringify(c.strides ?? c.poolSize ?? [2, 2])}`,
+    );
+  }
+  if (!s.perChannelLogits && isPerChannel(c.logits.length, c.k, c.shape[3])) missing.push("per-channel logits");
+  if (missing.length === 0) return undefined;
+  return `${impl.name} does not support ${missing.join(" or ")}: ${s.limitation ?? "declared unsupported"}`;
 }

@@ -10,6 +10,9 @@ export type Padding = "same" | "valid";
 /** NHWC shape `[batch, height, width, channels]`. */
 export type Shape4 = readonly [number, number, number, number];
 
+/** A `[rows, columns]` pair: a window size or a stride. */
+export type Pair = readonly [number, number];
+
 /** Element storage accepted and returned by implementations. */
 export type FloatArray = Float32Array | Float64Array;
 
@@ -20,14 +23,20 @@ export interface SortPoolCase {
   /** `[B, H, W, C]` of `x`. */
   readonly shape: Shape4;
   /**
-   * Unnormalised weights; `softmax(logits)[0]` weights the largest value. Length `k`; any numbers,
-   * ±Infinity and NaN included (SPEC.md §5 "Weights": softmax evaluated as its limit, in float64).
+   * Unnormalised weights; `softmax(logits)[0]` weights the largest value. Length `k` (shared by all
+   * channels) or `C·k` (per channel, channel-major: channel c's logits at `[c·k, c·k + k)`); any
+   * numbers, ±Infinity and NaN included (SPEC.md §5 "Weights": softmax evaluated as its limit, in
+   * float64, per group of k).
    */
   readonly logits: ArrayLike<number>;
-  /** How many of the 4 sorted window values are kept, 1..4. */
+  /** How many of the `kh·kw` sorted window values are kept, 1..kh·kw. */
   readonly k: number;
-  /** "same" or "valid". */
+  /** "same" or "valid" (SPEC.md §3). */
   readonly padding: Padding;
+  /** Window `[kh, kw]`, each 1..4; default `[2, 2]` (SPEC.md §2). */
+  readonly poolSize?: Pair;
+  /** Stride `[sh, sw]`, each 1..4; default `poolSize` (SPEC.md §2). */
+  readonly strides?: Pair;
 }
 
 /** Forward result: pooled values and their NHWC shape. */
@@ -40,7 +49,7 @@ export interface ForwardResult {
 export interface GradientResult {
   /** dL/dx, same length and layout as `x`. */
   readonly dx: FloatArray;
-  /** dL/dlogits, length `k`. */
+  /** dL/dlogits, the length of `logits` (k, or C·k per channel). */
   readonly dLogits: FloatArray;
 }
 
@@ -62,6 +71,20 @@ export interface BenchHandle {
 export type TieBehaviour =
   | { readonly kind: "spec" }
   | { readonly kind: "deviates"; readonly description: string };
+
+/**
+ * What an implementation handles, OpInfo-style (src/registry.ts `unsupportedReason`). Checks and
+ * benchmarks skip a case an entry does not support and show `limitation`; the entry itself
+ * rejects such a case with a SortPoolArgumentError.
+ */
+export interface Supports {
+  /** "any": every poolSize and stride 1..4 (SPEC.md §2); "2x2/2": only 2x2 windows with stride 2. */
+  readonly windows: "any" | "2x2/2";
+  /** Whether `logits` may have length C·k (per-channel weights). */
+  readonly perChannelLogits: boolean;
+  /** Why the entry is limited; shown wherever a case is skipped. Required when anything is limited. */
+  readonly limitation?: string;
+}
 
 /** Where the arithmetic runs. */
 export type Device = "cpu" | "webgpu";
@@ -88,6 +111,8 @@ export interface Implementation {
    * false. Needs `prepareBench`.
    */
   readonly gated?: boolean;
+  /** Which windows, strides and logits layouts the entry handles; absent means everything. */
+  readonly supports?: Supports;
   /** Forward pass. */
   forward(c: SortPoolCase): Promise<ForwardResult>;
   /** Backward pass (recomputes the forward ranking as needed). */

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { outputShape, PADDINGS, POOL_RANGES, sizeOf } from "./spec.ts";
-import type { Padding, Shape4, SortPoolCase } from "./types.ts";
+import { DEFAULT_POOL_SIZE, MAX_STRIDE, MAX_WINDOW_SIDE, outputShape, PADDINGS, sizeOf } from "./spec.ts";
+import type { Padding, Pair, Shape4, SortPoolCase } from "./types.ts";
 
 /** A rejected argument. `argument`, `expected` and `received` are also in the message. */
 export class SortPoolArgumentError extends RangeError {
@@ -59,12 +59,39 @@ export function validateShape(shape: unknown): Shape4 {
   return shape as unknown as Shape4;
 }
 
-/** Checks `k`: an integer in 1..4. */
-export function validateK(k: unknown): number {
-  if (typeof k !== "number" || !(POOL_RANGES as readonly number[]).includes(k)) {
-    throw new SortPoolArgumentError("k", "an integer in 1..4", describe(k));
+/** Checks `k`: an integer in 1..cells, where cells = kh·kw (4 for the default 2x2 window). */
+export function validateK(k: unknown, cells = 4): number {
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > cells) {
+    const window = cells === 4 ? "" : ` (the window has kh·kw = ${cells} cells)`;
+    throw new SortPoolArgumentError("k", `an integer in 1..${cells}${window}`, describe(k));
   }
   return k;
+}
+
+/** Checks a `[rows, columns]` pair of integers in 1..max, named `argument` (SPEC.md §6). */
+function validatePair(value: unknown, argument: string, max: number, meaning: string): Pair {
+  if (!Array.isArray(value) || value.length !== 2) {
+    throw new SortPoolArgumentError(argument, `a pair [${meaning}] of integers in 1..${max}`, describe(value));
+  }
+  for (let i = 0; i < 2; i++) {
+    const d = value[i];
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 1 || d > max) {
+      throw new SortPoolArgumentError(`${argument}[${i}]`, `an integer in 1..${max}`, describe(d));
+    }
+  }
+  return [value[0], value[1]];
+}
+
+/** Checks `poolSize`: absent (→ `[2, 2]`) or `[kh, kw]` with each in 1..4 (SPEC.md §2). */
+export function validatePoolSize(poolSize: unknown): Pair {
+  if (poolSize === undefined) return DEFAULT_POOL_SIZE;
+  return validatePair(poolSize, "poolSize", MAX_WINDOW_SIDE, "kh, kw");
+}
+
+/** Checks `strides`: absent (→ `poolSize`) or `[sh, sw]` with each in 1..4 (SPEC.md §2). */
+export function validateStrides(strides: unknown, poolSize: Pair): Pair {
+  if (strides === undefined) return poolSize;
+  return validatePair(strides, "strides", MAX_STRIDE, "sh, sw");
 }
 
 /** Checks `padding`: "same" or "valid". */
@@ -76,16 +103,18 @@ export function validatePadding(padding: unknown): Padding {
 }
 
 /**
- * Checks `logits`: `k` numbers. Any number is accepted, ±Infinity and NaN included: the weights
- * are softmax evaluated as its limit (SPEC.md §5 "Weights"), and a NaN logit makes y NaN like a
- * NaN in x. Rejects a non-array, a wrong length and elements that are not numbers (SPEC.md §6).
+ * Checks `logits`: `k` numbers shared by all channels, or `C·k` per channel (channel-major;
+ * `channels` = C). Any number is accepted, ±Infinity and NaN included: the weights are softmax
+ * evaluated as its limit (SPEC.md §5 "Weights"), and a NaN logit makes y NaN like a NaN in x.
+ * Rejects a non-array, a wrong length and elements that are not numbers (SPEC.md §6).
  */
-export function validateLogits(logits: unknown, k: number): ArrayLike<number> {
+export function validateLogits(logits: unknown, k: number, channels = 1): ArrayLike<number> {
+  const lengths = channels > 1 ? `k = ${k} or C·k = ${channels}·${k} = ${channels * k}` : `k = ${k}`;
   const isArrayLike = Array.isArray(logits) || (ArrayBuffer.isView(logits) && !(logits instanceof DataView));
-  if (!isArrayLike) throw new SortPoolArgumentError("logits", `an array of ${k} numbers`, describe(logits));
+  if (!isArrayLike) throw new SortPoolArgumentError("logits", `an array of ${lengths} numbers`, describe(logits));
   const arr = logits as ArrayLike<unknown>;
-  if (arr.length !== k) {
-    throw new SortPoolArgumentError("logits", `length k = ${k}`, `length ${arr.length}`);
+  if (arr.length !== k && arr.length !== channels * k) {
+    throw new SortPoolArgumentError("logits", `length ${lengths}`, `length ${arr.length}`);
   }
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
@@ -96,18 +125,32 @@ export function validateLogits(logits: unknown, k: number): ArrayLike<number> {
   return arr as ArrayLike<number>;
 }
 
+/** A validated case: every field checked, `poolSize` and `strides` filled in with their defaults. */
+export interface ValidCase extends SortPoolCase {
+  /** `[kh, kw]`. */
+  readonly poolSize: Pair;
+  /** `[sh, sw]`. */
+  readonly strides: Pair;
+}
+
 /**
- * Checks a whole case. Also rejects "valid" padding on an input with height or width below 2,
- * whose output would be empty (SPEC.md §6).
+ * Checks a whole case (SPEC.md §6) and fills in the window defaults. Also rejects "valid" padding
+ * on an input smaller than the window (height < kh or width < kw), whose output would be empty.
  */
-export function validateCase(c: SortPoolCase): SortPoolCase {
+export function validateCase(c: SortPoolCase): ValidCase {
   if (c === null || typeof c !== "object") {
-    throw new SortPoolArgumentError("case", "an object { x, shape, logits, k, padding }", describe(c));
+    throw new SortPoolArgumentError(
+      "case",
+      "an object { x, shape, logits, k, padding, poolSize?, strides? }",
+      describe(c),
+    );
   }
   const shape = validateShape(c.shape);
-  const k = validateK(c.k);
+  const poolSize = validatePoolSize(c.poolSize);
+  const strides = validateStrides(c.strides, poolSize);
+  const k = validateK(c.k, poolSize[0] * poolSize[1]);
   const padding = validatePadding(c.padding);
-  const logits = validateLogits(c.logits, k);
+  const logits = validateLogits(c.logits, k, shape[3]);
   if (!(c.x instanceof Float32Array || c.x instanceof Float64Array)) {
     throw new SortPoolArgumentError("x", "a Float32Array or Float64Array", describe(c.x));
   }
@@ -115,14 +158,16 @@ export function validateCase(c: SortPoolCase): SortPoolCase {
   if (c.x.length !== n) {
     throw new SortPoolArgumentError("x", `length B·H·W·C = ${shape.join("·")} = ${n}`, `length ${c.x.length}`);
   }
-  if (padding === "valid" && (shape[1] < 2 || shape[2] < 2)) {
+  if (padding === "valid" && (shape[1] < poolSize[0] || shape[2] < poolSize[1])) {
     throw new SortPoolArgumentError(
       "shape",
-      'height >= 2 and width >= 2 with padding "valid" (the output would be empty)',
+      `height >= ${poolSize[0]} and width >= ${
+        poolSize[1]
+      } (the poolSize) with padding "valid" (the output would be empty)`,
       `[${shape.join(", ")}]`,
     );
   }
-  return { x: c.x, shape, logits, k, padding };
+  return { x: c.x, shape, logits, k, padding, poolSize, strides };
 }
 
 /**
@@ -130,7 +175,7 @@ export function validateCase(c: SortPoolCase): SortPoolCase {
  * are numbers (NaN and ±Infinity allowed: SPEC.md §5 "Gradient"); SPEC.md §6 names `dy` or `dy[i]`.
  */
 export function validateDy(c: SortPoolCase, dy: unknown): ArrayLike<number> {
-  const out = outputShape(c.shape, c.padding);
+  const out = outputShape(c.shape, c.padding, c);
   const n = sizeOf(out);
   const isArrayLike = Array.isArray(dy) || (ArrayBuffer.isView(dy) && !(dy instanceof DataView));
   if (!isArrayLike) throw new SortPoolArgumentError("dy", `an array of ${n} numbers`, describe(dy));

@@ -7,19 +7,27 @@
 // Protocol: one JSON request per line on stdin, one JSON answer per line on stdout (conformance/README.md).
 // Numbers are JSON numbers or the strings "NaN", "Infinity", "-Infinity", "-0". Diagnostics go to stderr.
 //
-// One window at a time: its cells are put in rank order by the 5-comparator sorting network of SPEC §4,
-// and float32 arithmetic is emulated by rounding every operation with Math.fround.
+// One window at a time, in output order: the window's cells are put in rank order by an insertion sort
+// whose comparison is SPEC §4's order, and float32 arithmetic is emulated by rounding every operation
+// with Math.fround. Any window kh x kw and strides sh, sw in 1..4 (SPEC §2-3), logits shared by all
+// channels (length k) or per channel (length C·k), and overlapping windows (a cell's dx is the sum over
+// the windows that keep it, in output order: SPEC §5).
 //
 // Options:
 //   --precision float32|float64      arithmetic of x, dy and the outputs (weights: float64 softmax, then rounded;
 //                                    at float32 a weight below 2^-126 becomes +0)
 //   --weights-order largest-first|smallest-first
 //                                    smallest-first takes logits (and returns dLogits) in the original
-//                                    TensorFlow code's order, where the last logit weights the largest value
+//                                    TensorFlow code's order, where the last logit of each channel's group
+//                                    weights the largest value
 //   --plant BUG                      a deliberate bug, for the kit's own tests only (conformance.test.ts):
 //                                    ties-high-index | crash-after-first | hang-after-first | non-json-after-first
 //                                    | float32-logits (logits rounded to float32 before the softmax, as a port
-//                                    whose logits are a float32 parameter does)
+//                                    whose logits are a float32 parameter does) | overlap-assign (a cell's dx is
+//                                    the last window's term instead of the sum over overlapping windows)
+//                                    | per-channel-index (channel c's weights read from offset c instead of c·k)
+//                                    | 2x2-only (the article's layer only: poolSize and strides are ignored, as a
+//                                    port written before them would, and only k shared logits are accepted)
 
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -36,6 +44,9 @@ const PLANTS = [
   "hang-after-first",
   "non-json-after-first",
   "float32-logits",
+  "overlap-assign",
+  "per-channel-index",
+  "2x2-only",
 ];
 const { values: opts } = parseArgs({
   options: {
@@ -95,7 +106,28 @@ function encodeNumber(v) {
   return v;
 }
 
+/** Reverses each group of k (one channel's logits): the original code's weight order and back. */
+function reverseGroups(values, k) {
+  const out = [];
+  for (let g = 0; g < values.length; g += k) out.push(...values.slice(g, g + k).reverse());
+  return out;
+}
+
 // ---------------------------------------------------------------- SPEC §6: arguments
+
+/** A [rows, columns] pair of integers in 1..4 (poolSize or strides); `fallback` when absent. */
+function parsePair(v, name, fallback) {
+  if (v === undefined) return fallback;
+  if (!Array.isArray(v) || v.length !== 2) {
+    throw new ArgumentError(name, "a pair of integers in 1..4", JSON.stringify(v));
+  }
+  v.forEach((d, i) => {
+    if (!Number.isInteger(d) || d < 1 || d > 4) {
+      throw new ArgumentError(`${name}[${i}]`, "an integer in 1..4", JSON.stringify(d));
+    }
+  });
+  return v;
+}
 
 function parseCase(req) {
   const { shape, k, padding } = req;
@@ -108,24 +140,33 @@ function parseCase(req) {
       throw new ArgumentError(`shape[${i}] (${axis})`, "a positive integer", JSON.stringify(d));
     }
   });
-  if (!Number.isInteger(k) || k < 1 || k > 4) throw new ArgumentError("k", "an integer in 1..4", JSON.stringify(k));
+  // SPEC §2: the window defaults to 2x2, the strides to the window.
+  const articleOnly = opts.plant === "2x2-only";
+  const poolSize = articleOnly ? [2, 2] : parsePair(req.poolSize, "poolSize", [2, 2]);
+  const strides = articleOnly ? [2, 2] : parsePair(req.strides, "strides", poolSize);
+  const cells = poolSize[0] * poolSize[1];
+  if (!Number.isInteger(k) || k < 1 || k > cells) {
+    throw new ArgumentError("k", `an integer in 1..${cells} (kh·kw)`, JSON.stringify(k));
+  }
   if (padding !== "same" && padding !== "valid") {
     throw new ArgumentError("padding", 'one of "same", "valid"', JSON.stringify(padding));
   }
-  // Logits stay float64: the weights are computed from them in float64 (SPEC §5).
-  if (!Array.isArray(req.logits) || req.logits.length !== k) {
-    throw new ArgumentError("logits", `an array of length k = ${k}`, JSON.stringify(req.logits));
+  const [b, h, w, c] = shape;
+  // Logits: k shared by every channel, or C·k per channel (channel c's at [c·k, c·k + k)). They stay
+  // float64: the weights are computed from them in float64 (SPEC §5).
+  const perChannelOk = !articleOnly && req.logits?.length === c * k;
+  if (!Array.isArray(req.logits) || (req.logits.length !== k && !perChannelOk)) {
+    throw new ArgumentError("logits", `an array of length k = ${k} or C·k = ${c * k}`, JSON.stringify(req.logits));
   }
   const logits = req.logits.map((v, i) => {
     const l = decodeNumber(v, `logits[${i}]`);
     return opts.plant === "float32-logits" ? Math.fround(l) : l;
   });
-  const [b, h, w, c] = shape;
   const x = decodeArray(req.x, "x", b * h * w * c);
-  if (padding === "valid" && (h < 2 || w < 2)) {
-    throw new ArgumentError("shape", 'height >= 2 and width >= 2 with padding "valid"', JSON.stringify(shape));
+  if (padding === "valid" && (h < poolSize[0] || w < poolSize[1])) {
+    throw new ArgumentError("shape", 'height >= kh and width >= kw with padding "valid"', JSON.stringify(shape));
   }
-  return { x, shape, logits: smallestFirst ? logits.reverse() : logits, k, padding };
+  return { x, shape, logits: smallestFirst ? reverseGroups(logits, k) : logits, k, padding, poolSize, strides };
 }
 
 // ---------------------------------------------------------------- SPEC §2–§5: the layer
@@ -134,22 +175,41 @@ function parseCase(req) {
 const FLOAT32_MIN_NORMAL = 2 ** -126;
 
 /**
- * Softmax as its limit, in float64 (SPEC §5): the maximal logits get e = 1, the others exp(l - max).
- * At float32 the weights are then rounded, and any weight below 2^-126 (a subnormal) becomes +0.
+ * Softmax as its limit, in float64 (SPEC §5), over each group of k logits (one group when they are
+ * shared, one per channel otherwise): the maximal logits get e = 1, the others exp(l - max). At
+ * float32 the weights are then rounded, and any weight below 2^-126 (a subnormal) becomes +0.
  */
-function weights(logits) {
-  if (logits.some(Number.isNaN)) return logits.map(() => NaN);
-  const m = Math.max(...logits);
-  const e = logits.map((l) => (l === m ? 1 : Math.exp(l - m)));
-  let sum = 0;
-  for (const v of e) sum += v;
-  return e.map((v) => {
-    const w = round(v / sum);
-    return opts.precision === "float32" && w < FLOAT32_MIN_NORMAL ? 0 : w;
-  });
+function weights(logits, k) {
+  const out = [];
+  for (let g = 0; g < logits.length; g += k) {
+    const group = logits.slice(g, g + k);
+    if (group.some(Number.isNaN)) {
+      out.push(...group.map(() => NaN)); // a NaN logit poisons its own group only
+      continue;
+    }
+    const m = Math.max(...group);
+    const e = group.map((l) => (l === m ? 1 : Math.exp(l - m)));
+    let sum = 0;
+    for (const v of e) sum += v;
+    for (const v of e) {
+      const w = round(v / sum);
+      out.push(opts.precision === "float32" && w < FLOAT32_MIN_NORMAL ? 0 : w);
+    }
+  }
+  return out;
 }
 
-const pooled = (n, padding) => (padding === "same" ? Math.ceil(n / 2) : Math.floor(n / 2));
+/**
+ * One spatial axis (SPEC §3): the output size, and how many padded positions come before the input.
+ * "valid": floor((size - window) / stride) + 1, no padding. "same": ceil(size / stride), with
+ * max((out - 1)·stride + window - size, 0) padded positions, floor(half) before and the rest after.
+ */
+function axis(size, window, stride, padding) {
+  if (padding === "valid") return { out: Math.floor((size - window) / stride) + 1, before: 0 };
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + window - size, 0);
+  return { out, before: Math.floor(total / 2) };
+}
 
 /** Does value a at window cell ca rank before value b at cell cb? (SPEC §4) */
 function ranksBefore(a, ca, b, cb) {
@@ -158,52 +218,60 @@ function ranksBefore(a, ca, b, cb) {
   return a > b;
 }
 
-const NETWORK = [[0, 1], [2, 3], [0, 2], [1, 3], [1, 2]];
-
 /**
- * Visits every window in output order with its participants in rank order: {value, index} where
- * index is the flat position in x, or -1 for a padded cell (value 0; only when k > 1).
+ * Visits every window in output order (batch, row, column, channel) with its participants in rank
+ * order: {value, index} where index is the flat position in x, or -1 for a padded cell (value 0,
+ * taking part only when k > 1: max pooling ignores padding). Returns the output shape.
  */
-function forEachWindow({ x, shape, k, padding }, visit) {
+function forEachWindow({ x, shape, k, padding, poolSize, strides }, visit) {
   const [nb, h, w, nc] = shape;
-  const ho = pooled(h, padding);
-  const wo = pooled(w, padding);
+  const [kh, kw] = poolSize;
+  const rows = axis(h, kh, strides[0], padding);
+  const cols = axis(w, kw, strides[1], padding);
   let o = 0;
   for (let b = 0; b < nb; b++) {
-    for (let oh = 0; oh < ho; oh++) {
-      for (let ow = 0; ow < wo; ow++) {
+    for (let oh = 0; oh < rows.out; oh++) {
+      for (let ow = 0; ow < cols.out; ow++) {
         for (let ch = 0; ch < nc; ch++) {
-          const slots = [];
-          for (let cell = 0; cell < 4; cell++) {
-            const row = 2 * oh + (cell >> 1);
-            const col = 2 * ow + (cell & 1);
-            const inside = row < h && col < w;
-            const index = inside ? ((b * h + row) * w + col) * nc + ch : -1;
-            // k = 1 is max pooling: padded cells do not take part (they sort after every real cell).
-            slots.push({ cell, index, value: inside ? x[index] : 0, present: inside || k > 1 });
+          const ranked = [];
+          // Cells row-major over the window: cell = dr·kw + dc.
+          for (let dr = 0; dr < kh; dr++) {
+            for (let dc = 0; dc < kw; dc++) {
+              const row = oh * strides[0] - rows.before + dr;
+              const col = ow * strides[1] - cols.before + dc;
+              const inside = row >= 0 && row < h && col >= 0 && col < w;
+              if (!inside && k === 1) continue;
+              const index = inside ? ((b * h + row) * w + col) * nc + ch : -1;
+              const slot = { cell: dr * kw + dc, index, value: inside ? x[index] : 0 };
+              // Insertion sort: move the new cell up past every cell it ranks before.
+              let at = ranked.length;
+              while (at > 0 && ranksBefore(slot.value, slot.cell, ranked[at - 1].value, ranked[at - 1].cell)) at--;
+              ranked.splice(at, 0, slot);
+            }
           }
-          for (const [i, j] of NETWORK) {
-            const p = slots[i];
-            const q = slots[j];
-            const qFirst = q.present !== p.present ? q.present : ranksBefore(q.value, q.cell, p.value, p.cell);
-            if (qFirst) [slots[i], slots[j]] = [q, p];
-          }
-          visit(o++, slots);
+          visit(o++, ch, ranked);
         }
       }
     }
   }
-  return [nb, ho, wo, nc];
+  return [nb, rows.out, cols.out, nc];
+}
+
+/** Offset of channel ch's weights: 0 when the logits are shared, ch·k per channel. */
+function offsetOf(c, ch) {
+  if (c.logits.length === c.k) return 0;
+  return opts.plant === "per-channel-index" ? ch : ch * c.k;
 }
 
 function forward(c) {
-  const w = weights(c.logits);
+  const w = weights(c.logits, c.k);
   const y = [];
-  const shape = forEachWindow(c, (o, ranked) => {
+  const shape = forEachWindow(c, (o, ch, ranked) => {
+    const base = offsetOf(c, ch);
     // Starts from the first product, not from +0: a zero keeps IEEE's sign, and k = 1 (w = [1]) gives the
     // window's maximum itself, bitwise.
-    let acc = round(w[0] * ranked[0].value);
-    for (let r = 1; r < c.k; r++) acc = round(acc + round(w[r] * ranked[r].value));
+    let acc = round(w[base] * ranked[0].value);
+    for (let r = 1; r < c.k; r++) acc = round(acc + round(w[base + r] * ranked[r].value));
     y[o] = acc;
   });
   return { shape, y };
@@ -211,23 +279,35 @@ function forward(c) {
 
 function gradient(c, dyRaw) {
   const [nb, h, w, nc] = c.shape;
-  const dy = decodeArray(dyRaw, "dy", nb * pooled(h, c.padding) * pooled(w, c.padding) * nc);
-  const wt = weights(c.logits);
-  const dx = new Array(c.x.length).fill(0); // cells ranked >= k, padded or in no window: exactly 0
-  const s = new Array(c.k).fill(0);
-  forEachWindow(c, (o, ranked) => {
+  const rows = axis(h, c.poolSize[0], c.strides[0], c.padding);
+  const cols = axis(w, c.poolSize[1], c.strides[1], c.padding);
+  const dy = decodeArray(dyRaw, "dy", nb * rows.out * cols.out * nc);
+  const wt = weights(c.logits, c.k);
+  // Cells kept by no window (ranked >= k everywhere, or in no window at all) stay exactly +0.
+  const dx = new Array(c.x.length).fill(0);
+  const touched = new Uint8Array(c.x.length);
+  const s = new Array(c.logits.length).fill(0); // rank sums, per channel group when per-channel
+  forEachWindow(c, (o, ch, ranked) => {
+    const base = offsetOf(c, ch);
     for (let r = 0; r < c.k; r++) {
       const { index, value } = ranked[r];
       if (index < 0) continue; // a padded cell receives nothing and adds nothing to s (never 0·dy)
-      dx[index] = round(wt[r] * dy[o]);
-      s[r] = round(s[r] + round(value * dy[o]));
+      const term = round(wt[base + r] * dy[o]);
+      // Overlapping windows: the first term is the cell's dx as is (keeping a -0), later ones are added,
+      // in output order.
+      dx[index] = touched[index] && opts.plant !== "overlap-assign" ? round(dx[index] + term) : term;
+      touched[index] = 1;
+      s[base + r] = round(s[base + r] + round(value * dy[o]));
     }
   });
-  if (c.k === 1) return { dx, dLogits: [0] }; // no free weight (SPEC §5)
-  let t = round(wt[0] * s[0]);
-  for (let r = 1; r < c.k; r++) t = round(t + round(wt[r] * s[r]));
-  const dLogits = wt.map((wj, j) => round(wj * round(s[j] - t)));
-  return { dx, dLogits: smallestFirst ? dLogits.reverse() : dLogits };
+  if (c.k === 1) return { dx, dLogits: new Array(c.logits.length).fill(0) }; // no free weight (SPEC §5)
+  const dLogits = [];
+  for (let g = 0; g < c.logits.length; g += c.k) {
+    let t = round(wt[g] * s[g]);
+    for (let r = 1; r < c.k; r++) t = round(t + round(wt[g + r] * s[g + r]));
+    for (let j = g; j < g + c.k; j++) dLogits.push(round(wt[j] * round(s[j] - t)));
+  }
+  return { dx, dLogits: smallestFirst ? reverseGroups(dLogits, c.k) : dLogits };
 }
 
 function answer(req) {

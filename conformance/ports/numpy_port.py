@@ -9,8 +9,12 @@ Run it under the kit (Debian's python3-numpy; any NumPy >= 1.20 works):
 Protocol: one JSON request per line on stdin, one JSON answer per line on stdout (conformance/README.md).
 Numbers are JSON numbers or the strings "NaN", "Infinity", "-Infinity", "-0". Diagnostics go to stderr.
 
-The arithmetic is vectorised over all windows: each window's 4 cells get a rank by counting the cells that
-rank before them under SPEC §4's strict total order, then values are gathered in rank order.
+Any window kh x kw and strides sh, sw in 1..4 (SPEC §2-3), logits shared by all channels (length k) or per
+channel (length C·k), overlapping windows included. The arithmetic is vectorised over all windows: the cells
+of every window are gathered into an array [B, Ho, Wo, C, kh·kw] (cells row-major over the window); each cell
+gets a rank by counting the cells that rank before it under SPEC §4's strict total order, then values are
+gathered in rank order. Under overlap a cell's dx is the sum of its kept terms over the windows containing
+it, added in output order starting from the first term (SPEC §5).
 
 Options:
     --precision float32|float64   arithmetic of x, dy and the outputs (weights are always computed in
@@ -18,7 +22,8 @@ Options:
                                   below 2^-126 becomes +0)
     --weights-order largest-first|smallest-first
                                   smallest-first takes logits (and returns dLogits) in the original
-                                  TensorFlow code's order, where the last logit weights the largest value
+                                  TensorFlow code's order, where the last logit of each channel's group
+                                  weights the largest value
 """
 
 import argparse
@@ -49,11 +54,12 @@ def decode_number(v, what):
     raise ArgumentError(what, 'a number or "NaN", "Infinity", "-Infinity", "-0"', json.dumps(v)[:40])
 
 
-def decode_array(v, what, length):
+def decode_array(v, what, lengths):
+    """A list of numbers whose length is one of `lengths`."""
     if not isinstance(v, list):
-        raise ArgumentError(what, f"an array of {length} numbers", json.dumps(v)[:40])
-    if len(v) != length:
-        raise ArgumentError(what, f"length {length}", f"length {len(v)}")
+        raise ArgumentError(what, f"an array of {' or '.join(map(str, lengths))} numbers", json.dumps(v)[:40])
+    if len(v) not in lengths:
+        raise ArgumentError(what, f"length {' or '.join(map(str, lengths))}", f"length {len(v)}")
     return [decode_number(e, f"{what}[{i}]") for i, e in enumerate(v)]
 
 
@@ -79,30 +85,58 @@ def as_integer(v):
     return None
 
 
-def parse_case(req):
-    """Validates a request (SPEC §6); returns (x, shape, logits, k, padding) with x a float64 ndarray."""
-    shape = req.get("shape")
-    if not isinstance(shape, list) or len(shape) != 4:
-        raise ArgumentError("shape", "rank 4 [batch, height, width, channels]", json.dumps(shape)[:40])
-    dims = []
-    for i, d in enumerate(shape):
+def parse_pair(v, name, default):
+    """poolSize or strides: absent (the default) or [rows, columns], integers in 1..4 (SPEC §2)."""
+    if v is None:
+        return default
+    if not isinstance(v, list) or len(v) != 2:
+        raise ArgumentError(name, "a pair of integers in 1..4", json.dumps(v)[:40])
+    pair = []
+    for i, d in enumerate(v):
         n = as_integer(d)
-        if n is None or n < 1:
-            axis = ["batch", "height", "width", "channels"][i]
-            raise ArgumentError(f"shape[{i}] ({axis})", "a positive integer", json.dumps(d))
-        dims.append(n)
-    k = as_integer(req.get("k"))
-    if k is None or not 1 <= k <= 4:
-        raise ArgumentError("k", "an integer in 1..4", json.dumps(req.get("k")))
-    padding = req.get("padding")
-    if padding not in ("same", "valid"):
-        raise ArgumentError("padding", 'one of "same", "valid"', json.dumps(padding))
-    logits = decode_array(req.get("logits"), "logits", k)
-    b, h, w, c = dims
-    x = np.array(decode_array(req.get("x"), "x", b * h * w * c), dtype=np.float64).reshape(dims)
-    if padding == "valid" and (h < 2 or w < 2):
-        raise ArgumentError("shape", 'height >= 2 and width >= 2 with padding "valid"', json.dumps(dims))
-    return x, dims, logits, k, padding
+        if n is None or not 1 <= n <= 4:
+            raise ArgumentError(f"{name}[{i}]", "an integer in 1..4", json.dumps(d))
+        pair.append(n)
+    return tuple(pair)
+
+
+def reverse_groups(values, k):
+    """Reverses each group of k (one channel's logits): the original code's weight order and back."""
+    return [v for g in range(0, len(values), k) for v in reversed(values[g:g + k])]
+
+
+class Case:
+    """A validated request (SPEC §6): x as a float64 ndarray [B, H, W, C] and the layer's options."""
+
+    def __init__(self, req):
+        shape = req.get("shape")
+        if not isinstance(shape, list) or len(shape) != 4:
+            raise ArgumentError("shape", "rank 4 [batch, height, width, channels]", json.dumps(shape)[:40])
+        dims = []
+        for i, d in enumerate(shape):
+            n = as_integer(d)
+            if n is None or n < 1:
+                axis = ["batch", "height", "width", "channels"][i]
+                raise ArgumentError(f"shape[{i}] ({axis})", "a positive integer", json.dumps(d))
+            dims.append(n)
+        self.dims = dims
+        b, h, w, c = dims
+        # SPEC §2: the window defaults to 2x2, the strides to the window.
+        self.pool = parse_pair(req.get("poolSize"), "poolSize", (2, 2))
+        self.strides = parse_pair(req.get("strides"), "strides", self.pool)
+        cells = self.pool[0] * self.pool[1]
+        k = as_integer(req.get("k"))
+        if k is None or not 1 <= k <= cells:
+            raise ArgumentError("k", f"an integer in 1..{cells} (kh·kw)", json.dumps(req.get("k")))
+        self.k = k
+        self.padding = req.get("padding")
+        if self.padding not in ("same", "valid"):
+            raise ArgumentError("padding", 'one of "same", "valid"', json.dumps(self.padding))
+        # k logits shared by every channel, or C·k per channel (channel c's at [c·k, c·k + k)).
+        self.logits = decode_array(req.get("logits"), "logits", sorted({k, c * k}))
+        self.x = np.array(decode_array(req.get("x"), "x", [b * h * w * c]), dtype=np.float64).reshape(dims)
+        if self.padding == "valid" and (h < self.pool[0] or w < self.pool[1]):
+            raise ArgumentError("shape", 'height >= kh and width >= kw with padding "valid"', json.dumps(dims))
 
 
 def softmax_weights(logits):
@@ -117,98 +151,139 @@ def softmax_weights(logits):
     return [v / total for v in e]
 
 
-def port_weights(logits, dtype):
-    """The weights at the port's precision (SPEC §5): the float64 softmax rounded to dtype; at float32 any weight
-    below float32's smallest normal number (2^-126, a subnormal) becomes +0, as GPUs may flush it."""
-    w = np.array(softmax_weights(logits), dtype=np.float64).astype(dtype)
+def weight_table(case, dtype):
+    """The weights at the port's precision as a [C, k] table (SPEC §5): per group of k (each channel's own when
+    the logits are per channel, else one group repeated), the float64 softmax rounded to dtype; at float32 any
+    weight below float32's smallest normal number (2^-126, a subnormal) becomes +0, as GPUs may flush it."""
+    k, channels = case.k, case.dims[3]
+    groups = [softmax_weights(case.logits[g:g + k]) for g in range(0, len(case.logits), k)]
+    w = np.array(groups, dtype=np.float64).astype(dtype)
     if dtype == np.float32:
         w[w < np.finfo(np.float32).tiny] = 0  # NaN compares false and stays NaN
-    return w
+    return np.broadcast_to(w, (channels, k)) if len(groups) == 1 else w
 
 
-def output_size(n, padding):
-    return (n + 1) // 2 if padding == "same" else n // 2
+def axis_geometry(size, window, stride, padding):
+    """One spatial axis (SPEC §3): (output size, padded positions before the input). "valid":
+    floor((size - window) / stride) + 1, no padding; "same": ceil(size / stride), with
+    max((out - 1)·stride + window - size, 0) padded positions, floor(half) before and the rest after."""
+    if padding == "valid":
+        return (size - window) // stride + 1, 0
+    out = -(-size // stride)
+    total = max((out - 1) * stride + window - size, 0)
+    return out, total // 2
 
 
-def windows(x, dims, k, padding, dtype):
-    """Cells of every window as arrays [B, Ho, Wo, C, 4] (cell = 2*row offset + column offset):
-    values (padded cells hold 0) and whether each cell is real."""
-    b, h, w, c = dims
-    ho, wo = output_size(h, padding), output_size(w, padding)
-    grid = np.zeros((b, 2 * ho, 2 * wo, c), dtype=dtype)
-    real = np.zeros((b, 2 * ho, 2 * wo, c), dtype=bool)
-    rows, cols = min(h, 2 * ho), min(w, 2 * wo)
-    grid[:, :rows, :cols, :] = x[:, :rows, :cols, :]
-    real[:, :rows, :cols, :] = True
+def windows(case, dtype):
+    """Every window's cells as arrays [B, Ho, Wo, C, kh·kw] (cell = row offset·kw + column offset): values
+    (padded cells hold 0), whether each cell is real, and each cell's flat index in x (-1 when padded)."""
+    b, h, w, c = case.dims
+    (kh, kw), (sh, sw) = case.pool, case.strides
+    ho, top = axis_geometry(h, kh, sh, case.padding)
+    wo, left = axis_geometry(w, kw, sw, case.padding)
+    rows = np.arange(ho)[:, None] * sh - top + np.arange(kh)[None, :]  # [Ho, kh]: input row of each window row
+    cols = np.arange(wo)[:, None] * sw - left + np.arange(kw)[None, :]  # [Wo, kw]
+    real = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[None, :, None, :]
+    r = np.clip(rows, 0, h - 1)[:, None, :, None]
+    q = np.clip(cols, 0, w - 1)[None, :, None, :]
+    # x[:, r, q, :] broadcasts the indices to [Ho, Wo, kh, kw]: the result is [B, Ho, Wo, kh, kw, C].
+    values = np.where(real[None, ..., None], case.x[:, r, q, :], 0).astype(dtype)
+    index = ((np.arange(b)[:, None, None, None, None, None] * h + r[None, ..., None]) * w + q[None, ..., None]) * c \
+        + np.arange(c)[None, None, None, None, None, :]
+    index = np.where(real[None, ..., None], index, -1)
 
-    def split(a):
-        return a.reshape(b, ho, 2, wo, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(b, ho, wo, c, 4)
+    def cells_last(a):
+        return np.moveaxis(a, 5, 3).reshape(b, ho, wo, c, kh * kw)
 
-    return split(grid), split(real), (b, ho, wo, c)
+    real_cells = np.broadcast_to(real[None, ..., None], (b, ho, wo, kh, kw, c))
+    return cells_last(values), cells_last(real_cells), cells_last(index), (b, ho, wo, c)
 
 
 def rank_order(v, real, k):
-    """Cell numbers in rank order, shape [..., 4]: SPEC §4 (NaN first, then larger, ties by lower cell).
+    """Cell numbers in rank order, shape [..., cells]: SPEC §4 (NaN first, then larger, ties by lower cell).
     For k = 1 padded cells do not take part (max pooling ignores them): they rank after every real cell."""
-    nan = np.isnan(v)
-    ranks = np.zeros(v.shape, dtype=np.int64)
-    for i in range(4):
-        for j in range(4):
-            if i == j:
-                continue
-            # does cell j rank before cell i?
-            a, b = v[..., j], v[..., i]
-            a_nan, b_nan = nan[..., j], nan[..., i]
-            with np.errstate(invalid="ignore"):
-                by_value = np.where(a_nan != b_nan, a_nan, np.where(a_nan | (a == b), j < i, a > b))
-            if k == 1:
-                by_value = np.where(real[..., j] != real[..., i], real[..., j], by_value)
-            ranks[..., i] += by_value
+    n = v.shape[-1]
+    a, b = v[..., None, :], v[..., :, None]  # a: cell j (last axis), b: cell i
+    j, i = np.arange(n)[None, :], np.arange(n)[:, None]
+    a_nan, b_nan = np.isnan(a), np.isnan(b)
+    with np.errstate(invalid="ignore"):
+        # does cell j rank before cell i?
+        before = np.where(a_nan != b_nan, a_nan, np.where(a_nan | (a == b), j < i, a > b))
+    if k == 1:
+        ra, rb = real[..., None, :], real[..., :, None]
+        before = np.where(ra != rb, ra, before)
+    ranks = before.sum(axis=-1)  # how many cells rank before each cell: a permutation of 0..n-1
     return np.argsort(ranks, axis=-1, kind="stable")
 
 
-def forward(x, dims, logits, k, padding, dtype):
-    v, real, out_shape = windows(x, dims, k, padding, dtype)
-    order = rank_order(v, real, k)
-    ranked = np.take_along_axis(v, order, axis=-1)
-    w = port_weights(logits, dtype)
+def forward(case, dtype):
+    v, real, _, out_shape = windows(case, dtype)
+    ranked = np.take_along_axis(v, rank_order(v, real, case.k), axis=-1)
+    w = weight_table(case, dtype)  # [C, k]: broadcasts along the channel axis of ranked[..., r]
     with np.errstate(all="ignore"):
         # Summed in rank order starting from the first product (not from +0): a zero keeps IEEE's sign,
         # and k = 1 (w = [1]) gives the window's maximum itself, bitwise.
-        y = w[0] * ranked[..., 0]
-        for r in range(1, k):
-            y = y + w[r] * ranked[..., r]
+        y = w[:, 0] * ranked[..., 0]
+        for r in range(1, case.k):
+            y = y + w[:, r] * ranked[..., r]
     return y, out_shape
 
 
-def gradient(x, dims, logits, k, padding, dy_list, dtype):
-    v, real, (b, ho, wo, c) = windows(x, dims, k, padding, dtype)
-    dy = np.array(decode_array(dy_list, "dy", b * ho * wo * c), dtype=np.float64).astype(dtype).reshape(b, ho, wo, c)
-    order = rank_order(v, real, k)
+def sum_in_output_order(cells, outs, terms, size, dtype):
+    """dx from its terms: each cell's kept terms (flat index, output index, w[r]·dy) summed in output order,
+    starting from the first term (so a single -0 term stays -0); cells with no term stay exactly +0."""
+    dx = np.zeros(size, dtype=dtype)
+    if len(cells) == 0:
+        return dx
+    order = np.lexsort((outs, cells))  # by cell, then by output index
+    cells, terms = cells[order], terms[order]
+    starts = np.r_[True, cells[1:] != cells[:-1]]
+    position = np.arange(len(cells)) - np.maximum.accumulate(np.where(starts, np.arange(len(cells)), 0))
+    first = position == 0
+    dx[cells[first]] = terms[first]
+    with np.errstate(all="ignore"):
+        for p in range(1, position.max() + 1):  # at most kh·kw rounds; a cell appears once per round
+            sel = position == p
+            dx[cells[sel]] = dx[cells[sel]] + terms[sel]
+    return dx
+
+
+def gradient(case, dy_list, dtype):
+    v, real, index, (b, ho, wo, c) = windows(case, dtype)
+    dy = np.array(decode_array(dy_list, "dy", [b * ho * wo * c]), dtype=np.float64).astype(dtype)
+    dy = dy.reshape(b, ho, wo, c)
+    order = rank_order(v, real, case.k)
     ranked = np.take_along_axis(v, order, axis=-1)
     ranked_real = np.take_along_axis(real, order, axis=-1)
-    w = port_weights(logits, dtype)
-    dcells = np.zeros(v.shape, dtype=dtype)
-    s = np.zeros(k, dtype=dtype)
+    ranked_index = np.take_along_axis(index, order, axis=-1)
+    w = weight_table(case, dtype)
+    outs = np.arange(b * ho * wo * c).reshape(b, ho, wo, c)
+    per_channel = len(case.logits) != case.k
+    s = np.zeros((c if per_channel else 1, case.k), dtype=dtype)
+    cells, out_of, terms = [], [], []
     with np.errstate(all="ignore"):
-        for r in range(k):
+        for r in range(case.k):
             keep = ranked_real[..., r]
-            # Cells ranked >= k, padded cells and cells in no window get exactly 0: assigned, never 0 * dy.
-            np.put_along_axis(dcells, order[..., r:r + 1], np.where(keep, w[r] * dy, 0).astype(dtype)[..., None], -1)
+            # Only real kept cells get a term; cells ranked >= k, padded cells and cells in no window get
+            # nothing (exactly 0, never 0 * dy).
+            cells.append(ranked_index[..., r][keep])
+            out_of.append(outs[keep])
+            terms.append((w[:, r] * dy)[keep].astype(dtype))
             # Rank sums over real kept cells only; a padded cell contributes nothing (not 0 * dy).
-            s[r] = np.sum(np.where(keep, ranked[..., r] * dy, 0), dtype=dtype)
-        if k == 1:
-            d_logits = np.zeros(1, dtype=dtype)  # no free weight: exactly +0 (SPEC §5)
+            contribution = np.where(keep, ranked[..., r] * dy, 0).astype(dtype)
+            by_channel = contribution.sum(axis=(0, 1, 2), dtype=dtype)
+            s[:, r] = by_channel if per_channel else by_channel.sum(dtype=dtype)
+        dx = sum_in_output_order(np.concatenate(cells), np.concatenate(out_of), np.concatenate(terms),
+                                 case.x.size, dtype)
+        if case.k == 1:
+            d_logits = np.zeros(len(case.logits), dtype=dtype)  # no free weight: exactly +0 (SPEC §5)
         else:
-            t = w[0] * s[0]
-            for r in range(1, k):
-                t = t + w[r] * s[r]
-            d_logits = w * (s - t)
-    full = dcells.reshape(b, ho, wo, c, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(b, 2 * ho, 2 * wo, c)
-    dx = np.zeros(dims, dtype=dtype)
-    rows, cols = min(dims[1], 2 * ho), min(dims[2], 2 * wo)
-    dx[:, :rows, :cols, :] = full[:, :rows, :cols, :]
-    return dx, d_logits
+            groups = w if per_channel else w[:1]
+            t = groups[:, 0] * s[:, 0]
+            for r in range(1, case.k):
+                t = t + groups[:, r] * s[:, r]
+            d_logits = (groups * (s - t[:, None])).ravel()
+    return dx.reshape(case.dims), d_logits
 
 
 def answer(req, dtype, smallest_first):
@@ -216,17 +291,17 @@ def answer(req, dtype, smallest_first):
     op = req.get("op")
     if op not in ("forward", "gradient"):
         raise ArgumentError("op", 'one of "forward", "gradient"', json.dumps(op))
-    x, dims, logits, k, padding = parse_case(req)
+    case = Case(req)
     if smallest_first:
-        logits = logits[::-1]
-    x = x.astype(dtype)
+        case.logits = reverse_groups(case.logits, case.k)
+    case.x = case.x.astype(dtype)
     if op == "forward":
-        y, shape = forward(x, dims, logits, k, padding, dtype)
+        y, shape = forward(case, dtype)
         return {"id": rid, "shape": list(shape), "y": [encode_number(v) for v in y.ravel().tolist()]}
-    dx, d_logits = gradient(x, dims, logits, k, padding, req.get("dy"), dtype)
+    dx, d_logits = gradient(case, req.get("dy"), dtype)
     d_logits = d_logits.tolist()
     if smallest_first:
-        d_logits = d_logits[::-1]
+        d_logits = reverse_groups(d_logits, case.k)
     return {"id": rid, "dx": [encode_number(v) for v in dx.ravel().tolist()],
             "dLogits": [encode_number(v) for v in d_logits]}
 

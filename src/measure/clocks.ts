@@ -40,6 +40,16 @@ export interface DeviceClock {
   end(): Promise<ClockReading>;
 }
 
+/**
+ * Whether an adapter is a CPU emulation of a GPU (its "GPU" work runs on this process's threads,
+ * so process CPU time measures it and other processes' load stays out of it): WebGPU's fallback
+ * flag, or a known software rasteriser in the description. The gate (ci/) and the benchmarks'
+ * bandwidth suite (bench/bandwidth.ts) pick their clock with it.
+ */
+export function isCpuAdapter(info: { readonly description: string; readonly isFallbackAdapter?: boolean }): boolean {
+  return info.isFallbackAdapter === true || /llvmpipe|lavapipe|softpipe|swiftshader|\bwarp\b/i.test(info.description);
+}
+
 /** CPU time of this process so far (user + system, all threads), milliseconds. */
 export function processCpuMs(): number {
   const { user, system } = process.cpuUsage();

@@ -5,18 +5,19 @@
  *
  * @module
  */
-import { outputShape, sizeOf } from "../spec.ts";
+import { isDefaultWindow, outputShape, poolGeometry, sizeOf } from "../spec.ts";
 import type { BenchHandle, Implementation, SortPoolCase } from "../types.ts";
-import { SortPoolArgumentError, validateCase } from "../validate.ts";
-import { type TfjsFamily, tfjsImplementation } from "./family.ts";
+import { SortPoolArgumentError, validateCase, type ValidCase } from "../validate.ts";
+import { rejectUnsupported, type TfjsFamily, tfjsImplementation } from "./family.ts";
 import { networkFamily } from "./network.ts";
 import { finishWork, tf, type TfjsBackendName, withBackend, withGpuErrorScopes } from "./runtime.ts";
 import { topkFamily } from "./topk.ts";
 
 /**
- * Families, the backends each runs on, and whether the family gathers from its windows tensor by
- * flat index (tfjs-topk: `tf.gather` on the flattened `[B·Ho·Wo·C, 4]` windows), which bounds its
- * size on webgpu ({@link TFJS_WEBGPU_EXACT_INDEX_ELEMENTS}).
+ * Families, the backends each runs on, and whether the family gathers by flat index (tfjs-topk:
+ * `tf.gather` on the flattened `[B·Ho·Wo·C, kh·kw]` windows tensor, and on x and the gradient
+ * terms for windows other than 2x2/2), which bounds its tensors' sizes on webgpu
+ * ({@link TFJS_WEBGPU_EXACT_INDEX_ELEMENTS}). What each family supports is its `supports`.
  */
 const TABLE: readonly { family: TfjsFamily; backends: readonly TfjsBackendName[]; gathersByIndex: boolean }[] = [
   { family: topkFamily, backends: ["cpu", "webgpu"], gathersByIndex: true },
@@ -30,19 +31,41 @@ const TABLE: readonly { family: TfjsFamily; backends: readonly TfjsBackendName[]
  */
 export const TFJS_WEBGPU_EXACT_INDEX_ELEMENTS = 2 ** 24;
 
-/** Elements of the `[B·Ho·Wo·C, 4]` windows tensor both tfjs families build (src/tfjs/windows.ts `windowRows`). */
-export function tfjsWindowElements(c: Pick<SortPoolCase, "shape" | "padding">): number {
-  return 4 * sizeOf(outputShape(c.shape, c.padding));
+/** The shape and window fields of a case that size the tfjs tensors. */
+export type TfjsSizedCase = Pick<SortPoolCase, "shape" | "padding" | "poolSize" | "strides">;
+
+/**
+ * Elements of the `[B·Ho·Wo·C, kh·kw]` windows tensor both tfjs families build (src/tfjs/windows.ts
+ * `windowSet`); `[B·Ho·Wo·C, 4]` for the default 2x2/2 windows.
+ */
+export function tfjsWindowElements(c: TfjsSizedCase): number {
+  const g = poolGeometry(c.shape, c.padding, c);
+  return g.cells * sizeOf(outputShape(c.shape, c.padding, c));
+}
+
+/**
+ * Elements of the largest tensor a family gathers from or into for a case. Default 2x2/2 windows:
+ * the windows tensor (x is only padded or sliced). Other windows (src/tfjs/windows.ts, gather
+ * layout) also gather from x viewed as `[B, H·W (+1), C]` and, in the gradient, from the terms as
+ * `[B, Ho·Wo·kh·kw + 1, C]` into x-sized tensors: the largest of those, one padding slot (B·C
+ * elements) included.
+ */
+export function tfjsGatheredElements(c: TfjsSizedCase): number {
+  const windows = tfjsWindowElements(c);
+  if (isDefaultWindow(poolGeometry(c.shape, c.padding, c))) return windows;
+  const slot = c.shape[0] * c.shape[3];
+  return Math.max(windows, sizeOf(c.shape)) + slot;
 }
 
 /**
  * Bytes of the largest tensor a family builds for a case: both lay the windows out as a
- * `[B·Ho·Wo·C, 4]` tensor (src/tfjs/windows.ts `windowRows`, after padding or slicing x to
- * `[B, 2·Ho, 2·Wo, C]`), with index, mask and gradient tensors of the same element count, and x
- * and dx themselves. float32 and int32 are both 4 bytes.
+ * `[B·Ho·Wo·C, kh·kw]` tensor (src/tfjs/windows.ts `windowSet`: after padding or slicing x to
+ * `[B, 2·Ho, 2·Wo, C]` for 2x2/2, by gathers otherwise, {@link tfjsGatheredElements}), with index,
+ * mask and gradient tensors of the same element count, and x and dx themselves. float32 and int32
+ * are both 4 bytes.
  */
-export function largestTfjsTensorBytes(c: Pick<SortPoolCase, "shape" | "padding">): number {
-  return 4 * Math.max(sizeOf(c.shape), tfjsWindowElements(c));
+export function largestTfjsTensorBytes(c: TfjsSizedCase): number {
+  return 4 * Math.max(sizeOf(c.shape), tfjsGatheredElements(c));
 }
 
 interface DeviceOf {
@@ -61,37 +84,43 @@ interface DeviceOf {
  */
 export function checkTfjsWebGpuSize(
   name: string,
-  c: Pick<SortPoolCase, "shape" | "padding">,
+  c: TfjsSizedCase,
   maxStorageBufferBindingSize: number,
   gathersByIndex: boolean,
 ): void {
   const limit = maxStorageBufferBindingSize;
   const bytes = largestTfjsTensorBytes(c);
-  const received = `shape [${c.shape.join(", ")}] with padding "${c.padding}"`;
+  const g = poolGeometry(c.shape, c.padding, c);
+  const window = isDefaultWindow(g) ? "" : ` poolSize [${g.poolSize.join(", ")}] strides [${g.strides.join(", ")}]`;
+  const received = `shape [${c.shape.join(", ")}] with padding "${c.padding}"${window}`;
+  const windows = `[B·Ho·Wo·C, ${g.cells}] windows tensor`;
   if (bytes > limit) {
     throw new SortPoolArgumentError(
       "x",
       `a shape whose largest tfjs-webgpu tensor fits the device's maxStorageBufferBindingSize (${limit} bytes): ` +
-        `${name} builds a [B·Ho·Wo·C, 4] windows tensor and tfjs binds each tensor whole (use wgsl or wgsl@tfjs, ` +
+        `${name} builds a ${windows} and tfjs binds each tensor whole (use wgsl or wgsl@tfjs, ` +
         "which split the work)",
       `${received}: ${bytes} bytes`,
     );
   }
-  const elements = tfjsWindowElements(c);
+  const elements = tfjsGatheredElements(c);
   if (gathersByIndex && elements > TFJS_WEBGPU_EXACT_INDEX_ELEMENTS) {
+    const what = isDefaultWindow(g) ? `${windows} has` : `${windows} (and every tensor it gathers from or into) have`;
+    const instead = isDefaultWindow(g) ? "wgsl, wgsl@tfjs or tfjs-network@webgpu" : "wgsl or wgsl@tfjs";
     throw new SortPoolArgumentError(
       "x",
-      `a shape whose [B·Ho·Wo·C, 4] windows tensor has at most 2^24 = ${TFJS_WEBGPU_EXACT_INDEX_ELEMENTS} ` +
-        `elements: ${name} gathers from it by flat index, and tfjs-webgpu's index arithmetic is float32, exact ` +
-        "only up to 2^24 (past it the results are silently wrong; use wgsl, wgsl@tfjs or tfjs-network@webgpu)",
+      `a shape whose ${what} at most 2^24 = ${TFJS_WEBGPU_EXACT_INDEX_ELEMENTS} ` +
+        `elements: ${name} gathers by flat index, and tfjs-webgpu's index arithmetic is float32, exact ` +
+        `only up to 2^24 (past it the results are silently wrong; use ${instead})`,
       `${received}: ${elements} elements`,
     );
   }
 }
 
 /**
- * Wraps a tfjs entry: each call (and each bench-handle call) holds the tfjs queue on its own
- * backend for its whole body; on webgpu, a case too large for tfjs's bindings (or, with
+ * Wraps a tfjs entry: a case it does not support (its `supports`) is refused at once
+ * (family.ts `rejectUnsupported`); each call (and each bench-handle call) holds the tfjs queue on
+ * its own backend for its whole body; on webgpu, a case too large for tfjs's bindings (or, with
  * `gathersByIndex`, for its float32 index arithmetic: {@link checkTfjsWebGpuSize}) is refused before
  * any work, and anything the GPU still reports (validation, out of memory) is thrown as a
  * WebGpuError (src/tfjs/runtime.ts) instead of leaving garbage in the result.
@@ -102,10 +131,12 @@ export function serialisedTfjsEntry(
   gathersByIndex = false,
 ): Implementation {
   const turn = <T>(what: string, input: SortPoolCase, body: () => Promise<T>): Promise<T> => {
-    // Argument errors come first (as a rejection, like every other failure) and need no backend.
-    let c: SortPoolCase;
+    // Argument errors and unsupported cases come first (as a rejection, like every other failure) and need
+    // no backend.
+    let c: ValidCase;
     try {
       c = validateCase(input);
+      rejectUnsupported(entry.name, entry.supports, c);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -134,7 +165,9 @@ export function serialisedTfjsEntry(
 }
 
 /**
- * `tfjs-topk@cpu`, `tfjs-topk@webgpu`, `tfjs-network@cpu`, `tfjs-network@webgpu`. Not gated: their
+ * `tfjs-topk@cpu`, `tfjs-topk@webgpu` (every window, stride and logits layout),
+ * `tfjs-network@cpu`, `tfjs-network@webgpu` (2x2 windows with stride 2 only, shared or per-channel
+ * logits: the original's network; they refuse other windows naming poolSize or strides). Not gated: their
  * speed is tfjs's ops' (a tfjs upgrade moves it, no edit here can), and they take seconds a call on
  * the gate's workload.
  */

@@ -1,6 +1,8 @@
 /**
  * tfjs-network: the original's approach, a comparison network over the 4 window cells written in
- * elementwise tfjs ops (comparisons and tf.where), with a hand-written gradient.
+ * elementwise tfjs ops (comparisons and tf.where), with a hand-written gradient. It stays the
+ * original's network: 2x2 windows with stride 2 only ({@link NETWORK_SUPPORTS}; the entry refuses
+ * any other poolSize or strides with a SortPoolArgumentError), shared or per-channel logits.
  *
  * The network is spec.ts's SORTING_NETWORK, pruned to the comparators that can still change the
  * top k slots. Each compare-exchange swaps slots i and j when the item in slot j ranks before the
@@ -17,11 +19,38 @@
  *
  * @module
  */
-import { outputShape, SORTING_NETWORK } from "../spec.ts";
-import type { Shape4 } from "../types.ts";
+import { isDefaultWindow, outputShape, type PoolGeometry, SORTING_NETWORK } from "../spec.ts";
+import type { Supports } from "../types.ts";
+import { SortPoolArgumentError } from "../validate.ts";
 import type { TfjsFamily } from "./family.ts";
 import { tf } from "./runtime.ts";
-import { rankKeys, weightedSum, windowGradient, windowRows } from "./windows.ts";
+import { rankKeys, weightedSum, windowGradient, windowSet } from "./windows.ts";
+
+/**
+ * What the network family handles (src/registry.ts `unsupportedReason`): the 2x2 window with stride
+ * 2 only, with shared or per-channel logits (the weighted sum and gradient are shared with
+ * tfjs-topk, which makes per-channel weights free).
+ */
+export const NETWORK_SUPPORTS: Supports = {
+  windows: "2x2/2",
+  perChannelLogits: true,
+  limitation: "tfjs-network is the original's 5-comparator sorting network for the 4 cells of a 2x2 window with " +
+    "stride 2; other windows need other networks (tfjs-topk, wgsl and wgsl@tfjs take any window)",
+};
+
+/**
+ * Refuses a non-default geometry, naming poolSize or strides (the registry entry refuses it before
+ * any work: family.ts `rejectUnsupported`; this guards direct calls of the family).
+ */
+function requireDefaultWindow(geometry: PoolGeometry): void {
+  if (isDefaultWindow(geometry)) return;
+  const badSize = geometry.poolSize[0] !== 2 || geometry.poolSize[1] !== 2;
+  throw new SortPoolArgumentError(
+    badSize ? "poolSize" : "strides",
+    `[2, 2]: tfjs-network takes 2x2 windows with stride 2 only (${NETWORK_SUPPORTS.limitation})`,
+    `[${(badSize ? geometry.poolSize : geometry.strides).join(", ")}]`,
+  );
+}
 
 /** A compare-exchange `[i, j]`, i < j: afterwards slot i holds the higher-ranked item. */
 type Comparator = readonly [number, number];
@@ -88,19 +117,23 @@ export const networkFamily: TfjsFamily = {
   family: "tfjs-network",
   summary: "the original's 5-comparator network as elementwise ops (comparisons on finite keys, tf.where " +
     "exchanges carrying each item's window cell, so NaN, ±0 and ties follow the spec), pruned to the " +
-    "comparators that reach the top k, weighted sum from the first product; hand-written gradient from the " +
+    "comparators that reach the top k, weighted sum from the first product (shared or per-channel weights; " +
+    "2x2 windows with stride 2 only); hand-written gradient from the " +
     "carried cells (where chains, not autograd: a non-finite dy never meets a 0/1 mask; padded cells are " +
     "skipped in the rank sums)",
-  forward(x, weights, k, padding) {
-    const rows = windowRows(x, k, padding);
+  supports: NETWORK_SUPPORTS,
+  forward(x, weights, k, padding, geometry) {
+    requireDefaultWindow(geometry);
+    const { rows } = windowSet(x, k, padding, geometry);
     const comparators = liveComparators(k);
     const { swaps } = runNetwork(rows, comparators, k);
     const ranked = rankedValues(rows, comparators, swaps, k);
     return tf.reshape(weightedSum(ranked, weights) as tf.Tensor, outputShape(x.shape, padding)) as tf.Tensor4D;
   },
-  gradient(x, weights, dy, k, padding) {
-    const rows = windowRows(x, k, padding);
-    const { cellOfRank } = runNetwork(rows, liveComparators(k), k);
-    return windowGradient(rows, cellOfRank, weights, dy, x.shape as unknown as Shape4, padding);
+  gradient(x, weights, dy, k, padding, geometry) {
+    requireDefaultWindow(geometry);
+    const set = windowSet(x, k, padding, geometry);
+    const { cellOfRank } = runNetwork(set.rows, liveComparators(k), k);
+    return windowGradient(set, cellOfRank, weights, dy);
   },
 };

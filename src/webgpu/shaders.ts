@@ -20,12 +20,31 @@ export interface KernelSources {
   readonly dLogits: string;
   /**
    * `sort_pool2d_weights.wgsl`: softmax(logits) evaluated as its limit (SPEC.md §5 "Weights"), once
-   * per call, for the other kernels; only when the logits are on the GPU (the op), since the
-   * registry entries write host-computed weights instead.
+   * per call, as the vec4 the 2x2 / stride 2 kernels read; only when the logits are on the GPU (the
+   * op), since the registry entries write host-computed weights instead.
    */
   readonly weights: string;
+  /**
+   * `sort_pool2d_general_weights.wgsl`: the same softmax per weight group (shared, or per channel),
+   * as the k x C table the general kernels read.
+   */
+  readonly generalWeights: string;
   /** `sort_pool2d_partial_sums.wgsl`: one chunk's stage-1 dLogits partials summed (calls split past the binding limit). */
   readonly partialSums: string;
+  /** `sort_pool2d_general_forward.wgsl`: forward for any window or per-channel weights, used when C % 4 != 0. */
+  readonly generalForward: string;
+  /** `sort_pool2d_general_forward_vec4.wgsl`: forward for any window or per-channel weights, C % 4 == 0. */
+  readonly generalForwardVec4: string;
+  /** `sort_pool2d_general_ranks.wgsl`: backward pass 1 (kept cells, dLogits stage 1), C % 4 != 0. */
+  readonly generalRanks: string;
+  /** `sort_pool2d_general_ranks_vec4.wgsl`: backward pass 1 (kept cells, dLogits stage 1), C % 4 == 0. */
+  readonly generalRanksVec4: string;
+  /** `sort_pool2d_general_gather.wgsl`: backward pass 2 (dx gathered over overlapping windows), C % 4 != 0. */
+  readonly generalGather: string;
+  /** `sort_pool2d_general_gather_vec4.wgsl`: backward pass 2 (dx gathered over overlapping windows), C % 4 == 0. */
+  readonly generalGatherVec4: string;
+  /** `sort_pool2d_general_dlogits.wgsl`: dLogits stage 2 per weight group, chunk sums, softmax VJP. */
+  readonly generalDLogits: string;
 }
 
 /** The copy kernels' WGSL sources (the benchmarks' "% of copy bandwidth" reference). */
@@ -44,7 +63,15 @@ export const KERNEL_FILES: Readonly<Record<keyof KernelSources, string>> = {
   backwardVec4: "sort_pool2d_backward_vec4.wgsl",
   dLogits: "sort_pool2d_dlogits.wgsl",
   weights: "sort_pool2d_weights.wgsl",
+  generalWeights: "sort_pool2d_general_weights.wgsl",
   partialSums: "sort_pool2d_partial_sums.wgsl",
+  generalForward: "sort_pool2d_general_forward.wgsl",
+  generalForwardVec4: "sort_pool2d_general_forward_vec4.wgsl",
+  generalRanks: "sort_pool2d_general_ranks.wgsl",
+  generalRanksVec4: "sort_pool2d_general_ranks_vec4.wgsl",
+  generalGather: "sort_pool2d_general_gather.wgsl",
+  generalGatherVec4: "sort_pool2d_general_gather_vec4.wgsl",
+  generalDLogits: "sort_pool2d_general_dlogits.wgsl",
 };
 
 /** File name in `kernels/` of each copy-kernel source. */

@@ -12,7 +12,7 @@
  */
 import { outputShape, sizeOf } from "../spec.ts";
 import { mulberry32 } from "../random.ts";
-import type { Padding, Shape4, SortPoolCase } from "../types.ts";
+import type { Padding, Pair, Shape4, SortPoolCase } from "../types.ts";
 
 /** Relative tolerance of float32 results against the float64 reference (see the module docs). */
 export const FLOAT32_TOLERANCE = 1e-5;
@@ -36,9 +36,59 @@ export function randomCase(shape: Shape4, k: number, padding: Padding, seed: num
 export function randomDy(c: SortPoolCase, seed: number): Float32Array {
   const random = mulberry32(seed);
   return Float32Array.from(
-    { length: sizeOf(outputShape(c.shape, c.padding)) },
+    { length: sizeOf(outputShape(c.shape, c.padding, c)) },
     () => Math.floor(random() * 64 - 32) / 16,
   );
+}
+
+/** Options of {@link randomWindowCase}. */
+export interface WindowCaseOptions {
+  readonly shape: Shape4;
+  readonly k: number;
+  readonly padding: Padding;
+  readonly poolSize: Pair;
+  readonly strides: Pair;
+  /** Logits of length C·k (per channel) instead of k. */
+  readonly perChannel: boolean;
+  readonly seed: number;
+}
+
+/**
+ * A random case with any window, for the general kernels: x mixes multiples of 1/64 in [-4, 4)
+ * with exact ties and signed zeros (about 2 cells in 5) and a few NaN and ±Infinity (1 in 50);
+ * logits are multiples of 1/16 in [-2, 2) with some -Infinity (zero weights, so 0·∞ products
+ * reach the sums).
+ */
+export function randomWindowCase(o: WindowCaseOptions): SortPoolCase {
+  const random = mulberry32(o.seed);
+  const ties = [-1, -0, 0, 0.5, 2];
+  const odd = [NaN, Infinity, -Infinity];
+  const x = Float32Array.from({ length: sizeOf(o.shape) }, () => {
+    const u = random();
+    if (u < 0.02) return odd[Math.floor(random() * odd.length)];
+    if (u < 0.4) return ties[Math.floor(random() * ties.length)];
+    return Math.floor(random() * 512 - 256) / 64;
+  });
+  const logits = Array.from(
+    { length: o.perChannel ? o.k * o.shape[3] : o.k },
+    () => random() < 0.1 ? -Infinity : Math.floor(random() * 64 - 32) / 16,
+  );
+  return { x, shape: o.shape, logits, k: o.k, padding: o.padding, poolSize: o.poolSize, strides: o.strides };
+}
+
+/**
+ * Upstream gradient with signed zeros (so the sign of a zero dx is tested: -0 · w is -0) and, with
+ * `nonFinite`, a few ±Infinity and NaN: otherwise multiples of 1/16 in [-2, 2).
+ */
+export function randomSignedDy(c: SortPoolCase, seed: number, nonFinite = false): Float32Array {
+  const random = mulberry32(seed);
+  const odd = [Infinity, -Infinity, NaN];
+  return Float32Array.from({ length: sizeOf(outputShape(c.shape, c.padding, c)) }, () => {
+    const u = random();
+    if (u < 0.12) return -0;
+    if (nonFinite && u < 0.14) return odd[Math.floor(random() * odd.length)];
+    return Math.floor(random() * 64 - 32) / 16;
+  });
 }
 
 /**
@@ -86,7 +136,8 @@ export function rankSumScale(c: SortPoolCase, dy: ArrayLike<number>): number {
   let maxAbs = 0;
   for (let i = 0; i < c.x.length; i++) if (Number.isFinite(c.x[i])) maxAbs = Math.max(maxAbs, Math.abs(c.x[i]));
   let dyAbs = 0;
-  for (let i = 0; i < dy.length; i++) dyAbs += Math.abs(dy[i]);
+  // Non-finite dy poisons dLogits exactly (compared exactly); the scale is that of the finite rest.
+  for (let i = 0; i < dy.length; i++) if (Number.isFinite(dy[i])) dyAbs += Math.abs(dy[i]);
   return maxAbs * dyAbs;
 }
 

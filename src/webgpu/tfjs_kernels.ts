@@ -12,10 +12,16 @@
  *
  * Sizes: tfjs holds each tensor in one GPUBuffer (up to maxBufferSize). A call is planned before
  * anything is allocated or queued (src/webgpu/kernels.ts `plan`): the kernels bind ranges of
- * those buffers at aligned offsets and split the work along the batch, then rows, so whatever
- * tfjs can hold on its device the op computes, or refuses with a SortPoolArgumentError naming x
- * (only when a single window row exceeds the storage-binding limit). Every dispatch of ours runs
- * inside GPU error scopes (see `kernelErrors`).
+ * those buffers at aligned offsets and split the work along the batch, then (2x2 / stride 2 with
+ * shared logits) rows, so whatever tfjs can hold on its device the op computes, or refuses with a
+ * SortPoolArgumentError naming x (only when a single window row, or for other windows and
+ * per-channel logits a single image, exceeds the storage-binding limit). Every dispatch of ours
+ * runs inside GPU error scopes (see `kernelErrors`).
+ *
+ * Windows and logits: the attrs carry `poolSize` and `strides` (SPEC.md §2) and the logits
+ * tensor has k or C·k elements (SPEC.md §1); the 2x2 / stride 2 kernels run for the article's
+ * layer (shared logits), the general kernels for everything else (src/webgpu/kernels.ts). dLogits
+ * has the logits' shape.
  *
  * tfjs internals used (tfjs-backend-webgpu 4.22.0, pinned by the lock file): `device`,
  * `tensorMap.get(id).resource`, `makeTensorInfo`, `uploadToGPU`, `ensureCommandEncoderReady`,
@@ -23,6 +29,7 @@
  *
  * @module
  */
+import { DEFAULT_POOL_SIZE } from "../spec.ts";
 import { tf } from "../tfjs/runtime.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { BufferPool, type BufferStats, BufferTracker } from "./buffers.ts";
@@ -36,9 +43,9 @@ import {
 } from "./kernels.ts";
 import { type KernelSources, kernelSources } from "./shaders.ts";
 
-/** tfjs kernel name of the forward pass (inputs x, logits; attrs k, padding, kernelSet). */
+/** tfjs kernel name of the forward pass (inputs x, logits; attrs k, padding, poolSize, strides, kernelSet, weights). */
 export const SORT_POOL_KERNEL = "SortPool2d";
-/** tfjs kernel name of the backward pass (inputs x, logits, dy; outputs dx, dLogits). */
+/** tfjs kernel name of the backward pass (inputs x, logits, dy; outputs dx, dLogits of the logits' shape). */
 export const SORT_POOL_GRAD_KERNEL = "SortPool2dGrad";
 /** Name of the kernel set built from the files in `kernels/`. */
 export const DEFAULT_KERNEL_SET = "default";
@@ -54,17 +61,27 @@ export interface TfjsWebGpuBackend {
   submitQueue(): void;
 }
 
-/** Attributes of both kernels. */
+/**
+ * Attributes of both kernels (the interface between src/op.ts, which validates them, and the
+ * kernels of both backends).
+ */
 export interface SortPoolAttrs {
+  /** Kept ranks, 1..kh·kw. */
   readonly k: number;
+  /** "same" or "valid" (SPEC.md §3). */
   readonly padding: Padding;
+  /** Window `[kh, kw]` (SPEC.md §2); the op `sortPool2d` always fills it (absent: `[2, 2]`). */
+  readonly poolSize?: [number, number];
+  /** Strides `[sh, sw]` (SPEC.md §2); the op `sortPool2d` always fills it (absent: `poolSize`). */
+  readonly strides?: [number, number];
   /** Which registered kernel set runs; {@link DEFAULT_KERNEL_SET} unless a test swaps shaders. */
   readonly kernelSet?: string;
   /**
-   * Rank weights computed on the host (k float32 values: src/spec.ts `float32Weights`), used
-   * instead of the weights kernel's softmax of the logits tensor. Set by the registry entry
-   * `wgsl@tfjs`, which receives logits as JS numbers (SPEC.md §5 "Weights"); the public op
-   * `sortPool2d` leaves it unset and evaluates the softmax limit on the GPU.
+   * Rank weights computed on the host (as many float32 values as logits, k or C·k: src/spec.ts
+   * `float32Weights(logits, k)`), used instead of the weights kernel's softmax of the logits
+   * tensor. Set by the registry entry `wgsl@tfjs`, which receives logits as JS numbers (SPEC.md §5
+   * "Weights"); the public op `sortPool2d` leaves it unset and evaluates the softmax limit on the
+   * GPU.
    */
   readonly weights?: readonly number[];
 }
@@ -196,9 +213,19 @@ export function withCallLimits<T>(limits: Partial<BindingLimits>, body: () => T)
  * fit with a SortPoolArgumentError) before anything is allocated or queued, after surfacing any
  * GPU error an earlier call of this device left.
  */
-function planCall(kernels: SortPoolKernels, x: tf.TensorInfo, attrs: SortPoolAttrs): SortPoolPlan {
+function planCall(
+  kernels: SortPoolKernels,
+  x: tf.TensorInfo,
+  logits: tf.TensorInfo,
+  attrs: SortPoolAttrs,
+): SortPoolPlan {
   throwEarlierError(kernels.device);
-  return kernels.plan(x.shape as unknown as Shape4, attrs.k, attrs.padding, callLimits);
+  const poolSize = attrs.poolSize ?? DEFAULT_POOL_SIZE;
+  return kernels.plan(x.shape as unknown as Shape4, attrs.k, attrs.padding, callLimits, {
+    poolSize,
+    strides: attrs.strides ?? poolSize,
+    logitsLength: logits.shape[0],
+  });
 }
 
 /** A tensor's buffer, checked to hold at least `bytes` (tfjs sizes buffers from shapes; this is a guard). */
@@ -280,7 +307,7 @@ export function sortPoolForwardOnTfjs(
   attrs: SortPoolAttrs,
 ): tf.TensorInfo {
   const { kernels, pool } = hostFor(attrs.kernelSet ?? DEFAULT_KERNEL_SET, backend.device);
-  const plan = planCall(kernels, x, attrs);
+  const plan = planCall(kernels, x, logits, attrs);
   const y = backend.makeTensorInfo([...plan.outShape], "float32");
   const buffers = {
     x: sizedBufferOf(backend, x, "x", plan.xBytes),
@@ -301,18 +328,19 @@ export function sortPoolBackwardOnTfjs(
   attrs: SortPoolAttrs,
 ): [tf.TensorInfo, tf.TensorInfo] {
   const { kernels, pool } = hostFor(attrs.kernelSet ?? DEFAULT_KERNEL_SET, backend.device);
-  const plan = planCall(kernels, x, attrs);
+  const plan = planCall(kernels, x, logits, attrs);
   if (dy.shape.join(",") !== plan.outShape.join(",")) {
     throw new Error(`${SORT_POOL_GRAD_KERNEL}: dy: expected shape [${plan.outShape}], received [${dy.shape}]`);
   }
   const dx = backend.makeTensorInfo([...x.shape], "float32");
-  const dLogits = backend.makeTensorInfo([attrs.k], "float32");
+  const logitsLength = logits.shape[0];
+  const dLogits = backend.makeTensorInfo([logitsLength], "float32");
   const buffers = {
     x: sizedBufferOf(backend, x, "x", plan.xBytes),
     ...weightsSource(backend, logits, attrs),
     dy: sizedBufferOf(backend, dy, "dy", plan.yBytes),
     dx: sizedBufferOf(backend, dx, "dx", plan.xBytes),
-    dLogits: sizedBufferOf(backend, dLogits, "dLogits", attrs.k * 4),
+    dLogits: sizedBufferOf(backend, dLogits, "dLogits", logitsLength * 4),
   };
   submitTfjsWork(backend);
   submitScoped(backend.device, "backward", (encoder) => kernels.encodeBackward(encoder, plan, buffers, pool));
@@ -321,7 +349,14 @@ export function sortPoolBackwardOnTfjs(
 
 function attrsOf(attrs: tf.NamedAttrMap | undefined): SortPoolAttrs {
   const a = (attrs ?? {}) as unknown as SortPoolAttrs;
-  return { k: a.k, padding: a.padding, kernelSet: a.kernelSet ?? DEFAULT_KERNEL_SET, weights: a.weights };
+  return {
+    k: a.k,
+    padding: a.padding,
+    poolSize: a.poolSize,
+    strides: a.strides,
+    kernelSet: a.kernelSet ?? DEFAULT_KERNEL_SET,
+    weights: a.weights,
+  };
 }
 
 /** The weights source of a call: the host weights of `attrs` when set, else the logits tensor's buffer. */

@@ -1,22 +1,25 @@
 /**
  * The `wgsl` implementation: the kernels of `kernels/` on a raw GPUDevice of this process's
- * WebGPU adapter. Buffers are pooled and reused across calls, pipelines compiled once. A call
- * whose buffers exceed the device's maxStorageBufferBindingSize (128 MiB on the CPU adapters
- * here) is split along the batch, then along rows (src/webgpu/chunks.ts): every binding is sized
- * before any work is queued, and only a single window row past the limit, or x past
- * maxBufferSize, is refused (a SortPoolArgumentError naming x). Every call runs inside GPU error
- * scopes: anything the device still reports is thrown (WebGpuError), never returned as data.
+ * WebGPU adapter, for every window, stride and logits layout of SPEC.md (2x2 / stride 2 with
+ * shared logits on the 2x2 kernels, everything else on the general ones: src/webgpu/kernels.ts).
+ * Buffers are pooled and reused across calls, pipelines compiled once. A call whose buffers
+ * exceed the device's maxStorageBufferBindingSize (128 MiB on the CPU adapters here) is split
+ * along the batch, then (2x2 / stride 2 only) along rows (src/webgpu/chunks.ts): every binding is
+ * sized before any work is queued, and only what still cannot fit (a window row, or for the
+ * general kernels one image, past the limit; x past maxBufferSize) is refused (a
+ * SortPoolArgumentError naming x). Every call runs inside GPU error scopes: anything the device
+ * still reports is thrown (WebGpuError), never returned as data.
  *
  * @module
  */
 import { float32Weights } from "../spec.ts";
 import type { BenchHandle, ForwardResult, GradientResult, SortPoolCase } from "../types.ts";
-import { validateCase, validateDy } from "../validate.ts";
+import { validateCase, validateDy, type ValidCase } from "../validate.ts";
 import { BufferPool, BufferTracker } from "./buffers.ts";
 import { type AcquiredDevice, describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "./device.ts";
 import { benchDy, type WgslImplementation, type WgslOptions } from "./implementation.ts";
 import { describeLimits } from "./chunks.ts";
-import { type BindingLimits, SortPoolKernels, type SortPoolPlan } from "./kernels.ts";
+import { type BindingLimits, type PlanWindow, SortPoolKernels, type SortPoolPlan } from "./kernels.ts";
 import { kernelSources } from "./shaders.ts";
 import { createWgslTfjsImplementation } from "./wgsl_tfjs.ts";
 
@@ -42,6 +45,16 @@ function toFloat32(values: ArrayLike<number>): Float32Array<ArrayBuffer> {
   return values instanceof Float32Array && values.buffer instanceof ArrayBuffer
     ? values as Float32Array<ArrayBuffer>
     : Float32Array.from(values);
+}
+
+/** The window and logits layout of a validated case, for `SortPoolKernels.plan`. */
+function windowOf(c: ValidCase): PlanWindow {
+  return { poolSize: c.poolSize, strides: c.strides, logitsLength: c.logits.length };
+}
+
+/** Bytes of the dLogits buffer of a case: the logits' length of floats, at least 16 bytes. */
+function dLogitsBytes(c: ValidCase): number {
+  return Math.max(16, c.logits.length * 4);
 }
 
 /** Writes `data` at the start of `buffer` (writeBuffer needs a 4-byte multiple: always true here). */
@@ -114,15 +127,16 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     const c = validateCase(input);
     const { acquired: { device }, kernels, pool } = await acquire();
     // Every binding is sized (and an impossible call refused) before anything is queued.
-    const plan = kernels.plan(c.shape, c.k, c.padding, limits);
+    const plan = kernels.plan(c.shape, c.k, c.padding, limits, windowOf(c));
     const read = await checked(device, `${options.name} forward`, () => {
       const x = pool.get("x", plan.xBytes, usage.in);
       const y = pool.get("y", plan.yBytes, usage.out);
       const read = pool.get("readback", plan.yBytes, usage.readback);
       upload(device, x, toFloat32(c.x));
       const encoder = device.createCommandEncoder();
-      // SPEC.md §5: softmax of the logits in float64 on the host (its limit), rounded to float32.
-      kernels.encodeForward(encoder, plan, { x, weights: float32Weights(c.logits), y }, pool);
+      // SPEC.md §5: softmax of the logits in float64 on the host (its limit, per group of k),
+      // rounded to float32.
+      kernels.encodeForward(encoder, plan, { x, weights: float32Weights(c.logits, c.k), y }, pool);
       encoder.copyBufferToBuffer(y, 0, read, 0, plan.yBytes);
       device.queue.submit([encoder.finish()]);
       return read;
@@ -138,37 +152,41 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     const c = validateCase(input);
     const dyValues = validateDy(c, dyInput);
     const { acquired: { device }, kernels, pool } = await acquire();
-    const plan = kernels.plan(c.shape, c.k, c.padding, limits);
+    const plan = kernels.plan(c.shape, c.k, c.padding, limits, windowOf(c));
+    const logitBytes = dLogitsBytes(c);
     const reads = await checked(device, `${options.name} gradient`, () => {
       const bufs = {
         x: pool.get("x", plan.xBytes, usage.in),
-        weights: float32Weights(c.logits),
+        weights: float32Weights(c.logits, c.k),
         dy: pool.get("dy", plan.yBytes, usage.in),
         dx: pool.get("dx", plan.xBytes, usage.out),
-        dLogits: pool.get("dLogits", 16, usage.out),
+        dLogits: pool.get("dLogits", logitBytes, usage.out),
       };
       // Two readbacks: dx may be as large as one buffer can be.
       const reads = {
         dx: pool.get("readback", plan.xBytes, usage.readback),
-        dLogits: pool.get("readback dLogits", 16, usage.readback),
+        dLogits: pool.get("readback dLogits", logitBytes, usage.readback),
       };
       upload(device, bufs.x, toFloat32(c.x));
       upload(device, bufs.dy, toFloat32(dyValues));
       const encoder = device.createCommandEncoder();
       kernels.encodeBackward(encoder, plan, bufs, pool);
       encoder.copyBufferToBuffer(bufs.dx, 0, reads.dx, 0, plan.xBytes);
-      encoder.copyBufferToBuffer(bufs.dLogits, 0, reads.dLogits, 0, 16);
+      encoder.copyBufferToBuffer(bufs.dLogits, 0, reads.dLogits, 0, logitBytes);
       device.queue.submit([encoder.finish()]);
       return reads;
     });
-    const [dx, dLogits] = await Promise.all([readBack(reads.dx, plan.xBytes / 4), readBack(reads.dLogits, 4)]);
-    return { dx, dLogits: dLogits.slice(0, c.k) };
+    const [dx, dLogits] = await Promise.all([
+      readBack(reads.dx, plan.xBytes / 4),
+      readBack(reads.dLogits, logitBytes / 4),
+    ]);
+    return { dx, dLogits: dLogits.slice(0, c.logits.length) };
   }
 
   async function prepareBench(input: SortPoolCase, limits?: Partial<BindingLimits>): Promise<BenchHandle> {
     const c = validateCase(input);
     const { acquired: { device }, kernels } = await acquire();
-    const plan: SortPoolPlan = kernels.plan(c.shape, c.k, c.padding, limits);
+    const plan: SortPoolPlan = kernels.plan(c.shape, c.k, c.padding, limits, windowOf(c));
     // The handle owns its buffers and scratch (not the pool's), so calls of the implementation in
     // between cannot replace them.
     const own: GPUBuffer[] = [];
@@ -183,11 +201,11 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
       bufs = await checked(device, `${options.name} prepareBench`, () => {
         const bufs = {
           x: make("x", plan.xBytes, usage.in),
-          weights: float32Weights(c.logits),
+          weights: float32Weights(c.logits, c.k),
           y: make("y", plan.yBytes, usage.out),
           dy: make("dy", plan.yBytes, usage.in),
           dx: make("dx", plan.xBytes, usage.out),
-          dLogits: make("dLogits", 16, usage.out),
+          dLogits: make("dLogits", dLogitsBytes(c), usage.out),
         };
         upload(device, bufs.x, toFloat32(c.x));
         upload(device, bufs.dy, benchDy(plan.yBytes / 4));
@@ -223,7 +241,8 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
   const entry: WgslImplementation = {
     name: options.name,
     description: options.description ??
-      "WGSL sorting-network kernels (kernels/*.wgsl) on a raw WebGPU device; vec4 path when C % 4 == 0",
+      "WGSL sorting- and selection-network kernels (kernels/*.wgsl) on a raw WebGPU device, any window and " +
+        "per-channel logits; vec4 path when C % 4 == 0",
     precision: "float32",
     device: "webgpu",
     backend: "webgpu",

@@ -68,7 +68,7 @@ describe("wgsl@tfjs", () => {
     const source = kernelSources().forwardVec4;
     const mutant = createWgslTfjsImplementation({
       name: "wgsl@tfjs-mutant",
-      shaders: { forwardVec4: source.replace("var acc = w.x * s0.value;", "var acc = w.x * s1.value;") },
+      shaders: { forwardVec4: source.replace("var acc = w.x * s0;", "var acc = w.x * s1;") },
     });
     const c = randomCase([1, 4, 4, 8], 2, "same", 13);
     expect(mismatch((await mutant.forward(c)).y, referenceForward(c).y, FLOAT32_TOLERANCE)).not.toBeNull();

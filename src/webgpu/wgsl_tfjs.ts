@@ -61,15 +61,15 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
   }
 
   // SPEC.md §5 "Weights": the entry receives logits as JS numbers, so it computes softmax in
-  // float64 on the host (its limit) and hands the op the float32-rounded weights; the logits tensor
-  // still carries the gradient's shape and place in the tape.
+  // float64 on the host (its limit, per group of k) and hands the op the float32-rounded weights;
+  // the logits tensor still carries the gradient's shape and place in the tape.
   const op = (x: tf.Tensor, logits: tf.Tensor, c: SortPoolCase) =>
     sortPool2dWithKernels(
       x as tf.Tensor4D,
       logits as tf.Tensor1D,
-      { k: c.k, padding: c.padding },
+      { k: c.k, padding: c.padding, poolSize: c.poolSize, strides: c.strides },
       kernelSet,
-      float32Weights(c.logits),
+      float32Weights(c.logits, c.k),
     );
 
   /**
@@ -108,7 +108,7 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
         ),
     );
     try {
-      return { y: Float32Array.from(await y.data() as Float32Array), shape: outputShape(c.shape, c.padding) };
+      return { y: Float32Array.from(await y.data() as Float32Array), shape: outputShape(c.shape, c.padding, c) };
     } finally {
       y.dispose();
     }
@@ -126,7 +126,7 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
       tf.tidy(() => {
         const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
         const logits = tf.tensor1d(Float32Array.from(c.logits));
-        const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding));
+        const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding, c));
         return tf.grads((a: tf.Tensor, b: tf.Tensor) => op(a, b, c))([x, logits], dy);
       }));
     try {
@@ -142,7 +142,7 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
   async function prepareBench(input: SortPoolCase, limits?: Partial<BindingLimits>): Promise<BenchHandle> {
     const c = validateCase(input);
     await ready();
-    const out = outputShape(c.shape, c.padding);
+    const out = outputShape(c.shape, c.padding, c);
     const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
     const logits = tf.tensor1d(Float32Array.from(c.logits));
     const dy = tf.tensor4d(benchDy(out.reduce((a, b) => a * b, 1)), out);
@@ -178,7 +178,8 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
   const entry: WgslImplementation = {
     name,
     description: description ??
-      "WGSL sorting-network kernels (kernels/*.wgsl) as tfjs webgpu kernels on tfjs's GPUDevice (the sortPool2d op)",
+      "WGSL sorting- and selection-network kernels (kernels/*.wgsl) as tfjs webgpu kernels on tfjs's GPUDevice " +
+        "(the sortPool2d op), any window and per-channel logits",
     precision: "float32",
     device: "webgpu",
     backend: "tfjs-webgpu",
