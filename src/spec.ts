@@ -155,25 +155,13 @@ export function inputCol(g: PoolGeometry, ow: number, dc: number): number {
   return ow * g.strides[1] - g.cols.padBefore + dc;
 }
 
-const defaultGeometries = new Map<string, PoolGeometry>();
-
-/** The default (2x2/2) geometry of a shape; both paddings give the same cell positions. */
-function defaultGeometry(shape: Shape4): PoolGeometry {
-  const key = `${shape[1]}x${shape[2]}`;
-  let g = defaultGeometries.get(key);
-  if (!g) {
-    g = poolGeometry(shape, "same");
-    if (defaultGeometries.size > 256) defaultGeometries.clear();
-    defaultGeometries.set(key, g);
-  }
-  return g;
-}
-
 /**
  * Flat NHWC index of window cell `cell` (row-major over the window) of the window at output
  * position (`b`, `oh`, `ow`, channel `ch`), or -1 when the cell lies in the padding.
  *
- * @param geometry the case's {@link poolGeometry}; default 2x2 windows with stride 2.
+ * @param geometry the case's {@link poolGeometry}; default 2x2 windows with stride 2 (both
+ *   paddings put the default windows' cells at the same places). Pass it in loops: it is rebuilt
+ *   on every call otherwise.
  */
 export function cellIndex(
   shape: Shape4,
@@ -182,7 +170,7 @@ export function cellIndex(
   ow: number,
   ch: number,
   cell: number,
-  geometry: PoolGeometry = defaultGeometry(shape),
+  geometry: PoolGeometry = poolGeometry(shape, "same"),
 ): number {
   const [, h, w, c] = shape;
   const kw = geometry.poolSize[1];
@@ -260,7 +248,7 @@ export function windowCells(
   oh: number,
   ow: number,
   ch: number,
-  geometry: PoolGeometry = defaultGeometry(shape),
+  geometry: PoolGeometry = poolGeometry(shape, "same"),
 ): WindowCell[] {
   const cells: WindowCell[] = [];
   for (let cell = 0; cell < geometry.cells; cell++) {
