@@ -14,10 +14,14 @@ export default defineConfig({
       "ci/**/*.test.ts",
       "conformance/**/*.test.ts",
       "reproduce/**/*.test.ts",
+      "build/**/*.test.ts",
     ],
     // GPU adapters here are CPU emulations shared by every test file; one file at a time keeps
     // timings sane on a 2-core machine.
     fileParallelism: false,
+    // With SORTPOOL_ENGINE=dawn this module installs Dawn as navigator.gpu in each test process
+    // before any test file can request an adapter; otherwise it does nothing.
+    setupFiles: ["./src/webgpu/engine.ts"],
     testTimeout: 120_000,
   },
 });

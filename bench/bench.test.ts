@@ -5,8 +5,10 @@
  */
 import { describe, expect, test } from "vitest";
 import { parseCli } from "../src/cli.ts";
-import type { EnvironmentReport } from "./environment.ts";
-import { BENCH_CLI, benchFlags } from "./flags.ts";
+import { engineName, type EnvironmentReport, runLabel, runSlug } from "./environment.ts";
+import { chartData, crossEngine, crossEngineMarkdown, crossEngineSvg, ratioOn, runClock } from "./cross_engine.ts";
+import { asSavedRun } from "./engines.ts";
+import { BENCH_CLI, benchFlags, engineSpecSlug, parseEngineSpec } from "./flags.ts";
 import { bytesMoved, throughput } from "./metrics.ts";
 import { FULL_PLAN, QUICK_PLAN, selectPlan } from "./plan.ts";
 import { CallTimeHistory } from "./predict.ts";
@@ -16,6 +18,7 @@ import {
   charts,
   evaluateTargets,
   formatRatio,
+  markdownReport,
   queueRoundTripText,
 } from "./report.ts";
 import { type ResultRow, rowRatio, type SuiteResult } from "./rows.ts";
@@ -133,13 +136,15 @@ function fakeRun(rows: ResultRow[]): BenchRun {
   };
   const environment = {
     date: "2026-01-01T00:00:00Z",
+    engine: { name: "deno", implementation: "wgpu (Deno 2.9.6)" },
+    adapterLine: "llvmpipe (LLVM 15.0.6, 256 bits) [65541] on wgpu (Deno 2.9.6)",
     denoWebgpuBackend: "vulkan",
     xdgRuntimeDir: "/tmp",
     deno: { deno: "2" },
     tfjs: { tfjs: "4.22.0" },
     wgpu: {},
     host: { os: "linux", cpus: 2 },
-    adapter: { available: false, reason: "test" },
+    adapter: { available: true, info: { description: "llvmpipe (LLVM 15.0.6, 256 bits)" }, features: [], limits: {} },
     timestampQuery: { listed: false, usable: false, detail: "test" },
   } satisfies EnvironmentReport;
   return {
@@ -186,7 +191,7 @@ describe("customSmallerIsBetter JSON", () => {
     expect(new Set(entries.map((e: { name: string }) => e.name)).size).toBe(entries.length);
     const wgsl = entries.find((e: { name: string }) => e.name.includes("wgsl k=4 fwd") && !e.name.includes("bwd"));
     expect(wgsl.value).toBe(2);
-    expect(wgsl.name).toContain("[vulkan]");
+    expect(wgsl.name).toContain("[deno-llvmpipe-vulkan]");
   });
 });
 
@@ -241,6 +246,10 @@ describe("flags", () => {
   test("defaults and values", () => {
     expect(parse([])).toEqual({
       quick: false,
+      full: false,
+      cross: false,
+      engines: [],
+      merge: [],
       filter: [],
       json: undefined,
       report: undefined,
@@ -250,6 +259,10 @@ describe("flags", () => {
     });
     expect(parse(["--quick", "--filter", "wgsl, tfjs", "--json=o.json", "--report", "r", "--k", "1,4"])).toEqual({
       quick: true,
+      full: false,
+      cross: false,
+      engines: [],
+      merge: [],
       filter: ["wgsl", "tfjs"],
       json: "o.json",
       report: "r",
@@ -271,8 +284,30 @@ describe("flags", () => {
     [["--quick=yes"], "--quick"],
     [["--suites", "gate"], "--suites"],
     [["--suites", ""], "--suites"],
+    [["--engines", "webgl"], "--engines"],
+    [["--engines", "dawn:gl"], "--engines"],
+    [["--engines", "deno", "--quick"], "--engines"],
+    [["--engines", "deno", "--suites", "shapes"], "--suites"],
+    [["--cross", "--quick"], "--cross"],
+    [["--full", "--quick"], "--full"],
+    [["--merge", ","], "--merge"],
+    [["--merge", "a.json", "--k", "4"], "--k"],
   ])("%j is rejected naming %s", (args, flag) => {
     expect(() => parse(args)).toThrow(new RegExp(`^${flag.replace(/-/g, "\\-")}: expected`));
+  });
+
+  test("engines, the cross plan and merge", () => {
+    expect(parse(["--engines", "deno:GL, dawn,deno"]).engines).toEqual([
+      { engine: "deno", backend: "gl" },
+      { engine: "dawn" },
+      { engine: "deno" },
+    ]);
+    expect(parse(["--engines", "deno,dawn"]).suites).toEqual(["shapes"]);
+    expect(parse(["--cross"])).toMatchObject({ cross: true, suites: ["shapes"] });
+    expect(parse(["--cross", "--suites", "windows"]).suites).toEqual(["windows"]);
+    expect(parse(["--merge", "a.json,b.json", "--merge", "c.json"]).merge).toEqual(["a.json", "b.json", "c.json"]);
+    expect(engineSpecSlug(parseEngineSpec("deno:vulkan"))).toBe("deno-vulkan");
+    expect(engineSpecSlug(parseEngineSpec("dawn"))).toBe("dawn");
   });
 
   test("positionals are rejected", () => {
@@ -484,5 +519,189 @@ describe("3x3/2 suite", () => {
     );
     expect(md).toContain("| tfjs-network@webgpu | 1 | SKIP [1] | NOT MEASURED [2] |");
     expect(md).toContain("[1] unsupported: 2x2/2 only");
+  });
+});
+
+describe("engine naming", () => {
+  const adapter = {
+    available: true as const,
+    info: { description: "llvmpipe (LLVM 15.0.6, 256 bits)" },
+    features: [],
+    limits: {},
+  };
+  const line = "llvmpipe (LLVM 15.0.6, 256 bits) [65541] on wgpu (Deno 2.9.6)";
+
+  test("the label is the adapter line from adapter.info; the requested wgpu backend only as a note", () => {
+    const deno = { engine: { name: "deno", implementation: "wgpu" }, adapterLine: line, adapter } as const;
+    expect(runLabel({ ...deno, denoWebgpuBackend: "" })).toBe(line);
+    expect(runLabel({ ...deno, denoWebgpuBackend: "gl" })).toBe(`${line} (DENO_WEBGPU_BACKEND=gl requested)`);
+    expect(runSlug({ ...deno, denoWebgpuBackend: "gl" })).toBe("deno-llvmpipe-gl");
+    expect(runSlug({ ...deno, denoWebgpuBackend: "" })).toBe("deno-llvmpipe");
+    // Dawn ignores DENO_WEBGPU_BACKEND: neither the label nor the file name mention it.
+    const dawn = {
+      engine: { name: "dawn", implementation: "Dawn (npm webgpu 0.6.2)" },
+      adapterLine: "SwiftShader Device (Subzero) [google, swiftshader] on Dawn (npm webgpu 0.6.2)",
+      adapter: { ...adapter, info: { description: "SwiftShader Device (Subzero)" } },
+      denoWebgpuBackend: "gl",
+    } as const;
+    expect(runLabel(dawn)).toBe(dawn.adapterLine);
+    expect(runSlug(dawn)).toBe("dawn-swiftshader");
+    expect(engineName(dawn)).toBe("dawn");
+  });
+
+  test("a JSON written before engines were named: deno, said so; no adapter", () => {
+    const old = { adapter, denoWebgpuBackend: "vulkan" };
+    expect(engineName(old)).toBe("deno");
+    expect(runLabel(old)).toMatch(/^llvmpipe \(LLVM 15\.0\.6, 256 bits\) on an engine not recorded .*vulkan requested/);
+    expect(runSlug({ adapter: { available: false, reason: "none" }, denoWebgpuBackend: "" })).toBe("deno-no-adapter");
+  });
+
+  test("reports name the engine and adapter, not the environment variable", () => {
+    const run = fakeRun(TARGET_ROWS);
+    expect(charts(run)[0].title).toContain("(deno-llvmpipe-vulkan)");
+    const md = markdownReport(run, []);
+    expect(md).toContain(`Engine and adapter (adapter.info): ${line} (DENO_WEBGPU_BACKEND=vulkan requested).`);
+    expect(md.split("\n")[0]).toBe("# sort_pool2d benchmarks (quick, deno-llvmpipe-vulkan)");
+  });
+});
+
+/** A run of `engine` whose wgsl rows take `fwd` and `fb` ms against tf.maxPool's 5 and 20 ms. */
+function engineRun(engine: "deno" | "dawn", fwd: number, fb: number, extraK = false): BenchRun {
+  const base = fakeRun([]);
+  const mk = (k: number) => [
+    row({ subject: "wgsl", k, pass: "forward", ms: fwd }),
+    row({ subject: "wgsl", k, pass: "forwardBackward", ms: fb }),
+  ];
+  const maxPool = [
+    row({ subject: "tf.maxPool@webgpu", kind: "baseline", k: null, pass: "forward", ms: 5 }),
+    row({ subject: "tf.maxPool@webgpu", kind: "baseline", k: null, pass: "forwardBackward", ms: 20 }),
+  ];
+  const copy = [
+    row({ subject: "copy@webgpu", kind: "copy", k: null, pass: "forward", ms: 1 }),
+    row({ subject: "copy@webgpu", kind: "copy", k: null, pass: "forwardBackward", ms: 4 }),
+  ];
+  // The ratio columns as bench/suite.ts fills them.
+  const rows = [...mk(4), ...(extraK ? mk(1) : []), ...maxPool, ...copy].map((r) => {
+    const mp = maxPool.find((m) => m.pass === r.pass)!;
+    const cp = copy.find((c) => c.pass === r.pass)!;
+    const vs = rowRatio(r, mp);
+    const c = rowRatio(cp, r);
+    return {
+      ...r,
+      vsMaxPool: vs,
+      copyPercent: c && { ...c, median: c.median * 100, low: c.low * 100, high: c.high * 100 },
+    };
+  });
+  const env = engine === "deno" ? base.environment : {
+    ...base.environment,
+    engine: { name: "dawn" as const, implementation: "Dawn (npm webgpu 0.6.2)" },
+    adapterLine: "SwiftShader Device (Subzero) [google] on Dawn (npm webgpu 0.6.2)",
+    adapter: {
+      available: true as const,
+      info: { description: "SwiftShader Device (Subzero)" },
+      features: [],
+      limits: {},
+    },
+  };
+  return { ...base, plan: "cross", environment: env, suites: [{ ...base.suites[0], rows }] };
+}
+
+describe("cross-engine table", () => {
+  const deno = engineRun("deno", 2, 10, true); // 0.4x, 0.5x
+  const dawn = engineRun("dawn", 3, 30); // 0.6x, 1.5x
+
+  test("one row per run on the cases every run measured; verdicts against 0.5x and 1.0x per engine", () => {
+    const c = crossEngine([{ run: deno, file: "a.json" }, { run: dawn }]);
+    expect(c.runs.map((r) => [r.id, r.engine])).toEqual([["deno-llvmpipe-vulkan", "deno"], [
+      "dawn-swiftshader",
+      "dawn",
+    ]]);
+    expect(c.runs[1].label).toBe("SwiftShader Device (Subzero) [google] on Dawn (npm webgpu 0.6.2)");
+    expect(c.rows.map((r) => [r.run, r.entry, r.k, r.verdict.forward.status, r.verdict.forwardBackward.status]))
+      .toEqual([
+        ["deno-llvmpipe-vulkan", "wgsl", 4, "PASS", "PASS"],
+        ["dawn-swiftshader", "wgsl", 4, "FAIL", "FAIL"],
+      ]);
+    expect(c.rows[0].vsMaxPool.forward!.median).toBeCloseTo(0.4, 10);
+    expect(c.rows[1].vsMaxPool.forwardBackward!.median).toBeCloseTo(1.5, 10);
+    expect(c.rows[0].copyPercent.forward!.median).toBeCloseTo(50, 10); // copy 1 ms / wgsl 2 ms
+    expect(c.notInEveryRun).toEqual(["wgsl 32x64x64x32 k=1: deno-llvmpipe-vulkan"]);
+    expect(c.summary.map((s) => [s.run, s.forward.pass, s.forwardBackward.pass, s.forward.of])).toEqual([
+      ["deno-llvmpipe-vulkan", 1, 1, 1],
+      ["dawn-swiftshader", 0, 0, 1],
+    ]);
+    const md = crossEngineMarkdown(c);
+    expect(md).toContain(
+      "| `dawn-swiftshader` | wgsl | target 32x64x64x32 | 4 | 0.600x [0.600, 0.600] | FAIL | 1.50x [1.50, 1.50] | FAIL " +
+        "| 33 % [33, 33] | 13 % [13, 13] | process-cpu, 5 rounds | 3.00 | 30 |",
+    );
+    // CPU adapters (llvmpipe, SwiftShader): judged on process CPU time, GPU timestamps shown as context.
+    expect(c.runs.map((r) => r.clock)).toEqual(["process-cpu", "process-cpu"]);
+    expect(md).toContain(
+      "| `dawn-swiftshader` | wgsl | target 32x64x64x32 | 4 | gpu-timestamps | 0.600x [0.600, 0.600] |",
+    );
+    expect(md).toContain("- `deno-llvmpipe-vulkan`: llvmpipe (LLVM 15.0.6, 256 bits) [65541] on wgpu (Deno 2.9.6)");
+    expect(md).toContain(
+      "- `dawn-swiftshader` wgsl: forward <= 0.5x tf.maxPool 0/1 FAIL; forward+backward <= 1.0x 0/1 FAIL",
+    );
+  });
+
+  test("the clock: process CPU time on a CPU adapter, GPU timestamps on a GPU; per-round ratios of raw samples", () => {
+    const gpu = {
+      ...dawn,
+      environment: {
+        ...dawn.environment,
+        adapter: { available: true as const, info: { description: "NVIDIA H100" }, features: [], limits: {} },
+      },
+    };
+    expect(runClock(gpu).clock).toBe("gpu-timestamps");
+    expect(crossEngine([{ run: gpu }]).rows[0].vsMaxPool.forward!.clock).toBe("gpu-timestamps");
+    // Without GPU timestamps a GPU run falls back to wall clock, never to process CPU time.
+    const noTs = {
+      ...gpu,
+      suites: gpu.suites.map((x) => ({
+        ...x,
+        rows: x.rows.map((r) => ({ ...r, samples: { ...r.samples, device: undefined } })),
+      })),
+    };
+    expect(crossEngine([{ run: noTs }]).rows[0].vsMaxPool.forward!.clock).toBe("wall-clock");
+    expect(runClock(dawn).clock).toBe("process-cpu");
+    // CPU time twice the GPU time in one round of a: that round's ratio moves, the median not.
+    const a = row({ subject: "wgsl", pass: "forward", ms: 2 });
+    const b = row({ subject: "tf.maxPool@webgpu", kind: "baseline", k: null, pass: "forward", ms: 4 });
+    const cpuA = { ...a, samples: { ...a.samples, cpu: [2, 2, 8, 2, 2] } };
+    expect(ratioOn(cpuA, b, "process-cpu")).toMatchObject({ median: 0.5, n: 5, clock: "process-cpu" });
+    expect(ratioOn(cpuA, b, "process-cpu")!.high).toBeGreaterThanOrEqual(0.5);
+    expect(ratioOn(a, { ...b, status: "failed" }, "process-cpu")).toBeNull();
+    expect(ratioOn(a, b, "gpu-timestamps", 100)!.median).toBe(50);
+  });
+
+  test("two runs with the same engine and adapter get distinct ids; a failed row is NOT MEASURED", () => {
+    const broken = engineRun("deno", 2, 10);
+    const rows = broken.suites[0].rows.map((r) =>
+      r.subject === "wgsl" && r.pass === "forwardBackward"
+        ? { ...r, status: "failed" as const, reason: "boom", vsMaxPool: null }
+        : r
+    );
+    const c = crossEngine([{ run: deno }, { run: { ...broken, suites: [{ ...broken.suites[0], rows }] } }]);
+    expect(c.runs.map((r) => r.id)).toEqual(["deno-llvmpipe-vulkan", "deno-llvmpipe-vulkan#2"]);
+    expect(c.rows[1].verdict.forwardBackward).toEqual({ status: "NOT MEASURED", reason: "failed: boom" });
+    expect(crossEngineMarkdown(c)).toContain("NOT MEASURED (failed: boom)");
+  });
+
+  test("the chart: a vega-lite spec with a point and an interval per run and measure, rendered to SVG", async () => {
+    const c = crossEngine([{ run: deno }, { run: dawn }]);
+    const data = chartData(c);
+    expect(data.length).toBe(6); // 2 runs x (fwd ratio, fwd+bwd ratio, fwd % copy)
+    expect(data.filter((d) => d.target !== null).map((d) => d.target)).toEqual([0.5, 1, 0.5, 1]);
+    const svg = await crossEngineSvg(c, "test chart");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toContain("test chart");
+    expect(svg).toContain("dawn-swiftshader");
+  });
+
+  test("merge input: a file that is not a bench JSON is named with what it lacks", () => {
+    expect(() => asSavedRun({ suites: [] }, "x.json")).toThrow(/^x\.json: not a bench JSON \(no gated\)/);
+    expect(asSavedRun(JSON.parse(JSON.stringify(deno)), "y.json").plan).toBe("cross");
   });
 });

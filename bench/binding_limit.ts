@@ -218,7 +218,10 @@ async function main({ values }: ParsedCli): Promise<number> {
     console.log(`\n${head}; wall time\n`);
     console.log(formatTable(rows.wall, limitBytes));
     if (values.json) {
-      await Deno.writeTextFile(values.json as string, JSON.stringify({ limitBytes, implName, rows }, null, 2) + "\n");
+      await Deno.writeTextFile(
+        values.json as string,
+        JSON.stringify({ adapter: describeAdapter(adapter), limitBytes, implName, rows }, null, 2) + "\n",
+      );
     }
   } finally {
     for (const p of points) await p.handle.dispose();

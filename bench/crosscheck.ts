@@ -25,6 +25,8 @@ import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import type { BenchHandle, Shape4 } from "../src/types.ts";
 import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
 import { formatMs } from "./report.ts";
+import { engineName, type RunIdentity, runLabel } from "./environment.ts";
+import { describeAdapter, engineInfo } from "../src/webgpu/engine.ts";
 import type { ResultRow, SuiteResult } from "./rows.ts";
 
 /** The command line of the cross-check. */
@@ -82,15 +84,19 @@ export async function crosscheckMain({ values }: ParsedCli): Promise<number> {
   const file = values.json;
   if (typeof file !== "string" || file === "") throw new UsageError("--json", "a file name", "nothing");
   const run = JSON.parse(await Deno.readTextFile(file)) as {
-    environment: { denoWebgpuBackend: string };
+    environment: RunIdentity;
     suites: SuiteResult[];
   };
-  const here = Deno.env.get("DENO_WEBGPU_BACKEND") ?? "";
-  if (run.environment.denoWebgpuBackend !== here) {
-    console.error(
-      `warning: ${file} was measured with DENO_WEBGPU_BACKEND=${run.environment.denoWebgpuBackend || "(unset)"}, ` +
-        `this process has ${here || "(unset)"}`,
-    );
+  // Compare engine and adapter as adapter.info names them (the requested wgpu backend only as a hint).
+  const adapter = await navigator.gpu?.requestAdapter();
+  const here: RunIdentity = {
+    engine: engineInfo(),
+    ...(adapter ? { adapterLine: describeAdapter(adapter) } : {}),
+    adapter: adapter ? { available: true, info: {}, features: [], limits: {} } : { available: false, reason: "none" },
+    denoWebgpuBackend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "",
+  };
+  if (engineName(run.environment) !== engineName(here) || runLabel(run.environment) !== runLabel(here)) {
+    console.error(`warning: ${file} was measured on ${runLabel(run.environment)}; this process has ${runLabel(here)}`);
   }
   const rows = run.suites.flatMap((s) => s.rows).filter((r) => r.status === "ok" && r.wall!.median <= MAX_ROW_MS);
   const lines: string[] = [

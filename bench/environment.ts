@@ -7,6 +7,7 @@
  * @module
  */
 import { tf } from "../src/tfjs/runtime.ts";
+import { describeAdapter as adapterLineOf, type EngineInfo, engineInfo } from "../src/webgpu/engine.ts";
 
 /** Adapter description, or why there is none. */
 export type AdapterReport =
@@ -32,7 +33,18 @@ export interface TimestampProbe {
 export interface EnvironmentReport {
   /** ISO date of the run. */
   readonly date: string;
-  /** DENO_WEBGPU_BACKEND as set for the process ("" when unset: wgpu picks, Vulkan first). */
+  /** The WebGPU engine of the process (src/webgpu/engine.ts): "deno" (wgpu) or "dawn", and what implements it. */
+  readonly engine: EngineInfo;
+  /**
+   * The adapter the run used, in one line from adapter.info plus the engine (src/webgpu/engine.ts
+   * `describeAdapter`), or "no adapter (reason) on <engine>": the label of every report.
+   */
+  readonly adapterLine: string;
+  /**
+   * DENO_WEBGPU_BACKEND as set for the process ("" when unset: wgpu picks, Vulkan first). Only a
+   * record of what was requested, never a label: Deno's adapter.info is the same on GL and Vulkan
+   * (llvmpipe), so reports add it as "requested" next to the adapter line to tell the two apart.
+   */
   readonly denoWebgpuBackend: string;
   /** XDG_RUNTIME_DIR used (src/runtime_dir.ts sets a private one when unset, as lavapipe needs one). */
   readonly xdgRuntimeDir: string;
@@ -72,7 +84,7 @@ export async function requestAdapter(): Promise<{ adapter: GPUAdapter | null; re
   }
 }
 
-function describeAdapter(adapter: GPUAdapter): AdapterReport {
+function adapterReport(adapter: GPUAdapter): AdapterReport {
   const info: Record<string, string | number | boolean> = {};
   const raw = adapter.info as unknown as Record<string, unknown>;
   for (const key in raw) {
@@ -209,8 +221,11 @@ export async function describeEnvironment(adapter: GPUAdapter | null, noAdapterR
   tfjs["tfjs-backend-webgpu"] = await tfjsWebgpuVersion();
   const wgpu = await wgpuCrateVersions();
   wgpu.mesa = await mesaVersion();
+  const engine = engineInfo();
   return {
     date: new Date().toISOString(),
+    engine,
+    adapterLine: adapter ? adapterLineOf(adapter) : `no adapter (${noAdapterReason}) on ${engine.implementation}`,
     denoWebgpuBackend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "",
     xdgRuntimeDir: Deno.env.get("XDG_RUNTIME_DIR") ?? "",
     deno: { ...Deno.version },
@@ -222,7 +237,49 @@ export async function describeEnvironment(adapter: GPUAdapter | null, noAdapterR
       cpus: navigator.hardwareConcurrency,
       loadavg: Deno.loadavg().map((l) => l.toFixed(2)).join(" "),
     },
-    adapter: adapter ? describeAdapter(adapter) : { available: false, reason: noAdapterReason },
+    adapter: adapter ? adapterReport(adapter) : { available: false, reason: noAdapterReason },
     timestampQuery: adapter ? await probeTimestampQuery() : { listed: false, usable: false, detail: noAdapterReason },
   };
+}
+
+/** The parts of an environment report that name a run (older JSON files lack `engine` and `adapterLine`). */
+export type RunIdentity = Pick<EnvironmentReport, "denoWebgpuBackend" | "adapter"> & {
+  readonly engine?: EngineInfo;
+  readonly adapterLine?: string;
+};
+
+/**
+ * The engine and adapter of a run, from adapter.info: the `adapterLine` recorded with it, plus
+ * "(DENO_WEBGPU_BACKEND=gl requested)" when that variable was set on Deno's engine (wgpu reports
+ * the same adapter.info on GL and Vulkan). A JSON written before engines were named gets its
+ * adapter description and "engine not recorded (deno)".
+ */
+export function runLabel(env: RunIdentity): string {
+  const requested = env.denoWebgpuBackend && (env.engine?.name ?? "deno") === "deno"
+    ? ` (DENO_WEBGPU_BACKEND=${env.denoWebgpuBackend} requested)`
+    : "";
+  if (env.adapterLine) return `${env.adapterLine}${requested}`;
+  const adapter = env.adapter.available ? String(env.adapter.info.description ?? "unknown adapter") : "no adapter";
+  return `${adapter} on an engine not recorded (deno: this JSON predates engine names)${requested}`;
+}
+
+/** The engine's short name of a run ("deno" for JSON files written before engines were named). */
+export function engineName(env: RunIdentity): string {
+  return env.engine?.name ?? "deno";
+}
+
+/**
+ * The part of default file names that names the run: engine, the adapter's first word from
+ * adapter.info (e.g. "deno-llvmpipe", "dawn-swiftshader"), and the requested DENO_WEBGPU_BACKEND
+ * on Deno's engine ("deno-llvmpipe-gl"), since GL and Vulkan report the same adapter.
+ */
+export function runSlug(env: RunIdentity): string {
+  const description = env.adapter.available
+    ? String(env.adapter.info.description || env.adapter.info.device || env.adapter.info.vendor || "")
+    : "";
+  const word = (description.toLowerCase().match(/[a-z0-9]+/) ?? ["no-adapter"])[0];
+  const backend = engineName(env) === "deno" && env.denoWebgpuBackend
+    ? `-${env.denoWebgpuBackend.toLowerCase().replace(/[^a-z0-9]+/g, "")}`
+    : "";
+  return `${engineName(env)}-${word}${backend}`;
 }

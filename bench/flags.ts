@@ -11,7 +11,8 @@ import { POOL_RANGES } from "../src/spec.ts";
 export const BENCH_CLI = defineCli({
   command: "deno task bench",
   summary: "Throughput benchmarks of every registry entry with a bench handle, against tf.maxPool / tf.avgPool and " +
-    "the copy kernel, on Deno's WebGPU (and tfjs's cpu backend for CPU entries). Progress on stderr; the tables " +
+    "the copy kernel, on a WebGPU engine (--engine: Deno's wgpu or Dawn; --engines / --merge: the cross-engine " +
+    "table) and tfjs's cpu backend for CPU entries. Progress on stderr; the tables " +
     "on stdout; JSON and a Markdown report with SVG charts written to files. See bench/README.md.",
   options: {
     quick: {
@@ -24,16 +25,44 @@ export const BENCH_CLI = defineCli({
       description: "comma-separated substrings; keeps registry entries and baselines whose name contains one\n" +
         "(tf.maxPool of the same backend is always kept: ratios need it)",
     },
+    full: {
+      type: "boolean",
+      description: "the full plan (the default, except for Dawn on a CPU adapter such as SwiftShader, which gets\n" +
+        "--cross: the full plan takes hours there)",
+    },
+    cross: {
+      type: "boolean",
+      description: "the cross-engine plan: gated entries, tf.maxPool and the copy kernel only, WebGPU only,\n" +
+        "4x64x64x32 at k = 1, 4 and 32x64x64x32 at k = 4, 2 untimed warm-up calls per task (Dawn's first calls\n" +
+        "compile); prints the cross-engine table for this engine; default --suites shapes",
+    },
+    engines: {
+      type: "string",
+      value: "LIST",
+      description: "comma-separated engines (deno, dawn; deno:gl, deno:vulkan also set DENO_WEBGPU_BACKEND):\n" +
+        "runs the --cross plan once per engine, each in a process of its own, then merges them into the\n" +
+        "cross-engine table and chart (see --merge)",
+    },
+    merge: {
+      type: "string",
+      value: "FILES",
+      multiple: true,
+      description: "comma-separated bench JSON files (any engines, adapters or plans; repeatable): measures\n" +
+        "nothing, writes the cross-engine table (stdout), its JSON (--json, default\n" +
+        "out/cross-engine.json) and report with a chart (--report, default bench-report/cross-engine/)",
+    },
     json: {
       type: "string",
       value: "FILE",
-      description: "full results as JSON (default out/bench-<DENO_WEBGPU_BACKEND or default>.json); FILE with\n" +
-        ".json replaced by .benchmark-action.json gets github-action-benchmark's customSmallerIsBetter array",
+      description:
+        "full results as JSON (default out/bench[-<plan>]-<engine>-<adapter>[-<DENO_WEBGPU_BACKEND>].json,\n" +
+        "e.g. out/bench-dawn-swiftshader.json); FILE with .json replaced by .benchmark-action.json gets\n" +
+        "github-action-benchmark's customSmallerIsBetter array",
     },
     report: {
       type: "string",
       value: "DIR",
-      description: "Markdown report with SVG charts (default bench-report/<backend>/)",
+      description: "Markdown report with SVG charts (default bench-report/[<plan>-]<engine>-<adapter>[-<backend>]/)",
     },
     shapes: {
       type: "string",
@@ -59,10 +88,40 @@ export const BENCH_SUITES = ["shapes", "bandwidth", "windows"] as const;
 /** One of {@link BENCH_SUITES}. */
 export type BenchSuite = typeof BENCH_SUITES[number];
 
+/** One engine of `--engines`: an engine name and, for Deno's engine, an optional wgpu backend. */
+export interface EngineSpec {
+  readonly engine: "deno" | "dawn";
+  /** DENO_WEBGPU_BACKEND for that process (deno only), e.g. "gl" or "vulkan". */
+  readonly backend?: string;
+}
+
+/** `deno`, `dawn`, `deno:gl`, `deno:vulkan` (any wgpu backend name after `deno:`). */
+export function parseEngineSpec(item: string): EngineSpec {
+  const m = /^(deno|dawn)(?::([a-z0-9]+))?$/i.exec(item.trim());
+  if (!m || (m[2] !== undefined && m[1].toLowerCase() !== "deno")) {
+    throw new UsageError("--engines", "deno, dawn, deno:gl or deno:vulkan", JSON.stringify(item));
+  }
+  const engine = m[1].toLowerCase() as EngineSpec["engine"];
+  return m[2] === undefined ? { engine } : { engine, backend: m[2].toLowerCase() };
+}
+
+/** `deno:gl` -> "deno-gl": a file-name-safe name of an engine spec. */
+export function engineSpecSlug(spec: EngineSpec): string {
+  return spec.backend ? `${spec.engine}-${spec.backend}` : spec.engine;
+}
+
 /** Parsed flags. */
 export interface BenchFlags {
   /** `--quick`: the reduced plan (at most about a minute on the 2-core machine). */
   readonly quick: boolean;
+  /** `--cross`: the cross-engine plan (bench/plan.ts CROSS_PLAN). */
+  readonly cross: boolean;
+  /** `--full`: the full plan, also for Dawn on a CPU adapter (whose default is the cross plan). */
+  readonly full: boolean;
+  /** `--engines a,b`: run the cross plan once per engine in child processes and merge (empty: not given). */
+  readonly engines: readonly EngineSpec[];
+  /** `--merge f1,f2`: bench JSON files to merge into the cross-engine table (empty: not given). */
+  readonly merge: readonly string[];
   /** `--filter a,b`: keep subjects whose name contains any term (empty: all). */
   readonly filter: readonly string[];
   /** `--json FILE`: where the full JSON goes (undefined: the default path). */
@@ -86,8 +145,42 @@ export function benchFlags(values: FlagValues): BenchFlags {
     if (v === "") throw new UsageError(`--${name}`, "a non-empty value", '""');
     return v as string;
   };
+  const quick = values.quick === true;
+  const cross = values.cross === true;
+  const full = values.full === true;
+  const engines = given("engines") ? listFlag(values, "engines", parseEngineSpec) : [];
+  const rawMerge = values.merge;
+  const merge = Array.isArray(rawMerge)
+    ? rawMerge.flatMap((v) => v.split(",")).map((t) => t.trim()).filter((t) => t.length > 0)
+    : [];
+  if (Array.isArray(rawMerge) && merge.length === 0) {
+    throw new UsageError("--merge", "a comma-separated list of one or more JSON files", JSON.stringify(rawMerge));
+  }
+  const modes = [
+    quick && "--quick",
+    full && "--full",
+    cross && "--cross",
+    engines.length > 0 && "--engines",
+    merge.length > 0 && "--merge",
+  ]
+    .filter((m): m is string => typeof m === "string");
+  if (modes.length > 1) {
+    throw new UsageError(modes[1], `only one of --quick, --full, --cross, --engines, --merge`, modes.join(" "));
+  }
+  if (engines.length > 0 && given("suites")) {
+    throw new UsageError("--suites", "no --suites with --engines (each engine runs the --cross plan's shapes)", "one");
+  }
+  if (merge.length > 0) {
+    for (const name of ["suites", "filter", "shapes", "k"]) {
+      if (given(name)) throw new UsageError(`--${name}`, "no measuring flag with --merge (it measures nothing)", "one");
+    }
+  }
   return {
-    quick: values.quick === true,
+    quick,
+    full,
+    cross,
+    engines,
+    merge,
     filter: given("filter") ? listFlag(values, "filter", (t) => t) : [],
     json: text("json"),
     report: text("report"),
@@ -108,6 +201,8 @@ export function benchFlags(values: FlagValues): BenchFlags {
         }
         return item as BenchSuite;
       })
+      : cross || engines.length > 0
+      ? ["shapes"]
       : [...BENCH_SUITES],
   };
 }

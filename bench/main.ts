@@ -1,6 +1,8 @@
 /**
  * `deno task bench`: throughput benchmarks of every registry entry with a bench handle against
- * tf.maxPool / tf.avgPool (tfjs webgpu and cpu backends) and the copy kernel, on Deno's WebGPU.
+ * tf.maxPool / tf.avgPool (tfjs webgpu and cpu backends) and the copy kernel, on the process's
+ * WebGPU engine (src/webgpu/engine.ts: Deno's wgpu or Dawn); `--engines` and `--merge` build the
+ * cross-engine table (bench/engines.ts, bench/cross_engine.ts).
  * See bench/README.md for what is measured and how.
  *
  * Exit status: 0 when every planned measurement ran; 1 when anything failed (no WebGPU adapter,
@@ -19,10 +21,21 @@ import { useBackend } from "../src/tfjs/runtime.ts";
 import type { Implementation, Padding, SortPoolCase } from "../src/types.ts";
 import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
 import { BANDWIDTH_FULL, BANDWIDTH_QUICK, bandwidthMarkdown, runBandwidthSuite } from "./bandwidth.ts";
-import { describeEnvironment, requestAdapter } from "./environment.ts";
+import { crossEngine, crossEngineMarkdown } from "./cross_engine.ts";
+import { enginesMain, mergeMain } from "./engines.ts";
+import { describeEnvironment, requestAdapter, runLabel, runSlug } from "./environment.ts";
 import { BENCH_CLI, type BenchFlags, benchFlags } from "./flags.ts";
 import { BYTES_FORMULA } from "./metrics.ts";
-import { type BenchPlan, FULL_PLAN, type Group, logitsFor, type PlannedShape, QUICK_PLAN, selectPlan } from "./plan.ts";
+import {
+  type BenchPlan,
+  CROSS_PLAN,
+  FULL_PLAN,
+  type Group,
+  logitsFor,
+  type PlannedShape,
+  QUICK_PLAN,
+  selectPlan,
+} from "./plan.ts";
 import {
   benchmarkActionEntries,
   type BenchRun,
@@ -61,7 +74,10 @@ function matches(name: string, filter: readonly string[]): boolean {
   return filter.length === 0 || filter.some((t) => name.includes(t));
 }
 
-/** Subjects of one suite, filtered; tf.maxPool stays whenever anything else does (ratios need it). */
+/**
+ * Subjects of one suite, filtered; tf.maxPool stays whenever anything else does (ratios need it).
+ * `gatedOnly` (the cross-engine plan): only gated entries, tf.maxPool and the copy kernel.
+ */
 function subjectsFor(
   planned: PlannedShape,
   group: Group,
@@ -69,11 +85,13 @@ function subjectsFor(
   copyKernel: boolean,
   filter: readonly string[],
   data: () => Float32Array,
+  gatedOnly = false,
 ): Subject[] {
   const { shape } = planned;
   const subjects: Subject[] = [];
   for (const entry of entries) {
     if (entry.device !== group || !entry.prepareBench || !matches(entry.name, filter)) continue;
+    if (gatedOnly && entry.gated !== true) continue;
     if (entry.precision === "float64" && sizeOf(shape) > FLOAT64_MAX_ELEMENTS) continue;
     for (const k of planned.ks) {
       subjects.push({
@@ -89,7 +107,7 @@ function subjectsFor(
   }
   for (const op of ["maxPool", "avgPool"] as const) {
     const name = `tf.${op}@${group}`;
-    if (op === "avgPool" && !matches(name, filter)) continue;
+    if (op === "avgPool" && (gatedOnly || !matches(name, filter))) continue;
     subjects.push({ name, kind: "baseline", k: null, prepare: () => preparePoolBaseline(op, group, shape, PADDING) });
   }
   if (group === "webgpu" && copyKernel && matches(COPY_NAME, filter)) {
@@ -119,6 +137,13 @@ function methodDescription(plan: BenchPlan, clockInUse: boolean, clockNote: stri
         "time. CPU rows: wall clock."
       : `wall clock only (performance.now() around one awaited call; the call resolves after ` +
         `onSubmittedWorkDone or a readback); timestamp-query not used: ${clockNote}`,
+    ...(plan.gatedOnly
+      ? {
+        subjects: "cross-engine plan: the gated registry entries, tf.maxPool and the copy kernel only (WebGPU); " +
+          "every task gets exactly its untimed warm-up calls whatever its first call costs (the first pays " +
+          "pipeline compilation, tens of seconds on Dawn/SwiftShader), so no first call is a sample",
+      }
+      : {}),
     interleaving: "one suite per (shape, device group): every handle (all k, both passes) is prepared first, then " +
       "each round calls every unfinished task once, in an order rotated by one place per round " +
       "(src/measure/rounds.ts, shared with the speed gate)",
@@ -143,14 +168,8 @@ async function writeText(path: string, text: string): Promise<void> {
 export async function benchMain({ values }: ParsedCli): Promise<number> {
   const flags: BenchFlags = benchFlags(values);
   const args = Deno.args;
-  const basePlan = flags.quick ? QUICK_PLAN : FULL_PLAN;
-  const runs = (suite: BenchFlags["suites"][number]) => flags.suites.includes(suite);
-  if (flags.shapes.length > 0 && !runs("shapes")) {
-    throw new UsageError("--shapes", "--suites including shapes (--shapes selects shapes of the shape plan)", "");
-  }
-  const plan: BenchPlan = runs("shapes") ? selectPlan(basePlan, flags.shapes, flags.ks) : { ...basePlan, shapes: [] };
-  const backendLabel = Deno.env.get("DENO_WEBGPU_BACKEND") || "default";
-
+  if (flags.merge.length > 0) return await mergeMain(flags, args);
+  if (flags.engines.length > 0) return await enginesMain(flags, args, progress);
   // GPU timestamps: wrappers must be in place before tfjs or any entry creates a device.
   let clock: DeviceClock | undefined;
   let clockNote = "";
@@ -160,8 +179,31 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
     clockNote = e instanceof Error ? e.message : String(e);
   }
   const { adapter, reason: noAdapter } = await requestAdapter();
-  progress(adapter ? `adapter: ${adapter.info.description} (${backendLabel})` : `NO WebGPU ADAPTER: ${noAdapter}`);
   const environment = await describeEnvironment(adapter, noAdapter);
+  progress(adapter ? `adapter: ${runLabel(environment)}` : `NO WebGPU ADAPTER: ${environment.adapterLine}`);
+  const cpuAdapter = adapter !== null && isCpuAdapter({
+    description: adapter.info.description,
+    isFallbackAdapter: (adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  });
+  // Dawn on a CPU adapter (SwiftShader) runs the full plan for hours: without a plan flag it gets the
+  // cross-engine plan, and only the shape suites unless --suites says otherwise.
+  const slowDawn = environment.engine.name === "dawn" && cpuAdapter && !flags.quick && !flags.cross && !flags.full;
+  const wantedSuites: readonly BenchFlags["suites"][number][] = slowDawn && values.suites === undefined
+    ? ["shapes"]
+    : flags.suites;
+  const basePlan = flags.cross || slowDawn ? CROSS_PLAN : flags.quick ? QUICK_PLAN : FULL_PLAN;
+  const runs = (suite: BenchFlags["suites"][number]) => wantedSuites.includes(suite);
+  if (flags.shapes.length > 0 && !runs("shapes")) {
+    throw new UsageError("--shapes", "--suites including shapes (--shapes selects shapes of the shape plan)", "");
+  }
+  const plan: BenchPlan = runs("shapes") ? selectPlan(basePlan, flags.shapes, flags.ks) : { ...basePlan, shapes: [] };
+  if (slowDawn) {
+    progress(
+      `Dawn on a CPU adapter: the cross-engine plan (${
+        plan.shapes.map((s) => `${s.shape.join("x")} k=${s.ks.join(",")}`).join("; ")
+      }); --full or --quick for the other plans`,
+    );
+  }
   if (clock && !environment.timestampQuery.usable) {
     clockNote = `timestamp-query not usable on this adapter: ${environment.timestampQuery.detail}`;
     clock = undefined;
@@ -216,10 +258,7 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
       entries,
       prepareCopy: prepareCopyBench,
       ...(clock ? { clock } : {}),
-      cpuAdapter: adapter !== null && isCpuAdapter({
-        description: adapter.info.description,
-        isFallbackAdapter: (adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter,
-      }),
+      cpuAdapter,
       ...(adapter ? {} : { unavailable: `no WebGPU adapter: ${noAdapter}` }),
       progress,
     });
@@ -236,6 +275,7 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
       adapter !== null,
       flags.filter,
       () => (data ??= uniformFloat32(sizeOf(planned.shape), 7)),
+      plan.gatedOnly,
     );
     if (subjects.length === 0) continue;
     const id = `${group} ${planned.label} ${planned.shape.join("x")}`;
@@ -377,11 +417,8 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
     durationMs: performance.now() - started,
   };
 
-  console.log(
-    `sort_pool2d benchmarks (${plan.name}) on ${
-      environment.adapter.available ? environment.adapter.info.description : "no adapter"
-    }, DENO_WEBGPU_BACKEND=${environment.denoWebgpuBackend || "(unset)"}`,
-  );
+  console.log(`sort_pool2d benchmarks (${plan.name}) on ${runLabel(environment)}`);
+  console.log(`shapes: ${plan.shapes.map((s) => `${s.label} ${s.shape.join("x")} (k=${s.ks.join(",")})`).join("; ")}`);
   console.log(`timer: ${run.method.timer}`);
   console.log(
     `bytes: ${BYTES_FORMULA}; elem/s = input elements per second; x maxPool = median per-round time ratio to ` +
@@ -394,12 +431,16 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
   }
   if (run.windows) console.log("\n3x3/2 suite against tf.maxPool 3x3/2:\n" + windowsMarkdown(run.windows));
   console.log("\nkernel targets:\n" + targetsMarkdown(evaluateTargets(suites, gated, run.bandwidth)));
+  if (plan.gatedOnly) {
+    console.log("\ncross-engine table (this engine):\n" + crossEngineMarkdown(crossEngine([{ run }])));
+  }
 
-  const jsonPath = flags.json ?? `out/bench-${backendLabel}.json`;
+  const slug = `${plan.name === "full" ? "" : `${plan.name}-`}${runSlug(environment)}`;
+  const jsonPath = flags.json ?? `out/bench-${slug}.json`;
   const actionPath = jsonPath.endsWith(".json")
     ? jsonPath.replace(/\.json$/, ".benchmark-action.json")
     : `${jsonPath}.benchmark-action.json`;
-  const reportDir = (flags.report ?? `bench-report/${backendLabel}`).replace(/\/+$/, "");
+  const reportDir = (flags.report ?? `bench-report/${slug}`).replace(/\/+$/, "");
   await writeText(jsonPath, JSON.stringify(fullJson(run), null, 2) + "\n");
   await writeText(actionPath, JSON.stringify(benchmarkActionEntries(run), null, 2) + "\n");
   const chartFiles = charts(run);

@@ -48,10 +48,15 @@ export function logitsFor(k: number): number[] {
 
 /** A whole run's plan. */
 export interface BenchPlan {
-  readonly name: "quick" | "full";
+  readonly name: "quick" | "full" | "cross";
   /** No suite starts after this many ms since the run started (bounds the run time). */
   readonly deadlineMs: number;
   readonly shapes: readonly PlannedShape[];
+  /**
+   * Only the gated registry entries, tf.maxPool and the copy kernel (no tf.avgPool, no tfjs-op
+   * entries): the cross-engine plan, short enough for Dawn on SwiftShader.
+   */
+  readonly gatedOnly?: boolean;
 }
 
 const ALL_K = [1, 2, 3, 4] as const;
@@ -155,6 +160,42 @@ export const QUICK_PLAN: BenchPlan = {
       groups: {
         webgpu: policy(5, 500, 1_500, 0, 2),
         cpu: { skip: "--quick runs the cpu group on the small shape only (tfjs-cpu takes seconds a call beyond it)" },
+      },
+    },
+  ],
+};
+
+/**
+ * The cross-engine plan (`--cross`, and each engine of `--engines`): the gated entries against
+ * tf.maxPool and the copy kernel of the same engine, WebGPU only, on two shapes small enough for
+ * Dawn on SwiftShader (8-12x slower than lavapipe here): medium 4x64x64x32 at k = 1 and 4, and the
+ * kernel targets' shape 32x64x64x32 at k = 4. Every task gets exactly 2 untimed warm-up calls
+ * whatever its first call costs (Dawn's first calls compile pipelines and take seconds to tens of
+ * seconds), so no first call is ever a sample, and none is skipped for being slow.
+ */
+export const CROSS_PLAN: BenchPlan = {
+  name: "cross",
+  deadlineMs: 20 * 60_000,
+  gatedOnly: true,
+  shapes: [
+    {
+      label: "medium",
+      shape: [4, 64, 64, 32],
+      note: "0.5 M elements",
+      ks: [1, 4],
+      groups: {
+        webgpu: { ...policy(9, 4000, 300_000, 0, 5), warmupOnceOverMs: Infinity },
+        cpu: { skip: "the cross-engine plan runs on WebGPU only" },
+      },
+    },
+    {
+      label: "target",
+      shape: [32, 64, 64, 32],
+      note: "4.2 M elements; the shape of the kernel targets; k = 4 only",
+      ks: [4],
+      groups: {
+        webgpu: { ...policy(7, 6000, 300_000, 0, 5), warmupOnceOverMs: Infinity },
+        cpu: { skip: "the cross-engine plan runs on WebGPU only" },
       },
     },
   ],

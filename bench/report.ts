@@ -7,9 +7,9 @@
  */
 import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
 import { median } from "../src/measure/stats.ts";
-import type { EnvironmentReport } from "./environment.ts";
+import { type EnvironmentReport, runLabel, runSlug } from "./environment.ts";
 import { BYTES_FORMULA } from "./metrics.ts";
-import { type Group, type PlannedShape } from "./plan.ts";
+import type { Group, PlannedShape } from "./plan.ts";
 import { type ChartSeries, formatSi, renderChart } from "./svg.ts";
 import { maxPoolName, type ResultRow, type RowRatio, rowRatio, type SuiteResult } from "./rows.ts";
 import { BANDWIDTH_TARGET_PERCENT, bandwidthMarkdown, type BandwidthResult, bandwidthVerdicts } from "./bandwidth.ts";
@@ -17,7 +17,7 @@ import { windowsMarkdown, windowsVerdicts } from "./windows.ts";
 
 /** Everything a run produced. */
 export interface BenchRun {
-  readonly plan: "quick" | "full";
+  readonly plan: "quick" | "full" | "cross";
   readonly args: readonly string[];
   readonly environment: EnvironmentReport;
   /** How samples were taken, in words (timer, interleaving, warm-up, sample counts). */
@@ -313,7 +313,7 @@ export function targetsMarkdown(verdicts: readonly TargetVerdict[]): string {
 
 /** customSmallerIsBetter entries: one per measured row, value = median ms on the row's timer. */
 export function benchmarkActionEntries(run: BenchRun): BenchmarkActionEntry[] {
-  const backend = run.environment.denoWebgpuBackend || "default";
+  const backend = runSlug(run.environment);
   const out: BenchmarkActionEntry[] = [];
   for (const s of run.suites) {
     for (const r of s.rows) {
@@ -355,7 +355,7 @@ export function charts(run: BenchRun): ChartFile[] {
   const rows = run.suites.flatMap((s) => s.rows).filter((r) => r.status === "ok" && r.elementsPerSecond !== null);
   const ks = [...new Set(rows.filter((r) => r.k !== null).map((r) => r.k!))].sort();
   const files: ChartFile[] = [];
-  const backend = run.environment.denoWebgpuBackend || "default";
+  const backend = runSlug(run.environment);
   for (const pass of BENCH_PASSES) {
     for (const k of ks.length > 0 ? ks : [null]) {
       const chosen = rows.filter((r) => r.pass === pass && (r.k === null || r.k === k));
@@ -386,15 +386,19 @@ export function markdownReport(run: BenchRun, chartFiles: readonly ChartFile[]):
   const env = run.environment;
   const adapter = env.adapter.available ? String(env.adapter.info.description ?? "?") : `none (${env.adapter.reason})`;
   const lines: string[] = [
-    `# sort_pool2d benchmarks (${run.plan}, DENO_WEBGPU_BACKEND=${env.denoWebgpuBackend || "(unset)"})`,
+    `# sort_pool2d benchmarks (${run.plan}, ${runSlug(env)})`,
     "",
     `Run ${env.date}, ${(run.durationMs / 1000).toFixed(0)} s, \`deno task bench ${run.args.join(" ")}\`.`,
     "",
+    `- Engine and adapter (adapter.info): ${runLabel(env)}.`,
     `- Adapter: ${adapter}; timestamp-query: ${env.timestampQuery.listed ? "listed" : "not listed"}, ` +
     `${env.timestampQuery.usable ? "usable" : "not usable"} (${env.timestampQuery.detail}).`,
     `- Deno ${env.deno.deno} (V8 ${env.deno.v8}); tfjs ${env.tfjs["tfjs"] ?? "?"}, ` +
-    `tfjs-backend-webgpu ${env.tfjs["tfjs-backend-webgpu"] ?? "?"}; wgpu-core ${env.wgpu["wgpu-core"] ?? "?"}, ` +
-    `wgpu-hal ${env.wgpu["wgpu-hal"] ?? "?"}; Mesa ${env.wgpu.mesa ?? "?"}.`,
+    `tfjs-backend-webgpu ${env.tfjs["tfjs-backend-webgpu"] ?? "?"}; ` +
+    (env.engine?.name === "dawn"
+      ? `${env.engine.implementation} (Deno's own wgpu not used)`
+      : `wgpu-core ${env.wgpu["wgpu-core"] ?? "?"}, wgpu-hal ${env.wgpu["wgpu-hal"] ?? "?"}`) +
+    `; Mesa ${env.wgpu.mesa ?? "?"}.`,
     `- Host: ${env.host.os}, ${env.host.cpus} CPUs, load average at start ${env.host.loadavg}.`,
     `- Empty queue round trip (submit + onSubmittedWorkDone, interleaved in each GPU suite): ${
       queueRoundTripText(run)

@@ -6,13 +6,17 @@
 import { describe, expect, test } from "vitest";
 import { parseCli, UsageError } from "../src/cli.ts";
 import type { Comparison } from "./ab.ts";
-import { BaseError, materializeCommit, resolveBase } from "./base.ts";
+import { BaseError, isShallow, materializeCommit, resolveBase } from "./base.ts";
 import { confirmRegressions } from "./confirm.ts";
 import { FALSE_ALARM_CLI, falseAlarmOptions } from "./false_alarm.ts";
 import {
+  adapterLabel,
+  adapterMismatch,
   chooseClock,
+  DAWN_WORKLOAD,
   DEFAULT_RETRIES,
   DEFAULT_TOLERANCE,
+  engineLabel,
   GATE_CLI,
   gateOptions,
   isCpuAdapter,
@@ -25,7 +29,7 @@ import { type Check, evaluate, judge } from "./verdict.ts";
 import { caseFromSpec, GATE_WORKLOAD, gateCaseSpec, SMALL_WORKLOAD } from "./workload.ts";
 import { isDefaultWindow, poolGeometry } from "../src/spec.ts";
 import { BENCH_PASSES } from "../src/measure/passes.ts";
-import { GATE_ROOT, GateWorker } from "./workers.ts";
+import { GATE_ROOT, GateWorker, type WorkerHello } from "./workers.ts";
 
 const interval = (median: number, low: number, high: number) => ({ median, low, high });
 
@@ -139,6 +143,7 @@ describe("command line", () => {
     const o = parse(["--base=HEAD~3", "--entries", "wgsl, wgsl@tfjs", "--tolerance", "0.2", "--workload=small"]);
     expect(o).toMatchObject({ base: "HEAD~3", entries: ["wgsl", "wgsl@tfjs"], tolerance: 0.2 });
     expect(o.workload).toEqual(SMALL_WORKLOAD);
+    expect(parse(["--workload", "dawn"]).workload).toBe(DAWN_WORKLOAD);
     expect(parse(["--rounds", "9", "--repetitions", "1"]).workload).toMatchObject({ rounds: 9, repetitions: 1 });
     expect(parse(["--self-test", "--slow-work", "16"]).slowdown).toEqual({ kind: "work", steps: 16 });
     expect(parse(["--base-dir", "."]).baseDir).toBe(".");
@@ -181,7 +186,7 @@ describe("command line", () => {
 });
 
 describe("entries and clock", () => {
-  const hello = (entries: Hello["entries"], extra: Partial<Hello> = {}): Hello => ({
+  const hello = (entries: Hello["entries"], extra: Partial<WorkerHello> = {}): WorkerHello => ({
     tree: "/t",
     entries,
     adapter: { description: "llvmpipe", vendor: "mesa", isFallbackAdapter: false },
@@ -222,7 +227,7 @@ describe("entries and clock", () => {
   });
 
   test("the gate times the 2x2/2 path: every workload's case is a 2x2 window, stride 2, shared logits", () => {
-    for (const w of [GATE_WORKLOAD, SMALL_WORKLOAD]) {
+    for (const w of [GATE_WORKLOAD, SMALL_WORKLOAD, DAWN_WORKLOAD]) {
       for (const pass of BENCH_PASSES) {
         const c = caseFromSpec(gateCaseSpec(w, pass));
         expect(isDefaultWindow(poolGeometry(c.shape, c.padding, c)), `${w.name} ${pass}`).toBe(true);
@@ -238,6 +243,33 @@ describe("entries and clock", () => {
     const gpu = { description: "AMD Radeon", vendor: "amd", isFallbackAdapter: false };
     expect(chooseClock("auto", gpu)).toBe("wall");
     expect(chooseClock("cpu", gpu)).toBe("cpu");
+    expect(isCpuAdapter({ description: "SwiftShader Device (Subzero)", isFallbackAdapter: false })).toBe(true);
+  });
+
+  test("the report names the engine and adapter the workers reported from adapter.info", () => {
+    const line = "llvmpipe (LLVM 15.0.6, 256 bits) [65541] on wgpu (Deno 2.9.6)";
+    const deno = hello([], {
+      engine: { name: "deno", implementation: "wgpu (Deno 2.9.6)" },
+      adapterLine: line,
+      denoWebgpuBackend: "vulkan",
+    });
+    expect(adapterLabel(deno)).toBe(`${line} (DENO_WEBGPU_BACKEND=vulkan requested)`);
+    expect(engineLabel(deno)).toBe("deno");
+    const dawnLine = "SwiftShader Device (Subzero) [google] on Dawn (npm webgpu 0.6.2)";
+    const dawn = hello([], {
+      engine: { name: "dawn", implementation: "Dawn (npm webgpu 0.6.2)" },
+      adapterLine: dawnLine,
+      denoWebgpuBackend: "gl", // ignored by Dawn: not mentioned
+    });
+    expect(adapterLabel(dawn)).toBe(dawnLine);
+    expect(engineLabel(dawn)).toBe("dawn");
+    // A worker of an older gate tree reports neither: the description, said so.
+    expect(adapterLabel(current)).toBe("llvmpipe on an engine the worker did not name");
+    expect(engineLabel(current)).toBe("unknown");
+    expect(adapterMismatch([{ label: "a", hello: dawn }, { label: "b", hello: dawn }])).toEqual([]);
+    expect(adapterMismatch([{ label: "a", hello: dawn }, { label: "b", hello: deno }])[0]).toMatch(
+      /^the workers timed on different engines or adapters: a: SwiftShader.*; b: llvmpipe/,
+    );
   });
 });
 
@@ -302,6 +334,145 @@ describe("base commit", () => {
   });
 });
 
+/** Runs git in `dir` (a commit identity given); stdout trimmed; throws with stderr on failure. */
+async function gitIn(dir: string, ...args: string[]): Promise<string> {
+  const r = await new Deno.Command("git", {
+    args: ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+  return new TextDecoder().decode(r.stdout).trim();
+}
+
+/**
+ * A scratch upstream (main: m1, m2, m3; topic forked at m2: t1, t2) and shallow clones of it over
+ * file:// (git honours --depth only for URLs, not plain paths). No network.
+ */
+async function upstream(): Promise<{ root: string; url: string; ids: Record<string, string> }> {
+  const root = await Deno.makeTempDir({ prefix: "sortpool-gate-shallow-" });
+  const up = `${root}/upstream`;
+  await Deno.mkdir(up);
+  await gitIn(up, "init", "-q", "-b", "main");
+  const ids: Record<string, string> = {};
+  const commit = async (name: string) => {
+    await Deno.writeTextFile(`${up}/${name}.txt`, name);
+    await gitIn(up, "add", ".");
+    await gitIn(up, "commit", "-q", "-m", name);
+    ids[name] = await gitIn(up, "rev-parse", "HEAD");
+  };
+  for (const name of ["m1", "m2"]) await commit(name);
+  await gitIn(up, "checkout", "-q", "-b", "topic");
+  for (const name of ["t1", "t2"]) await commit(name);
+  await gitIn(up, "checkout", "-q", "main");
+  await commit("m3");
+  return { root, url: `file://${up}`, ids };
+}
+
+/** `git clone --depth <depth> --branch <branch>` of `url` into `root/name`, then origin/main at `mainDepth`. */
+async function shallowClone(root: string, url: string, name: string, branch: string, depth: number, mainDepth = 1) {
+  await gitIn(root, "clone", "-q", "--depth", String(depth), "--branch", branch, url, name);
+  const dir = `${root}/${name}`;
+  if (branch !== "main") {
+    await gitIn(dir, "fetch", "-q", "--depth", String(mainDepth), "origin", "main:refs/remotes/origin/main");
+  }
+  return dir;
+}
+
+describe("base commit in shallow clones", () => {
+  test("a --depth 2 topic clone with origin/main at depth 1: deepened, merge-base found, rule says so", async () => {
+    const { root, url, ids } = await upstream();
+    try {
+      const dir = await shallowClone(root, url, "clone", "topic", 2);
+      expect(await isShallow(dir)).toBe(true);
+      // Inside the clone's depth HEAD and origin/main share no commit: the old fallback measured HEAD~1 = t1.
+      await expect(gitIn(dir, "merge-base", "HEAD", "origin/main")).rejects.toThrow();
+      const base = await resolveBase(dir, undefined, undefined);
+      expect(base.commit).toBe(ids.m2);
+      expect(base.rule).toBe(
+        "merge-base of HEAD and origin/main (remote main branch); shallow clone deepened: git fetch --deepen=50 origin",
+      );
+      // Deepened once; a second run needs no fetch and says nothing about one.
+      expect((await resolveBase(dir, undefined, undefined)).rule).toBe(
+        "merge-base of HEAD and origin/main (remote main branch)",
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+
+  test("a remote that cannot be fetched from: BaseError (exit 2) saying what to fetch, never HEAD~1", async () => {
+    const { root, url } = await upstream();
+    try {
+      const dir = await shallowClone(root, url, "clone", "topic", 2);
+      await gitIn(dir, "remote", "set-url", "origin", `file://${root}/gone`);
+      const error = await resolveBase(dir, undefined, undefined).catch((e) => e);
+      expect(error).toBeInstanceOf(BaseError);
+      expect(error.message).toMatch(
+        /^the merge-base of HEAD and origin\/main: the clone is shallow and git fetch --deepen=50 origin failed \(.+\); fetch its history \(git fetch --unshallow origin, /,
+      );
+      expect(error.message).toContain("--base REF or $SORTPOOL_GATE_BASE");
+      // No remote at all: the same stop, naming the missing remote (origin/main kept as a plain ref: m3 is here).
+      const m3 = await gitIn(dir, "rev-parse", "origin/main");
+      await gitIn(dir, "remote", "remove", "origin");
+      await gitIn(dir, "update-ref", "refs/remotes/origin/main", m3);
+      const local = await resolveBase(dir, undefined, undefined).catch((e) => e);
+      expect(local).toBeInstanceOf(BaseError);
+      expect(local.message).toMatch(
+        /shallow and no remote is configured to deepen it from; .*git fetch --unshallow REMOTE/,
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+
+  test("depth 1 on main: HEAD's parent is fetched; $SORTPOOL_GATE_BASE past the depth is fetched, not skipped", async () => {
+    const { root, url, ids } = await upstream();
+    try {
+      const dir = await shallowClone(root, url, "main1", "main", 1);
+      const parent = await resolveBase(dir, undefined, undefined);
+      expect(parent.commit).toBe(ids.m2);
+      expect(parent.rule).toBe(
+        "HEAD is on origin/main: its parent; shallow clone deepened: git fetch --deepen=50 origin",
+      );
+      const other = await shallowClone(root, url, "env", "topic", 1);
+      const fromEnv = await resolveBase(other, undefined, ids.m1);
+      expect(fromEnv.commit).toBe(ids.m1);
+      expect(fromEnv.rule).toBe("$SORTPOOL_GATE_BASE; shallow clone deepened: git fetch --deepen=50 origin");
+      // A commit that is in no history (a force push's "before") is still skipped, after the clone is complete.
+      const gone = await resolveBase(other, undefined, "e".repeat(40));
+      expect(gone.commit).toBe(ids.m2);
+      expect(gone.rule).toMatch(
+        /^merge-base of HEAD and origin\/main \(remote main branch\); \$SORTPOOL_GATE_BASE=e+ is not/,
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+
+  test("histories that share no commit (not shallow): HEAD~1, and the rule says why", async () => {
+    const { dir, git } = await repo();
+    try {
+      for (const name of ["one", "two"]) {
+        await Deno.writeTextFile(`${dir}/${name}.txt`, name);
+        await git("add", ".");
+        await git("commit", "-q", "-m", name);
+      }
+      await git("checkout", "-q", "--orphan", "other");
+      for (const name of ["three", "four"]) {
+        await Deno.writeTextFile(`${dir}/${name}.txt`, name);
+        await git("add", ".");
+        await git("commit", "-q", "-m", name);
+      }
+      const base = await resolveBase(dir, undefined, undefined);
+      expect(base.commit).toBe(await git("rev-parse", "HEAD~1"));
+      expect(base.rule).toBe("HEAD shares no history with main: HEAD's parent");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
 describe("report", () => {
   const checks: Check[] = [
     {
@@ -331,7 +502,8 @@ describe("report", () => {
     exitCode: 1,
     conclusion: "2 checks: 1 regression(s) (wgsl forward), 1 not compared",
     base: { label: 'commit 0123456789 (HEAD~1; HEAD is on main: its parent) "a subject"', dir: "/tmp/x" },
-    adapter: "llvmpipe (LLVM 15.0.6, 256 bits) (DENO_WEBGPU_BACKEND=vulkan)",
+    engine: "dawn",
+    adapter: "SwiftShader Device (Subzero) [google, swiftshader] on Dawn (npm webgpu 0.6.2)",
     clock: "cpu",
     tolerance: 0.1,
     workload: GATE_WORKLOAD,
@@ -347,6 +519,7 @@ describe("report", () => {
     expect(text).toMatch(/wgsl@tfjs +forward .* not compared/);
     expect(text).toMatch(/note: working tree wgsl@tfjs forward: the base has no entry named wgsl@tfjs/);
     expect(text).toMatch(/^FAIL: 2 checks: 1 regression/m);
+    expect(text).toContain("engine dawn; adapter SwiftShader Device (Subzero) [google, swiftshader] on Dawn");
     for (const line of text.split("\n")) expect(line.length, line).toBeLessThanOrEqual(SCREEN_WIDTH);
   });
 
@@ -356,6 +529,7 @@ describe("report", () => {
     expect(json.checks[0].rounds).toHaveLength(1);
     expect(json.checks[0].history).toEqual(["regression", "regression"]);
     expect(json.checks[1].ratio).toBeNull();
+    expect([json.engine, json.adapter]).toEqual([report.engine, report.adapter]);
   });
 });
 
@@ -365,6 +539,10 @@ describe("worker processes", () => {
     try {
       expect(w.hello.loadError).toBeUndefined();
       expect(w.hello.adapter).not.toBeNull();
+      // The worker names its engine and adapter from adapter.info; the engine is the gate's (inherited).
+      expect(w.hello.engine?.name).toBe(Deno.env.get("SORTPOOL_ENGINE") || "deno");
+      expect(w.hello.adapterLine).toContain(w.hello.adapter!.description);
+      expect(adapterLabel(w.hello)).toContain(` on ${w.hello.engine!.implementation}`);
       const gated = w.hello.entries.filter((e) => e.gated === true).map((e) => e.name);
       expect(gated).toContain("wgsl");
       const spec = { shape: [1, 9, 9, 8] as const, k: 3, padding: "same" as const, seed: 1 };

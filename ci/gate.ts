@@ -37,7 +37,27 @@ import { type BaseDescription, formatSummary, type GateReport, reportJson } from
 import { type Slowdown, slowdownLabel, slowedTree } from "./selftest.ts";
 import { type Check, checkId, checkTolerance, evaluate } from "./verdict.ts";
 import { type GateWorkload, WORKLOADS } from "./workload.ts";
-import { GATE_ROOT, GateWorker } from "./workers.ts";
+
+/**
+ * A short workload for Dawn on SwiftShader (`--workload dawn`), which runs the kernels 8-12x
+ * slower than lavapipe and compiles each tree's kernels for about a minute: 1/16 of the gate's
+ * data (forward 2x127x127x32, about 30-40 ms a call there; forward+backward 1x127x127x32), 11
+ * rounds, 2 untimed warm-up calls (the first pays pipeline compilation). Same k, padding, odd
+ * sizes and vec4 path as the gate's workload.
+ */
+export const DAWN_WORKLOAD: GateWorkload = {
+  name: "dawn",
+  shapes: { forward: [2, 127, 127, 32], forwardBackward: [1, 127, 127, 32] },
+  k: 4,
+  padding: "same",
+  rounds: 11,
+  repetitions: 2,
+  warmup: 2,
+};
+
+/** The workloads `--workload` accepts: ci/workload.ts's and {@link DAWN_WORKLOAD}. */
+export const GATE_WORKLOADS: Readonly<Record<string, GateWorkload>> = { ...WORKLOADS, dawn: DAWN_WORKLOAD };
+import { GATE_ROOT, GateWorker, type WorkerHello } from "./workers.ts";
 
 /**
  * Default tolerance: a check fails when the whole 95% interval of the median ratio working tree /
@@ -62,7 +82,7 @@ export const GATE_CLI = defineCli({
       type: "string",
       value: "REF",
       description: `commit to compare against (default: $${BASE_ENV}, else the merge-base of HEAD with origin/main\n` +
-        "or main, else HEAD~1 when HEAD is on main; ci/README.md)",
+        "or main, else HEAD~1 when HEAD is on main; a shallow clone is deepened from its remote first; ci/base.ts)",
     },
     "base-dir": {
       type: "string",
@@ -80,7 +100,13 @@ export const GATE_CLI = defineCli({
       description: "0.1 = fail above 1.10x",
       default: String(DEFAULT_TOLERANCE),
     },
-    workload: { type: "string", value: "NAME", description: "gate | small", default: "gate" },
+    workload: {
+      type: "string",
+      value: "NAME",
+      description: "gate | small | dawn (small: a quarter of the data, the vitest self-test's; dawn: 1/16, short\n" +
+        "enough for Dawn on SwiftShader)",
+      default: "gate",
+    },
     rounds: { type: "string", value: "N", description: "interleaved rounds per pass (default: the workload's)" },
     repetitions: {
       type: "string",
@@ -136,8 +162,8 @@ export interface GateOptions {
 /** Turns parsed flags into options; throws UsageError naming the flag. */
 export function gateOptions(values: FlagValues): GateOptions {
   const str = (name: string) => (typeof values[name] === "string" ? values[name] as string : undefined);
-  const name = choiceFlag(values, "workload", Object.keys(WORKLOADS));
-  let workload = WORKLOADS[name];
+  const name = choiceFlag(values, "workload", Object.keys(GATE_WORKLOADS));
+  let workload = GATE_WORKLOADS[name];
   if (str("rounds") !== undefined) workload = { ...workload, rounds: intFlag(values, "rounds", 3) };
   if (str("repetitions") !== undefined) workload = { ...workload, repetitions: intFlag(values, "repetitions", 1) };
   const selfTest = values["self-test"] === true;
@@ -274,10 +300,35 @@ export interface RunContext {
   readonly log?: (line: string) => void;
 }
 
-function adapterText(a: AdapterInfo): string {
-  return `${a.description || a.vendor || "unknown adapter"} (DENO_WEBGPU_BACKEND=${
-    Deno.env.get("DENO_WEBGPU_BACKEND") || "unset"
-  })`;
+/**
+ * The engine and adapter a worker timed on, from its adapter.info (src/webgpu/engine.ts
+ * `describeAdapter`), plus "(DENO_WEBGPU_BACKEND=gl requested)" on Deno's engine, whose
+ * adapter.info is the same on GL and Vulkan.
+ */
+export function adapterLabel(h: WorkerHello): string {
+  const a = h.adapter;
+  const line = h.adapterLine ??
+    `${a?.description || a?.vendor || "unknown adapter"} on an engine the worker did not name`;
+  const requested = h.denoWebgpuBackend && (h.engine?.name ?? "deno") === "deno"
+    ? ` (DENO_WEBGPU_BACKEND=${h.denoWebgpuBackend} requested)`
+    : "";
+  return `${line}${requested}`;
+}
+
+/** The engine's name a worker reported ("deno", "dawn"), or "unknown". */
+export function engineLabel(h: WorkerHello): string {
+  return h.engine?.name ?? "unknown";
+}
+
+/** A warning when the workers did not all time on the same engine and adapter (else none). */
+export function adapterMismatch(workers: readonly { label: string; hello: WorkerHello }[]): string[] {
+  const labels = new Set(workers.map((w) => adapterLabel(w.hello)));
+  if (labels.size <= 1) return [];
+  return [
+    `the workers timed on different engines or adapters: ${
+      workers.map((w) => `${w.label}: ${adapterLabel(w.hello)}`).join("; ")
+    }`,
+  ];
 }
 
 async function startAll(specs: readonly [string, string][], log?: (line: string) => void): Promise<GateWorker[]> {
@@ -386,6 +437,7 @@ export async function runGate(options: GateOptions, context: RunContext = {}): P
     try {
       adapter = requireUsable(current);
       clock = chooseClock(options.clock, adapter);
+      log?.(`engine ${engineLabel(current.hello)}, adapter ${adapterLabel(current.hello)}, ${clock} clock`);
       plan = planChecks(current.hello, CURRENT, baseWorker.hello, options.tolerance, options.entries);
       const m = await measureAB(baseWorker, [current], plan.pairs, options.workload, {
         clock,
@@ -412,7 +464,7 @@ export async function runGate(options: GateOptions, context: RunContext = {}): P
       (regressions.length ? ` (${names(regressions)})` : "") +
       (unconfirmed ? `, ${unconfirmed} not confirmed on re-measurement` : "") +
       `, ${skipped.length} not compared` + (errors.length ? `, ${errors.length} error(s) (${names(errors)})` : "");
-    const warnings = [...plan.warnings];
+    const warnings = [...plan.warnings, ...adapterMismatch([current, baseWorker])];
     for (const c of checks.filter((x) => x.faster)) {
       warnings.push(`${c.entry} ${passLabel(c.pass)} is faster than in the base`);
     }
@@ -423,7 +475,8 @@ export async function runGate(options: GateOptions, context: RunContext = {}): P
       exitCode,
       conclusion,
       base,
-      adapter: adapterText(adapter),
+      engine: engineLabel(current.hello),
+      adapter: adapterLabel(current.hello),
       clock,
       tolerance: options.tolerance,
       workload: options.workload,
@@ -471,6 +524,7 @@ export async function runSelfTest(options: GateOptions, context: RunContext = {}
       for (const w of candidates) requireUsable(w);
       adapter = requireUsable(baseWorker);
       clock = chooseClock(options.clock, adapter);
+      log?.(`engine ${engineLabel(baseWorker.hello)}, adapter ${adapterLabel(baseWorker.hello)}, ${clock} clock`);
       plan = planChecks(candidates[0].hello, control, baseWorker.hello, options.tolerance, options.entries);
       const m = await measureAB(baseWorker, candidates, plan.pairs, options.workload, {
         clock,
@@ -510,13 +564,14 @@ export async function runSelfTest(options: GateOptions, context: RunContext = {}
       exitCode,
       conclusion,
       base: { label: `the working tree (${GATE_ROOT})`, dir: GATE_ROOT },
-      adapter: adapterText(adapter!),
+      engine: engineLabel(workers[0].hello),
+      adapter: adapterLabel(workers[0].hello),
       clock,
       tolerance: options.tolerance,
       workload: options.workload,
       checks,
       measurements: confirmed.measurements,
-      warnings: plan.warnings,
+      warnings: [...plan.warnings, ...adapterMismatch(workers)],
       wallSeconds: (performance.now() - started) / 1000,
     };
   } finally {

@@ -30,7 +30,12 @@ export interface GateReport {
   /** One line saying why `ok` is what it is. */
   readonly conclusion: string;
   readonly base: BaseDescription;
-  /** Adapter description and DENO_WEBGPU_BACKEND. */
+  /** The WebGPU engine the workers used ("deno", "dawn"), as they reported it. */
+  readonly engine: string;
+  /**
+   * The adapter and engine in one line from the workers' adapter.info (ci/gate.ts `adapterLabel`),
+   * with the requested DENO_WEBGPU_BACKEND noted on Deno's engine.
+   */
   readonly adapter: string;
   readonly clock: GateClock;
   readonly tolerance: number;
@@ -83,7 +88,7 @@ export function verdictText(c: Check): string {
 export function formatSummary(r: GateReport): string {
   const lines: string[] = [
     `sortpool ${r.mode}: base = ${r.base.label}`,
-    `adapter ${r.adapter}; workload ${describeWorkload(r.workload)}`,
+    `engine ${r.engine}; adapter ${r.adapter}; workload ${describeWorkload(r.workload)}`,
     `${r.workload.rounds} rounds, sample = fastest of ${r.workload.repetitions} calls; ratio = candidate / base ` +
     `${r.clock === "cpu" ? "process CPU" : "wall"} time per round; REGRESSION when its 95% interval lies ` +
     `wholly above ${(1 + r.tolerance).toFixed(2)}`,
@@ -133,6 +138,7 @@ export function reportJson(r: GateReport): unknown {
     exitCode: r.exitCode,
     conclusion: r.conclusion,
     base: r.base,
+    engine: r.engine,
     adapter: r.adapter,
     clock: r.clock,
     tolerance: r.tolerance,

@@ -12,6 +12,7 @@
  * @module
  */
 import { KERNEL_FILES, type KernelSources } from "../src/webgpu/shaders.ts";
+import { generateKernelModule, KERNEL_MODULE_PATH } from "../build/kernels.ts";
 import { addIdWork, runEntryPointTwice } from "./slowdown.ts";
 
 /** The kernels a slowed variant rewrites, by the pass whose kernels they are. */
@@ -33,7 +34,7 @@ export function slowdownTransform(s: Slowdown): (source: string) => string {
   return s.kind === "twice" ? runEntryPointTwice : (source) => addIdWork(source, s.steps);
 }
 
-/** Directories of a tree its registry needs (the gate's workers import `src/registry.ts`, which reads `kernels/`). */
+/** Directories of a tree its registry needs (the gate's workers import `src/registry.ts`; kernels/ is its source). */
 const TREE_DIRS = ["src", "kernels"] as const;
 
 async function copyDir(from: string, to: string): Promise<void> {
@@ -56,6 +57,12 @@ export async function slowedTree(root: string, which: "forward" | "backward", sl
     for (const key of SLOWED_KERNELS[which]) {
       const path = `${dir}/kernels/${KERNEL_FILES[key]}`;
       await Deno.writeTextFile(path, slowdownTransform(slowdown)(await Deno.readTextFile(path)));
+    }
+    // The library takes its kernels from the module generated from kernels/, not from the files:
+    // regenerate the copy's module so that its registry runs the slowed kernels.
+    const module = `${dir}/${KERNEL_MODULE_PATH}`;
+    if (await Deno.stat(module).then(() => true, () => false)) {
+      await Deno.writeTextFile(module, await generateKernelModule(dir));
     }
     return dir;
   } catch (e) {

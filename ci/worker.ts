@@ -17,7 +17,9 @@ import { pathToFileURL } from "node:url";
 import { defineCli, runCli, UsageError } from "../src/cli.ts";
 import { timeCall } from "../src/measure/clocks.ts";
 import type { BenchHandle, Implementation } from "../src/types.ts";
+import { describeAdapter, engineInfo } from "../src/webgpu/engine.ts";
 import { type EntryInfo, type Hello, LINE_MARK, readLines, type Reply, type Request, writeAll } from "./protocol.ts";
+import type { WorkerHello } from "./workers.ts";
 import { caseFromSpec } from "./workload.ts";
 
 // Only protocol lines go to stdout: whatever the timed code prints goes to stderr.
@@ -69,20 +71,25 @@ async function serve(tree: string): Promise<number> {
   const { entries, error } = await loadRegistry(tree);
   let adapter: Hello["adapter"] = null;
   let noAdapter: string | undefined;
+  let adapterLine: string | undefined;
   try {
     const a = await navigator.gpu?.requestAdapter();
     if (a) {
       adapter = { description: a.info.description, vendor: a.info.vendor, isFallbackAdapter: a.info.isFallbackAdapter };
+      adapterLine = describeAdapter(a);
     } else noAdapter = navigator.gpu ? "navigator.gpu.requestAdapter() returned null" : "no navigator.gpu";
   } catch (e) {
     noAdapter = `navigator.gpu.requestAdapter() threw: ${message(e)}`;
   }
-  const hello: Hello = {
+  const hello: WorkerHello = {
     tree,
     entries: entries.map(describe),
     ...(error ? { loadError: error } : {}),
     adapter,
     ...(noAdapter ? { noAdapter } : {}),
+    engine: engineInfo(),
+    ...(adapterLine ? { adapterLine } : {}),
+    denoWebgpuBackend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "",
   };
   await send({ hello });
 

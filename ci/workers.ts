@@ -6,7 +6,21 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Readings } from "../src/measure/clocks.ts";
+import type { EngineInfo } from "../src/webgpu/engine.ts";
 import { type Hello, LINE_MARK, readLines, type Reply, type Request, type WorkerLine, writeAll } from "./protocol.ts";
+
+/**
+ * A worker's hello with what names its WebGPU engine and adapter (ci/worker.ts sends them; a
+ * worker of an older gate tree does not, hence optional).
+ */
+export interface WorkerHello extends Hello {
+  /** The engine the worker process uses (src/webgpu/engine.ts; SORTPOOL_ENGINE, inherited from the gate). */
+  readonly engine?: EngineInfo;
+  /** The adapter in one line from adapter.info plus the engine (src/webgpu/engine.ts `describeAdapter`). */
+  readonly adapterLine?: string;
+  /** DENO_WEBGPU_BACKEND as the worker saw it ("" when unset): a request, reported beside the adapter line. */
+  readonly denoWebgpuBackend?: string;
+}
 
 /** Root of the tree the gate runs from (its worker script, configuration and packages). */
 export const GATE_ROOT: string = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
@@ -15,6 +29,11 @@ export const GATE_ROOT: string = fileURLToPath(new URL("../", import.meta.url)).
 const HELLO_TIMEOUT_MS = 180_000;
 /** Longest wait for one reply (a prepare compiles shaders; a sample runs a few calls). */
 const REPLY_TIMEOUT_MS = 180_000;
+/**
+ * The same on Dawn: SwiftShader compiles a tree's kernels in about a minute per prepare (more
+ * when both workers compile at once on a loaded machine), and runs them 8-12x slower than lavapipe.
+ */
+const DAWN_REPLY_TIMEOUT_MS = 600_000;
 /** Lines of a worker's stderr kept for error messages. */
 const STDERR_TAIL = 30;
 
@@ -25,7 +44,7 @@ type RequestBody = Request extends infer R ? R extends { id: number } ? Omit<R, 
 export class GateWorker {
   readonly label: string;
   readonly tree: string;
-  readonly hello: Hello;
+  readonly hello: WorkerHello;
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>;
@@ -36,7 +55,7 @@ export class GateWorker {
   private constructor(
     label: string,
     tree: string,
-    hello: Hello,
+    hello: WorkerHello,
     child: Deno.ChildProcess,
     pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>,
     stderr: string[],
@@ -64,9 +83,9 @@ export class GateWorker {
     }).spawn();
     const stderr: string[] = [];
     const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
-    let helloResolve!: (h: Hello) => void;
+    let helloResolve!: (h: WorkerHello) => void;
     let helloReject!: (e: Error) => void;
-    const hello = new Promise<Hello>((resolve, reject) => ((helloResolve = resolve), (helloReject = reject)));
+    const hello = new Promise<WorkerHello>((resolve, reject) => ((helloResolve = resolve), (helloReject = reject)));
     const tail = () => (stderr.length ? `; its stderr ends with:\n  ${stderr.join("\n  ")}` : "");
     (async () => {
       for await (const line of readLines(child.stderr)) {
@@ -126,6 +145,7 @@ export class GateWorker {
   /** Sends `body` and resolves with the reply's readings (if any); throws with the worker's error. */
   async request(body: RequestBody): Promise<Readings | undefined> {
     if (this.#closed) throw new Error(`gate worker ${this.label}: used after close`);
+    const timeoutMs = this.hello.engine?.name === "dawn" ? DAWN_REPLY_TIMEOUT_MS : REPLY_TIMEOUT_MS;
     const id = this.#nextId++;
     const reply = new Promise<Reply>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     await writeAll((b) => this.#writer.write(b).then(() => b.length), `${JSON.stringify({ ...body, id })}\n`);
@@ -136,8 +156,8 @@ export class GateWorker {
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             this.#pending.delete(id);
-            reject(new Error(`gate worker ${this.label}: no reply to ${body.op} in ${REPLY_TIMEOUT_MS / 1000} s`));
-          }, REPLY_TIMEOUT_MS);
+            reject(new Error(`gate worker ${this.label}: no reply to ${body.op} in ${timeoutMs / 1000} s`));
+          }, timeoutMs);
         }),
       ]);
       if (!r.ok) throw new Error(`${this.label}: ${body.op} failed: ${r.error}`);

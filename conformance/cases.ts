@@ -29,6 +29,7 @@ import {
   type PropCase,
   VALUE_KINDS,
 } from "../props/generators.ts";
+import { answersWithFloat32Logits, type FailedAnswer, hasValueProblem } from "./compare.ts";
 import type { Op, Request } from "./protocol.ts";
 
 /** What a case needs of a port beyond the article's layer (2x2 windows, stride 2, logits shared by all channels). */
@@ -67,8 +68,16 @@ export interface ConformanceCase {
 export interface Category {
   readonly name: string;
   readonly title: string;
-  /** The likely cause when cases of this category fail, printed with the report (none: no single cause). */
+  /**
+   * The likely cause when cases of this category fail, printed with the report (none: no single
+   * cause) only when at least one failed answer of the category fits it ({@link Category.hintFits}).
+   */
   readonly hint?: string;
+  /**
+   * Whether a failed answer of the category fits the hint's cause: a failure for another reason (a
+   * tie broken the wrong way, the sign of a zero, an error answered) gets no hint that would mislead.
+   */
+  readonly hintFits?: (f: FailedAnswer) => boolean;
 }
 
 /**
@@ -193,6 +202,7 @@ const CLASSES: readonly GeneratedClass[] = [
     title: "logits near and past float32's range (±3.4e38, 5e38, ±1e39, -2e39; B·(1 + j·2^-30) that float32 " +
       "would merge): weights from the float64 softmax",
     hint: LOGITS_RANGE_HINT,
+    hintFits: answersWithFloat32Logits,
     ops: ["forward", "gradient"],
     arbitrary: plain({ kinds: ["distinct", "ties", "huge", "tiny"], logitKinds: ["range"] }),
   },
@@ -370,6 +380,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     hint: "under overlapping windows a cell's dx is the SUM of w[r]·dy over every window that keeps it (rank < k), " +
       "taken in output order and started from the first term (so -0 + -0 stays -0), not the last window's term " +
       '(SPEC §5 "Gradient"). The report lists every window containing the failing cell, with its rank and term there.',
+    hintFits: (f) => hasValueProblem(f, ["dx"]),
     arbitrary: generalParams.map((p) => {
       const kh = Math.max(p.kh, 2);
       const kw = Math.max(p.kw, 2);
@@ -384,6 +395,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     title: "strides longer than the window on at least one axis (e.g. 2x2/3, 1x1/2): cells in no window get dx +0",
     hint: 'output size: "valid" floor((H − kh) / sh) + 1, "same" ceil(H / sh) (SPEC §3); a cell that no window ' +
       "contains gets dx exactly +0 (assigned, never 0·dy)",
+    hintFits: (f) => hasValueProblem(f),
     arbitrary: generalParams.map((p) => {
       const kh = Math.min(p.kh, 3);
       const kw = Math.min(p.kw, 3);
@@ -398,6 +410,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     title: "windows with kh ≠ kw (e.g. 3x2, 1x4, 4x2) and any strides: cells row-major over the kh x kw window",
     hint: "cells are numbered row-major over the kh x kw window (cell = row offset·kw + column offset; ties rank " +
       "the lower cell first), and each axis has its own output size and padding (SPEC §2-3)",
+    hintFits: (f) => hasValueProblem(f),
     arbitrary: generalParams.map((p) => fitValid(p.kh === p.kw ? { ...p, kw: (p.kw % 4) + 1 } : p)),
   },
   {
@@ -407,6 +420,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     hint: '"same": out = ceil(H / sh), pad_total = max((out − 1)·sh + kh − H, 0), pad_top = floor(pad_total / 2), ' +
       "the rest at the bottom (TensorFlow's convention), likewise left and right (SPEC §3); padded cells are zeros " +
       "that rank for k > 1 and are ignored for k = 1",
+    hintFits: (f) => hasValueProblem(f),
     arbitrary: generalParams.map((p) => ({ ...p, padding: "same" as const, kh: Math.max(p.kh, 3) })).filter((p) => {
       const g = poolGeometry([p.batch, p.height, p.width, p.channels], "same", {
         poolSize: [p.kh, p.kw],
@@ -421,6 +435,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
       "its own softmax and dLogits; half on the default 2x2/2 window",
     hint: "per-channel logits: channel c's weights are softmax(logits[c·k .. c·k + k)) (a NaN poisons only its own " +
       "channel), and dLogits[c·k + r] sums over channel c's windows only (SPEC §1, §5)",
+    hintFits: (f) => hasValueProblem(f),
     arbitrary: fc.tuple(generalParams, fc.boolean()).map(([p, defaultWindow]) =>
       fitValid({
         ...p,
@@ -435,14 +450,57 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
 /** Every category, in run order, with what it covers. */
 export const CATEGORIES: readonly Category[] = [
   { name: "golden", title: "every case of vectors/sort_pool2d.json: forward, and gradient where it has dy" },
-  ...[...CLASSES, ...GENERAL_CLASSES].map(({ name, title, hint }) => ({ name, title, ...(hint ? { hint } : {}) })),
+  ...[...CLASSES, ...GENERAL_CLASSES].map(({ name, title, hint, hintFits }) => ({
+    name,
+    title,
+    ...(hint ? { hint } : {}),
+    ...(hintFits ? { hintFits } : {}),
+  })),
   {
     name: "bad-input",
     title: "inputs the spec rejects (SPEC §6): k out of range (1..kh·kw), wrong logits / x / dy length (logits: k " +
       'or C·k), a logit that is not a number, unknown padding, empty "valid" output (an input smaller than the ' +
-      "window), bad shape (rank 3, a zero, fractional or negative dimension), bad poolSize or strides",
+      "window), bad shape (rank 3, a fractional or negative dimension, a zero one past tf.maxPool's range), bad " +
+      "poolSize or strides",
+  },
+  {
+    name: "empty-input",
+    title: "a zero batch, height, width or channel count: empty y of the output shape, empty dx, dLogits exactly +0 " +
+      "(SPEC §1)",
   },
 ];
+
+/**
+ * Empty inputs (SPEC §1 "Empty inputs"): a zero batch, height, width or channel count, where tf.maxPool
+ * has an output (SPEC §3). The answer is an empty y of the output shape, an empty dx, and dLogits
+ * exactly +0 per logit whatever the logits (a NaN logit included).
+ */
+const EMPTY_INPUTS: readonly {
+  readonly shape: Shape4;
+  readonly padding: Padding;
+  readonly k: number;
+  readonly logits: readonly number[];
+  readonly poolSize?: Pair;
+  readonly strides?: Pair;
+}[] = [
+  { shape: [0, 4, 4, 3], padding: "same", k: 2, logits: [0.5, -0.25] },
+  { shape: [0, 5, 4, 3], padding: "valid", k: 1, logits: [0] },
+  { shape: [0, 1, 4, 2], padding: "valid", k: 3, logits: [0, 1, 2] },
+  { shape: [2, 0, 4, 3], padding: "same", k: 3, logits: [NaN, 0, 1], poolSize: [3, 3], strides: [2, 2] },
+  { shape: [2, 4, 0, 3], padding: "valid", k: 2, logits: [1, 2] },
+  { shape: [2, 4, 4, 0], padding: "same", k: 4, logits: [1, 2, 3, 4], poolSize: [3, 3], strides: [1, 1] },
+  { shape: [0, 4, 4, 2], padding: "valid", k: 2, logits: [1, 2, 3, 4], poolSize: [2, 2], strides: [1, 1] },
+];
+
+/** The empty-input cases, forward and gradient each. */
+export function emptyInputCases(): ConformanceCase[] {
+  return EMPTY_INPUTS.flatMap((c, i) =>
+    (["forward", "gradient"] as const).map((op) => {
+      const name = `empty-input#${i}/${op}`;
+      return caseOf(name, "empty-input", describeCase(c, ""), requestOf(name, op, c, [], c.logits, []));
+    })
+  );
+}
 
 /** A case's window options, as a request carries them: present only when not the default 2x2/2. */
 interface WindowFields {
@@ -582,9 +640,18 @@ const MUTATIONS: readonly Mutation[] = [
     },
   },
   {
+    // An empty input is valid (SPEC §1) where tf.maxPool has an output: "valid" with a 2x2 window and stride 1 has
+    // none for height 0 (floor((0 − 2) / 1) + 1 = −1).
     name: "zero-dimension",
     ops: ["forward"],
-    apply: (r) => ({ ...r, shape: [r.shape[0], 0, r.shape[2], r.shape[3]], x: [] }),
+    apply: (r) => ({
+      ...r,
+      shape: [r.shape[0], 0, r.shape[2], r.shape[3]],
+      x: [],
+      padding: "valid",
+      poolSize: [2, 2],
+      strides: [1, 1],
+    }),
   },
   { name: "shape-rank-3", ops: ["forward"], apply: (r) => ({ ...r, shape: r.shape.slice(0, 3) }) },
   // x keeps its length: the shape itself is what is wrong.
@@ -763,5 +830,10 @@ function withoutDy(r: Request): Request {
 
 /** Every case of a run, in run order. */
 export async function allCases(precision: Precision, seed: number, perClass: number): Promise<ConformanceCase[]> {
-  return [...await goldenCases(), ...generatedCases(precision, seed, perClass), ...badInputCases(precision)];
+  return [
+    ...await goldenCases(),
+    ...generatedCases(precision, seed, perClass),
+    ...badInputCases(precision),
+    ...emptyInputCases(),
+  ];
 }

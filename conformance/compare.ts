@@ -128,6 +128,71 @@ export function expectedFor(r: Request, precision: Precision): Expected {
   }
 }
 
+/** What the kit knows of one failed answer: enough to tell whether a category's hint fits it. */
+export interface FailedAnswer {
+  /** The request, logits in this project's order. */
+  readonly request: Request;
+  /** The port's answer, parsed. */
+  readonly body: Record<string, unknown>;
+  /** What {@link checkAnswer} found wrong with it. */
+  readonly problems: readonly Problem[];
+  readonly precision: Precision;
+  readonly order: WeightsOrder;
+}
+
+/** Problems about values or the answer's fields, as opposed to an error answered or missing. */
+export function hasValueProblem(f: FailedAnswer, kinds = ["forward", "dx", "dLogits", "answer"]): boolean {
+  return f.problems.some((p) => kinds.includes(p.what));
+}
+
+/**
+ * Weights as a port gets them whose logits are float32 before its softmax: the logits rounded to
+ * float32 (past its range: ±Infinity; large ones a few float64 ulps apart: equal), then softmax's
+ * limit per group of k rounded and flushed as SPEC §5 says (`limit`), or a plain float32 softmax,
+ * `exp(l − max) / Σ` in float32 arithmetic, as a device computes it (`plain`: NaN for +Infinity).
+ */
+export function float32LogitWeights(logits: readonly number[], k: number, form: "limit" | "plain"): Float32Array {
+  const rounded = logits.map((l) => Math.fround(l));
+  if (form === "limit") return float32Weights(rounded, k);
+  const w = new Float32Array(rounded.length);
+  for (let g = 0; g < rounded.length; g += k) {
+    const group = rounded.slice(g, g + k);
+    const m = Math.max(...group);
+    const e = group.map((l) => Math.fround(Math.exp(Math.fround(l - m))));
+    const sum = e.reduce((a, b) => Math.fround(a + b), 0);
+    for (let r = 0; r < k; r++) w[g + r] = Math.fround(e[r] / sum);
+  }
+  return w;
+}
+
+/**
+ * Whether a failed answer is what a port with float32 logits answers (the cause the `logits-range`
+ * hint names): it passes against the reference computed with {@link float32LogitWeights}, in
+ * either form. A failure for another cause (ties, the sign of a zero) fails there too.
+ */
+export function answersWithFloat32Logits(f: FailedAnswer): boolean {
+  if (!hasValueProblem(f)) return false;
+  let c: ValidCase;
+  try {
+    c = validateCase(referenceCase(f.request));
+  } catch {
+    return false;
+  }
+  for (const form of ["limit", "plain"] as const) {
+    const weights = float32LogitWeights(f.request.logits, c.k, form);
+    let alternative: Expected;
+    if (f.request.op === "forward") {
+      const { y, shape } = referenceForward(c, weights);
+      alternative = { kind: "forward", shape, y: Float64Array.from(y) };
+    } else {
+      const { dx, dLogits } = referenceGradient(c, f.request.dy ?? [], weights);
+      alternative = { kind: "gradient", dx: Float64Array.from(dx), dLogits: Float64Array.from(dLogits) };
+    }
+    if (checkAnswer(f.request, alternative, f.body, f.precision, f.order).length === 0) return true;
+  }
+  return false;
+}
+
 /** One window of a case as the spec ranks it. */
 export interface WindowFacts {
   /** Flat output index. */

@@ -17,13 +17,14 @@ import {
   badInputCases,
   DEFAULT_CASES_PER_CLASS,
   DEFAULT_SEED,
+  emptyInputCases,
   generatedCases,
   goldenCases,
   LOGITS_RANGE_HINT,
 } from "./cases.ts";
 import { caseWindows, expectedFor, membershipsOf, whereInput } from "./compare.ts";
 import { validateCase } from "../src/validate.ts";
-import { encodeRequest } from "./protocol.ts";
+import { encodeRequest, visible } from "./protocol.ts";
 import { checkJsonPath, CONFORMANCE_CLI, splitCommandLine } from "./main.ts";
 
 const PYTHON = "/usr/bin/python3";
@@ -97,6 +98,7 @@ describe("example ports", () => {
       "same-split",
       "per-channel",
       "bad-input",
+      "empty-input",
     ]);
     // Nothing is skipped by default: every case needing general windows or per-channel logits ran.
     expect(run.report.skipped).toEqual([]);
@@ -603,11 +605,11 @@ describe("bad inputs: a logit that is not a number, a fractional or negative dim
     });
     expect(expected("bad-input/shape-fractional#0/forward")).toEqual({
       kind: "error",
-      message: "sort_pool2d: shape[1] (height): expected a positive integer, received 2.5",
+      message: "sort_pool2d: shape[1] (height): expected a non-negative integer, received 2.5",
     });
     expect(expected("bad-input/shape-negative#1/forward")).toEqual({
       kind: "error",
-      message: "sort_pool2d: shape[2] (width): expected a positive integer, received -5",
+      message: "sort_pool2d: shape[2] (width): expected a non-negative integer, received -5",
     });
   });
 
@@ -625,6 +627,63 @@ describe("bad inputs: a logit that is not a number, a fractional or negative dim
     expect(lenient.report.failed).toBe(12);
     expect(lenient.report.outcomes.every((c) => c.problems[0].what === "error expected")).toBe(true);
     expectEnded(lenient);
+  });
+});
+
+describe("empty inputs", () => {
+  it("both example ports answer them; a port that computes dLogits through the softmax there fails", async () => {
+    const cases = emptyInputCases();
+    expect(cases.map((c) => c.request.shape[0] * c.request.shape[1] * c.request.shape[2] * c.request.shape[3]))
+      .toEqual(Array(cases.length).fill(0));
+    const all = [...cases, ...badInputCases("float32")];
+    const expected = (name: string) => expectedFor(all.find((c) => c.name === name)!.request, "float32");
+    expect(expected("empty-input#0/forward")).toEqual({ kind: "forward", shape: [0, 2, 2, 3], y: new Float64Array(0) });
+    expect(expected("empty-input#3/gradient")).toEqual({
+      kind: "gradient",
+      dx: new Float64Array(0),
+      dLogits: new Float64Array([0, 0, 0]), // a NaN logit included: nothing is computed
+    });
+    expect(expected("empty-input#2/forward")).toMatchObject({ kind: "forward", shape: [0, 0, 2, 2] });
+    expect(expected("bad-input/zero-dimension#0/forward").kind).toBe("error");
+    for (const port of [JS_PORT, NUMPY_PORT]) {
+      const run = await kit(port, { casesPerClass: 0, filter: ["empty-input", "bad-input/zero-dimension"] });
+      // Every empty-input request, and the zero-dimension mutation of both bad-input bases (rejected).
+      expect(run.report.outcomes).toHaveLength(cases.length + 2);
+      expect(run.report.failed, run.text).toBe(0);
+    }
+    const nan = await kit(
+      nodePort(
+        `(r) => r.op === "forward" ? { id: r.id, shape: [0, 2, 2, 3], y: [] } : { id: r.id, dx: [], dLogits: r.logits.map(() => "NaN") }`,
+      ),
+      { casesPerClass: 0, filter: ["empty-input#0/gradient", "empty-input#3/gradient"] },
+    );
+    expect(nan.report.failed).toBe(2);
+    expect(nan.report.outcomes.map((c) => c.problems[0].what)).toEqual(["dLogits", "dLogits"]);
+    expectEnded(nan);
+  });
+});
+
+describe("hints only for their cause; unexpected bytes escaped", () => {
+  it("tie and sign-of-zero failures in logits-range get no float32-softmax hint", async () => {
+    for (const plant of ["ties-high-index", "unsigned-zeros"]) {
+      const run = await kit([...JS_PORT, "--plant", plant], { casesPerClass: 40, filter: ["logits-range"] });
+      const range = run.report.categories.find((c) => c.name === "logits-range")!;
+      expect(range.failed, `${plant}: ${run.text.slice(0, 2000)}`).toBeGreaterThan(0);
+      expect(run.report.hints, plant).toEqual([]);
+      expect(run.text).not.toContain("hint for");
+    }
+  });
+
+  it("a byte-order mark before an answer is shown escaped and named", async () => {
+    const run = await kit([...JS_PORT, "--plant", "bom-after-first"], { casesPerClass: 0 });
+    const reason = run.report.portFailure!.reason;
+    expect(reason).toMatch(/^the port printed a line that is not a JSON object \(.*\): "\\ufeff\{\\"id\\":/);
+    expect(reason).toContain("(it holds U+FEFF (a byte-order mark: write UTF-8 without one), shown escaped)");
+    expect(reason).not.toContain("\uFEFF");
+    expect(run.text).not.toContain("\uFEFF");
+    expect(visible('"a\u200bb\u0085"')).toBe('"a\\u200bb\\u0085"');
+    expect(visible("k·C = ±1 ✓")).toBe("k·C = ±1 ✓");
+    expectEnded(run);
   });
 });
 

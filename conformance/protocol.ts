@@ -98,6 +98,38 @@ export function briefJson(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/**
+ * Characters a terminal shows as nothing or as something else: controls (C0, DEL, C1), format
+ * characters (U+FEFF byte-order mark, zero-width and bidi marks), line and paragraph separators,
+ * private-use, unassigned and lone surrogate code points, and U+FFFD (what an invalid UTF-8 byte
+ * decodes to).
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}\p{Cs}\uFFFD]/gu;
+
+/**
+ * `text` with every invisible or replaced character ({@link INVISIBLE}) written as `\uXXXX`, so that
+ * a report shows what the port really sent: a byte-order mark before an answer reads
+ * `\ufeff{"id": ...}` instead of looking like a valid line. Apply it to `JSON.stringify` output,
+ * where a backslash the port sent is already doubled, so the escapes stay unambiguous.
+ */
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A note naming the unexpected characters of `text` that {@link visible} escapes (empty when none). */
+export function invisibleNote(text: string): string {
+  const found = [...new Set(text.match(INVISIBLE) ?? [])];
+  if (found.length === 0) return "";
+  const names = found.slice(0, 4).map((ch) =>
+    ch === "\uFEFF"
+      ? "U+FEFF (a byte-order mark: write UTF-8 without one)"
+      : ch === "\uFFFD"
+      ? "U+FFFD (bytes that are not UTF-8)"
+      : `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`
+  );
+  return ` (it holds ${names.join(", ")}${found.length > 4 ? ", ..." : ""}, shown escaped)`;
+}
+
 /** An answer line parsed as JSON, before its fields are checked against the request. */
 export type ParsedLine =
   | { kind: "object"; id: unknown; body: Record<string, unknown> }

@@ -10,7 +10,7 @@ import { UsageError } from "../src/cli.ts";
 import { allCases, CATEGORIES, type ConformanceCase, type Needs } from "./cases.ts";
 import { checkAnswer, expectedFor, type Problem, reverseGroups, type WeightsOrder } from "./compare.ts";
 import { type Exchange, PortProcess } from "./port.ts";
-import { encodeRequest, parseAnswerLine, type Request } from "./protocol.ts";
+import { encodeRequest, invisibleNote, parseAnswerLine, type Request, visible } from "./protocol.ts";
 
 /**
  * What the port declares it supports (`--windows`, `--logits`), like the registry's `supports`:
@@ -160,7 +160,7 @@ export function formatProblem(p: Problem): string[] {
   const lines = [`  ${p.what}: ${p.element ? `first difference at ${p.element}, ${p.location}` : ""}`.trimEnd()];
   const tol = p.tolerance ? ` (tolerance ${p.tolerance})` : "";
   const diff = p.differing ? `; ${p.differing} elements differ` : "";
-  lines.push(`    expected ${p.expected}`, `    received ${p.received}${tol}${diff}`);
+  lines.push(`    expected ${p.expected}`, `    received ${visible(p.received)}${tol}${diff}`);
   return lines;
 }
 
@@ -223,10 +223,12 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
       o.out(
         `FAIL ${c.name}: ${p.what}${p.element ? ` at ${p.element}` : ""}: expected ${
           p.expected.length > 60 ? `${p.expected.slice(0, 57)}...` : p.expected
-        }, received ${p.received.length > 60 ? `${p.received.slice(0, 57)}...` : p.received}`,
+        }, received ${visible(p.received.length > 60 ? `${p.received.slice(0, 57)}...` : p.received)}`,
       );
     }
   };
+  // Categories with a failed answer that fits the category's hint (SPEC-level cause), see Category.hintFits.
+  const hinted = new Set<string>();
   let lastCategory = "";
   try {
     for (let i = 0; i < cases.length; i++) {
@@ -246,14 +248,32 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
       } else {
         const parsed = parseAnswerLine(ex.line);
         if (parsed.kind === "not-json") {
-          reason = `the port printed a line that is not a JSON object (${parsed.problem}): ${
-            JSON.stringify(ex.line.length > 200 ? `${ex.line.slice(0, 197)}...` : ex.line)
-          } (logs belong on stderr)`;
+          // Shown escaped: a byte-order mark or a stray control byte would otherwise make the line look valid.
+          reason = `the port printed a line that is not a JSON object (${visible(parsed.problem)}): ${
+            visible(JSON.stringify(ex.line.length > 200 ? `${ex.line.slice(0, 197)}...` : ex.line))
+          }${invisibleNote(ex.line)} (logs belong on stderr)`;
         } else if (parsed.id !== c.name) {
-          reason = `the answer's id is ${JSON.stringify(parsed.id)}, expected ${JSON.stringify(c.name)} ` +
+          reason =
+            `the answer's id is ${visible(JSON.stringify(parsed.id) ?? "missing")}${
+              typeof parsed.id === "string" ? invisibleNote(parsed.id) : ""
+            }, expected ${JSON.stringify(c.name)} ` +
             "(answers must come one per request, in order, echoing the request's id)";
         } else {
           const problems = checkAnswer(c.request, expected, parsed.body, o.precision, o.weightsOrder);
+          const fits = CATEGORIES.find((cat) => cat.name === c.category)?.hintFits;
+          if (
+            problems.length > 0 && !hinted.has(c.category) &&
+            (fits?.({
+              request: c.request,
+              body: parsed.body,
+              problems,
+              precision: o.precision,
+              order: o.weightsOrder,
+            }) ??
+              true)
+          ) {
+            hinted.add(c.category);
+          }
           const outcome: CaseOutcome = {
             ...base,
             status: problems.length === 0 ? "pass" : "fail",
@@ -330,8 +350,9 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
     );
     o.out("");
   }
-  // A failed category with one likely cause gets it spelled out (cases that were not run do not count).
-  const hints = categories.filter((c) => c.failed > 0).flatMap((c) => {
+  // A failed category with one likely cause gets it spelled out, when a failed answer fits that cause (cases that were
+  // not run, and answers the port could not give, do not count).
+  const hints = categories.filter((c) => hinted.has(c.name)).flatMap((c) => {
     const hint = CATEGORIES.find((cat) => cat.name === c.name)?.hint;
     return hint ? [{ category: c.name, hint }] : [];
   });
@@ -347,8 +368,8 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
   if (extraOutput.length > 0) {
     o.out(
       `note: the port printed ${extraOutput.length} line(s) after its last answer, e.g. ${
-        JSON.stringify(extraOutput[0].slice(0, 120))
-      } (answers must be one line per request)`,
+        visible(JSON.stringify(extraOutput[0].slice(0, 120)))
+      }${invisibleNote(extraOutput[0].slice(0, 120))} (answers must be one line per request)`,
     );
   }
   for (const s of skipped) {

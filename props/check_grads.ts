@@ -16,7 +16,8 @@
  *
  * @module
  */
-import { defineCli, helpText, intFlag, parseCli, UsageError } from "../src/cli.ts";
+import { chooseEngine, defineCli, helpText, intFlag, parseCli, UsageError } from "../src/cli.ts";
+import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts";
 import { ensureRuntimeDir } from "../src/runtime_dir.ts";
 import type { Implementation } from "../src/types.ts";
 
@@ -59,6 +60,8 @@ export interface CheckGradsOptions {
   budget: number;
   shrink?: number;
   json?: string;
+  /** `--engine`: the WebGPU engine (src/webgpu/engine.ts); default SORTPOOL_ENGINE, else deno. */
+  engine?: string;
   planted: boolean;
   list: boolean;
   help: boolean;
@@ -129,6 +132,7 @@ export function parseArgs(args: readonly string[]): CheckGradsOptions {
   }
   if (given("shrink")) o.shrink = intFlag(values, "shrink", 0);
   if (given("json")) o.json = values.json as string;
+  if (given("engine")) o.engine = values.engine as string;
   if (o.path !== undefined && o.seed === undefined) throw new UsageError("--path", "a --seed as well", "no --seed");
   return o;
 }
@@ -280,6 +284,15 @@ export function plantedVerdicts(
   return verdicts;
 }
 
+/** The engine and adapter the GPU entries run on (adapter.info), or why there is none. */
+async function webgpuLine(): Promise<string> {
+  try {
+    return describeAdapter(await requestAdapterOrThrow());
+  } catch (e) {
+    return `none (${e instanceof Error ? e.message : String(e)})`;
+  }
+}
+
 async function main(): Promise<number> {
   let options: CheckGradsOptions;
   let entries: Implementation[];
@@ -298,6 +311,7 @@ async function main(): Promise<number> {
       if (exact.length === 1) entries = exact;
     }
     props = selectProperties(options.property);
+    await chooseEngine(options.engine);
   } catch (err) {
     console.error(`check-grads: ${err instanceof Error ? err.message : String(err)}`);
     console.error(`(see ${CHECK_GRADS_CLI.command} --help)`);
@@ -315,6 +329,8 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  const webgpu = await webgpuLine();
+  console.error(`check-grads: WebGPU: ${webgpu}`);
   const result = await checkGrads(entries, props, options, stderrProgress());
   const failures = result.outcomes.filter((o) => o.status === "fail");
   const deviations = result.outcomes.filter((o) => o.status === "deviation");
@@ -359,12 +375,14 @@ async function main(): Promise<number> {
   }
   console.log(
     `\nseed ${result.seed}; ${result.outcomes.reduce((s, o) => s + o.evaluations, 0)} cases; ` +
-      `${result.wallSeconds.toFixed(1)} s; ${failures.length} failing, ${deviations.length} declared deviations`,
+      `${result.wallSeconds.toFixed(1)} s; ${failures.length} failing, ${deviations.length} declared deviations; ` +
+      `WebGPU: ${webgpu}`,
   );
 
   if (options.json) {
     const json = {
       seed: result.seed,
+      webgpu,
       wallSeconds: result.wallSeconds,
       tolerances: describeTolerances(),
       plan: [...result.plan.values()].filter((p) => p).map((p) => ({

@@ -45,6 +45,7 @@ import {
   windowsContaining,
 } from "../src/spec.ts";
 import type { Padding, Pair, Shape4 } from "../src/types.ts";
+import { CASE_KEYS } from "../src/validate.ts";
 
 /** Arithmetic precision a case is built for (the entry's declared precision). */
 export type Precision = "float32" | "float64";
@@ -67,6 +68,10 @@ export type Precision = "float32" | "float64";
  * - `signed-zeros`: about half -0, some +0, the rest negative multiples of the unit (-1, -2, -3), so
  *   windows whose maximum is -0 (k = 1 gives -0) and windows whose kept values are all -0 (y = -0)
  *   are common (SPEC.md §5 "Sign of a zero").
+ * - `subnormals`: `ties` values with about a third replaced by float32 subnormals of either sign
+ *   (odd·2^-149·2^j below 2^-126), so windows mix subnormals with ±0 and ordinary values (SPEC.md §4
+ *   "Subnormal values": a flushing device may rank a subnormal as a zero of its sign; compare with
+ *   props/agreement.ts, which applies that rule). Not in {@link VALUE_KINDS}: properties opt in.
  */
 export type ValueKind =
   | "distinct"
@@ -77,7 +82,8 @@ export type ValueKind =
   | "mixed"
   | "nonfinite"
   | "infinities"
-  | "signed-zeros";
+  | "signed-zeros"
+  | "subnormals";
 
 /** Every value kind, in the order used when a property does not narrow them. */
 export const VALUE_KINDS: readonly ValueKind[] = [
@@ -224,6 +230,11 @@ export interface PropCase {
    * windows do not overlap; x itself when they do (no such symmetry exists there).
    */
   readonly xPermuted: Float64Array;
+  /**
+   * A key that is not a case key, for properties that pass the case with it and expect it refused
+   * (SPEC.md §6 "Unknown keys"); absent unless the constraints ask for one (`unknownKeys`).
+   */
+  readonly unknownKey?: string;
   /** Power-of-two scale of the values. */
   readonly unit: number;
   /** Shift c for the shift-invariance property (an integer multiple of the unit). */
@@ -254,6 +265,43 @@ export interface CaseConstraints {
   readonly windows?: WindowDraw;
   /** Also draw per-channel logits (C·k; about 30% of cases). Default false: k shared logits. */
   readonly perChannelLogits?: boolean;
+  /**
+   * Empty inputs (SPEC.md §1 "Empty inputs"): "sometimes" also draws a batch of 0 (about one case in
+   * six, the last batch of a data pipeline), "always" only those; absent: never.
+   */
+  readonly emptyBatches?: "sometimes" | "always";
+  /**
+   * Attach to every case a key that is not a case key ({@link unknownKeyArbitrary}: misspellings of
+   * the case keys, snake_case, and near names such as `stride`), as `PropCase.unknownKey` (SPEC.md §6
+   * "Unknown keys"). Default false.
+   */
+  readonly unknownKeys?: boolean;
+}
+
+/**
+ * Keys close to a case key that are not one (SPEC.md §6 "Unknown keys"): what a misspelling, a
+ * snake_case habit or another framework's name gives.
+ */
+export const NEAR_KEYS: readonly string[] = ["stride", "pool_size", "pool", "window", "kernel_size", "ksize", "pad"];
+
+/** How {@link unknownKeyArbitrary} changes a case key. */
+const MISSPELLINGS: readonly ((key: string) => string)[] = [
+  (key) => key.slice(0, -1), // strides → stride
+  (key) => `${key}s`, // padding → paddings
+  (key) => key.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`), // poolSize → pool_size
+  (key) => key.toLowerCase(), // poolSize → poolsize
+  (key) => key[0].toUpperCase() + key.slice(1), // padding → Padding
+  (key) => key.length > 1 ? key[1] + key[0] + key.slice(2) : `_${key}`, // shape → hsape; k → _k
+];
+
+/** A key that is not among `accepted`: a changed accepted key, or one of {@link NEAR_KEYS}. */
+export function unknownKeyArbitrary(accepted: readonly string[]): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.tuple(fc.constantFrom(...accepted), fc.nat({ max: MISSPELLINGS.length - 1 })).map(([key, how]) =>
+      MISSPELLINGS[how](key)
+    ),
+    fc.constantFrom(...NEAR_KEYS),
+  ).filter((key) => key.length > 0 && !accepted.includes(key));
 }
 
 /** Unit roundoff of a precision (half an ulp of 1). */
@@ -442,10 +490,15 @@ export function buildCase(params: CaseParams, precision: Precision): PropCase {
       }
       case "ties":
       case "nonfinite":
-      case "infinities": {
+      case "infinities":
+      case "subnormals": {
         const a = TIE_ALPHABET[randInt(rand, 0, params.alphabet - 1)];
         let v = a === 0 ? (rand() < 0.5 ? -0 : 0) : a * unit;
-        if (kind !== "ties" && rand() < 0.25) {
+        if (kind === "subnormals" && rand() < 0.35) {
+          // A float32 subnormal: odd·2^-149·2^j < 2^-126, either sign.
+          v = (rand() < 0.5 ? -1 : 1) * (2 * randInt(rand, 0, 3) + 1) * 2 ** (-149 + randInt(rand, 0, 19));
+        }
+        if (kind !== "ties" && kind !== "subnormals" && rand() < 0.25) {
           const specials = kind === "nonfinite"
             ? [NAN_VARIANTS[randInt(rand, 0, NAN_VARIANTS.length - 1)], Infinity, -Infinity]
             : [Infinity, -Infinity];
@@ -711,7 +764,14 @@ export function paramsArbitrary(constraints: CaseConstraints): fc.Arbitrary<Case
   const ks = constraints.ks ?? (draw === "default" ? [1, 2, 3, 4] : Array.from({ length: MAX_CELLS }, (_, i) => i + 1));
   const slots = Array.from({ length: draw === "default" ? 4 : MAX_CELLS }, (_, i) => i);
   return fc.record({
-    batch: fc.integer({ min: 1, max: MAX_BATCH }),
+    batch: constraints.emptyBatches === "always"
+      ? fc.constant(0)
+      : constraints.emptyBatches === "sometimes"
+      ? fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: MAX_BATCH }) }, {
+        weight: 1,
+        arbitrary: fc.constant(0),
+      })
+      : fc.integer({ min: 1, max: MAX_BATCH }),
     height: fc.integer({ min: 1, max: MAX_SIDE }),
     width: fc.integer({ min: 1, max: MAX_SIDE }),
     channels: fc.integer({ min: 1, max: MAX_CHANNELS }),
@@ -765,7 +825,9 @@ function paddedDyShape(p: CaseParams): CaseParams {
 
 /** A case arbitrary for `precision` under `constraints`. */
 export function caseArbitrary(precision: Precision, constraints: CaseConstraints): fc.Arbitrary<PropCase> {
-  return paramsArbitrary(constraints).map((p) => buildCase(p, precision));
+  const cases = paramsArbitrary(constraints).map((p) => buildCase(p, precision));
+  if (!constraints.unknownKeys) return cases;
+  return fc.tuple(cases, unknownKeyArbitrary(CASE_KEYS)).map(([c, unknownKey]) => ({ ...c, unknownKey }));
 }
 
 /** One window of a case as the spec sees it (participants, rank order) plus its output index. */

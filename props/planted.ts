@@ -36,7 +36,14 @@ import type {
   SortPoolCase,
   TieBehaviour,
 } from "../src/types.ts";
-import { SortPoolArgumentError, validateCase, validateDy, type ValidCase } from "../src/validate.ts";
+import {
+  CASE_KEYS,
+  isEmptyShape,
+  SortPoolArgumentError,
+  validateCase,
+  validateDy,
+  type ValidCase,
+} from "../src/validate.ts";
 import { unserialisedBackendEntry } from "./concurrency.ts";
 import { partialsOneShort } from "./limits.ts";
 
@@ -48,6 +55,8 @@ interface DxTerm {
 
 /** The steps a bug may replace. Each default is the spec's behaviour. */
 interface Steps {
+  /** The case's validation (default: src/validate.ts validateCase, which refuses unknown keys and accepts empty inputs). */
+  validate(input: SortPoolCase): ValidCase;
   /** Argument checks beyond validateCase (default: none; SPEC.md §6 accepts any number as a logit). */
   checkLogits(logits: ArrayLike<number>): void;
   /**
@@ -122,6 +131,7 @@ function reverseGroups(w: Float64Array, k: number): Float64Array {
 }
 
 const specSteps: Steps = {
+  validate: (input) => validateCase(input),
   checkLogits: () => {},
   weights: (logits, k) => softmax(logits, k),
   accumulate: (products, round) => {
@@ -227,7 +237,7 @@ function mutant(
     }
   };
   const forward = (input: SortPoolCase): ForwardResult => {
-    const c = validateCase(input);
+    const c = steps.validate(input);
     const g = poolGeometry(c.shape, c.padding, c);
     const shape: [number, number, number, number] = [c.shape[0], g.rows.out, g.cols.out, c.shape[3]];
     const w = steps.forwardWeights(weightsOf(c), c.k);
@@ -241,10 +251,12 @@ function mutant(
     return { y, shape };
   };
   const gradient = (input: SortPoolCase, dyInput: ArrayLike<number>): GradientResult => {
-    const c = validateCase(input);
+    const c = steps.validate(input);
     const dy = validateDy(c, dyInput);
     const g = poolGeometry(c.shape, c.padding, c);
     const w = weightsOf(c);
+    // SPEC.md §1 "Empty inputs": no window, so dLogits is exactly +0 without going through the softmax.
+    if (isEmptyShape(c.shape)) return { dx: new Float64Array(0), dLogits: new Float64Array(w.length) };
     const wb = steps.backwardWeights(w, c.k);
     const dx = new Float64Array(c.x.length);
     const written = new Uint8Array(c.x.length);
@@ -352,6 +364,27 @@ export const plantedControlFloat32: Implementation = mutant(
 
 /** Every planted bug. */
 export const plantedBugs: readonly PlantedBug[] = [
+  {
+    impl: mutant("ignores-unknown-keys", "a case key it does not know (stride, pool_size) is dropped, not refused", {
+      validate: (input) =>
+        validateCase(
+          Object.fromEntries(Object.entries(input).filter(([key]) => CASE_KEYS.includes(key))) as SortPoolCase,
+        ),
+    }),
+    caughtBy: ["unknown-keys"],
+    expect: "fail",
+  },
+  {
+    impl: mutant("rejects-empty-batch", "a batch of 0 is refused as a bad shape instead of giving empty outputs", {
+      validate: (input) => {
+        const c = validateCase(input);
+        if (c.shape[0] === 0) throw new SortPoolArgumentError("shape[0] (batch)", "a positive integer", "0");
+        return c;
+      },
+    }),
+    caughtBy: ["empty-input"],
+    expect: "fail",
+  },
   {
     impl: mutant("reversed-weights", "softmax weights applied in reverse rank order (the original's order)", {
       forwardWeights: (w, k) => reverseGroups(w, k),

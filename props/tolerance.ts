@@ -95,3 +95,23 @@ export function describeTolerances(): string[] {
   lines.push("compare: gradcheck float64 eps 1e-6, atol 1e-5, rtol 1e-3; JAX check_grads float32 2e-3");
   return lines;
 }
+
+/**
+ * Extra absolute allowance on a y of a float32 entry whose x holds subnormals (SPEC.md §4
+ * "Subnormal values"): a device that flushes drops each kept product or partial sum below 2^-126
+ * to a zero, at most 2^-126 per term of the k-term sum.
+ */
+export function subnormalForwardSlack(k: number): number {
+  return k * 2 ** -126;
+}
+
+/**
+ * Extra absolute allowance on dLogits[j] for the same cases: every rank sum s_r may lose up to
+ * 2^-126·|dy| per window (a flushed subnormal product), and dLogits_j = w_j·(s_j − Σ_r w_r s_r)
+ * at most doubles that.
+ */
+export function subnormalDLogitsSlack(wj: number, dy: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < dy.length; i++) if (Number.isFinite(dy[i])) sum += Math.abs(dy[i]);
+  return 2 * Math.abs(wj) * sum * 2 ** -126;
+}

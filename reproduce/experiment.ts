@@ -56,9 +56,11 @@ export interface EpochResult {
   readonly valAccuracy: number;
 }
 
-/** One k's run, as written to the JSON report. */
+/** One (k, seed) run, as written to the JSON report. */
 export interface RunResult {
   readonly k: number;
+  /** Seed of the initializers and the shuffle (the same seed gives every k the same weights and batches). */
+  readonly seed: number;
   readonly pooling: Pooling;
   /** Per epoch, epoch 1 first. */
   readonly valCrossEntropy: number[];
@@ -207,6 +209,7 @@ export async function trainOne(
     for (let e = 1; e < valCrossEntropy.length; e++) if (valCrossEntropy[e] < valCrossEntropy[best]) best = e;
     return {
       k,
+      seed: config.seed,
       pooling: poolingFor(k),
       valCrossEntropy,
       valAccuracy,

@@ -22,10 +22,21 @@ import {
 } from "../src/cli.ts";
 import { tf, type TfjsBackendName, useBackend } from "../src/tfjs/runtime.ts";
 import { choiceFlag } from "../src/cli.ts";
+import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts";
+import { engineInfo } from "../src/webgpu/engine.ts";
 import { type ClutteredMnist, DEFAULT_DATA_FILE, head, loadClutteredMnist } from "./data.ts";
 import { type ExperimentConfig, measureStepCost, type RunResult, trainOne } from "./experiment.ts";
 import { ARTICLE_BEST_VAL_CE, DEFAULT_BN_MOMENTUM } from "./model.ts";
-import { chartSvg, makeReport, runsTable, stepCostTable } from "./report.ts";
+import {
+  chartSvg,
+  makeReport,
+  pairedTable,
+  type Report,
+  runsTable,
+  stepCostTable,
+  summaryTable,
+  titleOf,
+} from "./report.ts";
 
 /** Settings of `--quick`: a CI-sized run (all four k, one epoch, a few hundred images). */
 export const QUICK = { trainLimit: 256, testLimit: 200, epochs: 1 } as const;
@@ -35,8 +46,10 @@ export const CLI: CliSpec = defineCli({
   command: "deno task reproduce",
   summary: "Trains the article's cluttered-MNIST model (conv-bn-relu, pool, conv-bn-relu, pool, dense 1024-bn-relu, " +
     "dense 10) for each k (k = 1: tf.layers.maxPooling2d; k = 2..4: sortPooling2d) with Adam 0.001, batch 128, " +
-    "and reports the best validation cross-entropy on X_test per k next to the article's. Defaults are the full " +
-    "protocol (30 epochs on 11,000 images: about 10 hours on a CPU-emulated WebGPU adapter, minutes on a GPU).",
+    "and reports the best validation cross-entropy on X_test per k next to the article's; with --seeds, over " +
+    "seeds, with each k > 1 paired against k = 1 per seed. Defaults are the full protocol (30 epochs on 11,000 " +
+    "images: 10,320 training steps per seed, 6 to 12 s each on a CPU-emulated WebGPU adapter, so about a day per " +
+    "seed there; GPU-sized).",
   options: {
     k: {
       type: "string",
@@ -58,7 +71,29 @@ export const CLI: CliSpec = defineCli({
       default: "1000",
     },
     "batch-size": { type: "string", value: "N", description: "training batch size", default: "128" },
-    seed: { type: "string", value: "N", description: "seed of the initializers and of the shuffling", default: "99" },
+    seed: {
+      type: "string",
+      value: "N",
+      description: "seed of the initializers and of the shuffling (one seed; see --seeds)",
+      default: "99",
+    },
+    seeds: {
+      type: "string",
+      value: "LIST",
+      description: "train every k for every seed in LIST: comma-separated seeds and ranges, e.g. 0,1,2 or 0-4.\n" +
+        "A seed gives every k the same initial weights and batches, so k > 1 pairs with k = 1 per seed.\n" +
+        "Runs go seed by seed (every k of the first seed, then the next), so a partial run is still paired",
+    },
+    resume: {
+      type: "boolean",
+      description: "continue the run in --json FILE: keep its finished (k, seed) pairs and train only the rest\n" +
+        "(the file is rewritten after every pair, so an interrupted run loses at most the pair in progress).\n" +
+        "Its protocol (epochs, images, batch size, bn momentum) must match the flags",
+    },
+    "report-only": {
+      type: "boolean",
+      description: "train nothing: read --json FILE and print its tables and write its chart (--svg) again",
+    },
     "bn-momentum": {
       type: "string",
       value: "M",
@@ -94,6 +129,10 @@ export const CLI: CliSpec = defineCli({
 
 /** The run's settings after flags and --quick are applied. */
 export interface Settings extends ExperimentConfig {
+  /** Seeds to train every k with, in order (`seed` is the first). */
+  readonly seeds: readonly number[];
+  readonly resume: boolean;
+  readonly reportOnly: boolean;
   readonly backend: TfjsBackendName;
   readonly trainLimit: number;
   readonly testLimit: number;
@@ -106,6 +145,37 @@ export interface Settings extends ExperimentConfig {
 
 function given(args: readonly string[], flag: string): boolean {
   return args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+}
+
+/** Most seeds one --seeds list may name (a typo like 0-10000 should not plan days of training). */
+export const MAX_SEEDS = 1000;
+
+/**
+ * Parses a --seeds list: comma-separated seeds (integers in 0..2^31-1) and ranges A-B (A <= B,
+ * both ends included), distinct, at most {@link MAX_SEEDS}; order kept.
+ * @throws UsageError naming --seeds.
+ */
+export function parseSeeds(values: FlagValues, flag = "seeds"): number[] {
+  const max = 2 ** 31 - 1;
+  const expected = "seeds in 0..2147483647 or ranges A-B with A <= B, comma-separated (e.g. 0,1,2 or 0-4)";
+  const seeds = listFlag(values, flag, (item) => {
+    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(item);
+    const a = m ? Number(m[1]) : NaN;
+    const b = m?.[2] !== undefined ? Number(m[2]) : a;
+    if (!(a >= 0 && b <= max && a <= b)) throw new UsageError(`--${flag}`, expected, JSON.stringify(item));
+    if (b - a + 1 > MAX_SEEDS) {
+      throw new UsageError(`--${flag}`, `at most ${MAX_SEEDS} seeds`, `${JSON.stringify(item)} (${b - a + 1} seeds)`);
+    }
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }).flat();
+  if (seeds.length > MAX_SEEDS) {
+    throw new UsageError(`--${flag}`, `at most ${MAX_SEEDS} seeds`, `${seeds.length} seeds`);
+  }
+  const repeated = seeds.find((seed, i) => seeds.indexOf(seed) !== i);
+  if (repeated !== undefined) {
+    throw new UsageError(`--${flag}`, "distinct seeds", `${JSON.stringify(values[flag])} (${repeated} twice)`);
+  }
+  return seeds;
 }
 
 /** Reads the flags into {@link Settings}. @throws UsageError naming the flag. */
@@ -121,14 +191,32 @@ export function settingsFrom(values: FlagValues, args: readonly string[]): Setti
   if (new Set(ks).size !== ks.length) throw new UsageError("--k", "distinct values", JSON.stringify(values.k));
   const json = typeof values.json === "string" ? values.json : undefined;
   const svg = typeof values.svg === "string" ? values.svg : json?.replace(/(\.json)?$/, ".svg");
+  if (given(args, "seeds") && given(args, "seed")) {
+    throw new UsageError("--seeds", "either --seed N or --seeds LIST, not both", `--seed ${values.seed}`);
+  }
+  const seeds = given(args, "seeds") ? parseSeeds(values) : [intFlag(values, "seed", 0, 2 ** 31 - 1)];
+  const resume = values.resume === true;
+  const reportOnly = values["report-only"] === true;
+  if (resume && !json) throw new UsageError("--resume", "--json FILE (the run to continue)", "no --json");
+  if (reportOnly && !json) throw new UsageError("--report-only", "--json FILE (the report to read)", "no --json");
+  if (reportOnly && (resume || values["step-cost"] !== undefined)) {
+    throw new UsageError(
+      "--report-only",
+      "neither --resume nor --step-cost with it",
+      resume ? "--resume" : "--step-cost",
+    );
+  }
   return {
+    seeds,
+    resume,
+    reportOnly,
     ks,
     epochs: pick("epochs", QUICK.epochs, 1),
     trainLimit: pick("train-limit", QUICK.trainLimit, 1, 11000),
     testLimit: pick("test-limit", QUICK.testLimit, 1, 1000),
     batchSize: intFlag(values, "batch-size", 1, 11000),
     evalBatchSize: 500,
-    seed: intFlag(values, "seed", 0, 2 ** 31 - 1),
+    seed: seeds[0],
     bnMomentum: numberFlag(values, "bn-momentum", 0, 1),
     backend: choiceFlag(values, "backend", ["webgpu", "cpu"] as const),
     quick,
@@ -143,22 +231,23 @@ export function settingsFrom(values: FlagValues, args: readonly string[]): Setti
 export async function environment(backend: TfjsBackendName): Promise<Record<string, unknown>> {
   let adapter: Record<string, string> | null = null;
   if (backend === "webgpu") {
-    const a = await navigator.gpu.requestAdapter();
-    if (a) {
-      const info = a.info;
-      adapter = {
-        vendor: info.vendor,
-        architecture: info.architecture,
-        device: info.device,
-        description: info.description,
-      };
-    }
+    const a = await requestAdapterOrThrow();
+    const info = a.info;
+    adapter = {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      engine: engineInfo().implementation,
+      line: describeAdapter(a),
+    };
   }
   return {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     tfjs: tf.version.tfjs,
     backend: tf.getBackend(),
+    engine: engineInfo().name,
     webgpuAdapter: adapter,
     DENO_WEBGPU_BACKEND: Deno.env.get("DENO_WEBGPU_BACKEND") ?? null,
     os: `${Deno.build.os} ${Deno.build.arch}`,
@@ -176,27 +265,111 @@ function configOf(s: Settings, data: ClutteredMnist): Record<string, unknown> {
     trainLimit: s.trainLimit,
     testLimit: s.testLimit,
     batchSize: s.batchSize,
-    seed: s.seed,
+    seeds: s.seeds,
     bnMomentum: s.bnMomentum,
+    backend: s.backend,
     quick: s.quick,
     optimizer: "adam(learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8)",
     loss: "softmax cross-entropy on logits, batch mean",
     model: "conv3x3x16 same-bn-relu, pool 2x2 same, conv3x3x16 same-bn-relu, pool, flatten, dense1024-bn-relu, " +
       "dense10 no bias; k=1: tf.layers.maxPooling2d, k>=2: sortPooling2d (logits N(0, 0.1))",
-    seeds: "initializers seeded from seed (same conv/dense init for every k), logits from seed+1000+layer, " +
-      "shuffle: mulberry32(seed) per run (same batches for every k)",
+    seeding: "per (k, seed): every initializer's seed drawn from mulberry32(seed ^ 0x5eed5eed) (the same " +
+      "conv/dense init for every k), shuffle: mulberry32(seed) per run (the same batches for every k)",
     dataFile: s.data,
   };
 }
 
+/** Writes `text` to `path` (creating its folder) through a temporary file and a rename, so a kill never leaves half a file. */
 async function writeFile(path: string, text: string): Promise<void> {
   const dir = path.replace(/[/\\][^/\\]*$/, "");
   if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(path, text);
+  const tmp = `${path}.partial`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+/** The config fields a resumed run must share with the file it continues. */
+export const PROTOCOL_FIELDS = ["epochs", "trainImages", "testImages", "batchSize", "bnMomentum"] as const;
+
+/** The (k, seed) pairs to train, seed by seed: every k of the first seed, then every k of the next. */
+export function planPairs(ks: readonly number[], seeds: readonly number[]): { k: number; seed: number }[] {
+  return seeds.flatMap((seed) => ks.map((k) => ({ k, seed })));
+}
+
+/**
+ * The finished runs of the report at `path` for `--resume` (none when the file does not exist);
+ * runs written before runs carried their seed get the file's `config.seed`.
+ * @throws UsageError on --resume when the file's protocol differs from `config`'s or it is not a report.
+ */
+export async function finishedRuns(path: string, config: Record<string, unknown>): Promise<RunResult[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const old = readReport(text, path, "--resume");
+  for (const field of PROTOCOL_FIELDS) {
+    if (old.config[field] !== config[field]) {
+      throw new UsageError(
+        "--resume",
+        `${field} ${JSON.stringify(old.config[field])} as in ${path} (change the flags or --json)`,
+        JSON.stringify(config[field]),
+      );
+    }
+  }
+  return old.runs;
+}
+
+/** Parses a JSON report; older runs without `seed` get `config.seed`. @throws UsageError naming `flag`. */
+export function readReport(text: string, path: string, flag: string): Report {
+  let doc: Partial<Report>;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(flag, `a JSON report in ${path}`, `unparsable JSON (${(e as Error).message})`);
+  }
+  if (!doc || !Array.isArray(doc.runs) || typeof doc.config !== "object" || doc.config === null) {
+    throw new UsageError(flag, `a report with "runs" and "config" in ${path}`, "another JSON document");
+  }
+  const fallback = Number(doc.config.seed);
+  const runs = doc.runs.map((r) => ({ ...r, seed: typeof r.seed === "number" ? r.seed : fallback }));
+  return { ...doc, runs } as Report;
+}
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return h > 0
+    ? `${h} h ${String(m).padStart(2, "0")} min`
+    : `${m} min ${String(Math.round(seconds % 60)).padStart(2, "0")} s`;
+}
+
+/** Prints the tables of `report` to stdout and writes its chart to `svg` (when given). */
+export async function printAndChart(report: Report, svg: string | undefined): Promise<void> {
+  const backend = String(report.config.backend ?? report.environment?.backend ?? "?");
+  const title = titleOf(report.config, backend);
+  console.log(`${title}; article values: k=1..4 ${Object.values(ARTICLE_BEST_VAL_CE).join(" / ")}`);
+  console.log(runsTable(report.runs));
+  console.log();
+  console.log(summaryTable(report.summary.byK));
+  console.log();
+  console.log(pairedTable(report.summary.pairedToK1));
+  if (svg) {
+    await writeFile(svg, await chartSvg(report.runs, title));
+    console.error(`reproduce: wrote ${svg}`);
+  }
 }
 
 /** Runs the experiment with `s` and writes its outputs; returns the exit code. */
 export async function reproduce(s: Settings): Promise<number> {
+  if (s.reportOnly) {
+    const old = readReport(await Deno.readTextFile(s.json!), s.json!, "--report-only");
+    await printAndChart(makeReport(old.runs, old.config, old.environment ?? {}), s.svg);
+    return 0;
+  }
   await useBackend(s.backend);
   const full = await loadClutteredMnist(s.data);
   const data = { train: head(full.train, s.trainLimit), test: head(full.test, s.testLimit) };
@@ -205,7 +378,7 @@ export async function reproduce(s: Settings): Promise<number> {
   console.error(
     `reproduce: backend ${s.backend}${env.webgpuAdapter ? ` (${JSON.stringify(env.webgpuAdapter)})` : ""}, ` +
       `k ${s.ks.join(",")}, ${s.epochs} epochs, ${data.train.n} training / ${data.test.n} test images, ` +
-      `batch ${s.batchSize}, seed ${s.seed}`,
+      `batch ${s.batchSize}, seeds ${s.seeds.join(",")}`,
   );
 
   if (s.stepCostRounds > 0) {
@@ -223,16 +396,45 @@ export async function reproduce(s: Settings): Promise<number> {
     return 0;
   }
 
-  const runs: RunResult[] = [];
+  const runs: RunResult[] = s.resume ? await finishedRuns(s.json!, config) : [];
+  const done = new Set(runs.map((r) => `${r.k}/${r.seed}`));
+  const plan = planPairs(s.ks, s.seeds);
+  const todo = plan.filter((p) => !done.has(`${p.k}/${p.seed}`));
+  if (s.resume) {
+    console.error(
+      `reproduce: --resume: ${runs.length} finished run(s) in ${s.json}; ${plan.length - todo.length} of the ` +
+        `${plan.length} planned (k, seed) pairs done, ${todo.length} to train`,
+    );
+  }
+  // The seeds of the report are every seed with a run, old or planned.
+  const allSeeds = () => [...new Set([...runs.map((r) => r.seed), ...s.seeds])].sort((a, b) => a - b);
+  const reportNow = () =>
+    makeReport(runs, {
+      ...config,
+      seeds: allSeeds(),
+      ks: [...new Set([...runs.map((r) => r.k), ...s.ks])].sort((a, b) => a - b),
+      wallSeconds: runs.reduce((t, r) => t + r.wallSeconds, 0),
+    }, env);
+
   const started = performance.now();
-  const totalSteps = s.ks.length * s.epochs * Math.ceil(data.train.n / s.batchSize);
+  const stepsPerRun = s.epochs * Math.ceil(data.train.n / s.batchSize);
+  const totalSteps = todo.length * stepsPerRun;
   let doneSteps = 0;
   let bar: SingleBar | null = null;
-  for (const k of s.ks) {
-    const run = await trainOne(k, data.train, data.test, s, {
+  const planLeft = () => {
+    const elapsed = (performance.now() - started) / 1000;
+    return doneSteps === 0 ? NaN : elapsed / doneSteps * (totalSteps - doneSteps);
+  };
+  for (const [i, { k, seed }] of todo.entries()) {
+    console.error(
+      `reproduce: pair ${i + 1} of ${todo.length} to train (k=${k}, seed ${seed}); whole plan: about ` +
+        `${formatSeconds(planLeft())} left`,
+    );
+    const run = await trainOne(k, data.train, data.test, { ...s, seed }, {
       epochStart(k, epoch, steps) {
         bar = new SingleBar({
-          format: `k=${k} epoch ${epoch}/${s.epochs} [{bar}] {value}/{total} steps | ETA {eta_formatted} | loss {loss}`,
+          format: `seed ${seed} k=${k} epoch ${epoch}/${s.epochs} [{bar}] {value}/{total} steps | ` +
+            `ETA {eta_formatted} | loss {loss}`,
           stream: process.stderr,
           etaBuffer: Math.max(2, steps),
           noTTYOutput: true,
@@ -248,31 +450,25 @@ export async function reproduce(s: Settings): Promise<number> {
       epochEnd(k, epoch, r) {
         bar?.stop();
         const elapsed = (performance.now() - started) / 1000;
-        const left = elapsed / doneSteps * (totalSteps - doneSteps);
         console.error(
-          `k=${k} epoch ${epoch}/${s.epochs}: train loss ${r.trainLoss.toFixed(4)}, ` +
+          `seed ${seed} k=${k} epoch ${epoch}/${s.epochs}: train loss ${r.trainLoss.toFixed(4)}, ` +
             `val CE ${r.valCrossEntropy.toFixed(4)}, val acc ${(100 * r.valAccuracy).toFixed(1)} % ` +
-            `(${elapsed.toFixed(0)} s elapsed, about ${left.toFixed(0)} s left)`,
+            `(${formatSeconds(elapsed)} elapsed; whole plan: about ${formatSeconds(planLeft())} left)`,
         );
       },
     });
     runs.push(run);
+    if (s.json) {
+      await writeFile(s.json, JSON.stringify(reportNow(), null, 2) + "\n");
+      console.error(`reproduce: seed ${seed} k=${k} done in ${run.wallSeconds.toFixed(0)} s; wrote ${s.json}`);
+    }
   }
-  const report = makeReport(runs, { ...config, wallSeconds: (performance.now() - started) / 1000 }, env);
-  const reduced = s.epochs < 30 || data.train.n < 11000 || data.test.n < 1000 ||
-    s.bnMomentum !== DEFAULT_BN_MOMENTUM || s.batchSize !== 128;
-  const title = `${reduced ? "REDUCED " : ""}cluttered MNIST, ${data.train.n} training images, ${s.epochs} epoch(s)` +
-    `${s.bnMomentum !== DEFAULT_BN_MOMENTUM ? `, bn momentum ${s.bnMomentum}` : ""} (${s.backend})`;
-  console.log(`${title}; article values: k=1..4 ${Object.values(ARTICLE_BEST_VAL_CE).join(" / ")}`);
-  console.log(runsTable(runs));
+  const report = reportNow();
   if (s.json) {
     await writeFile(s.json, JSON.stringify(report, null, 2) + "\n");
     console.error(`reproduce: wrote ${s.json}`);
   }
-  if (s.svg) {
-    await writeFile(s.svg, await chartSvg(runs, title));
-    console.error(`reproduce: wrote ${s.svg}`);
-  }
+  await printAndChart(report, s.svg);
   return 0;
 }
 

@@ -7,11 +7,14 @@
  * tf.nn.max_pool there), {@link SortPooling2D} for k = 2..4.
  *
  * Every initializer is seeded from one seed, the same for every k, so the runs for different k
- * start from the same conv and dense weights.
+ * start from the same conv and dense weights. The per-layer seeds are drawn from the seed by the
+ * project's PRNG, so different seeds share no layer's stream (seed s + 1's first layer is not
+ * seed s's second).
  *
  * @module
  */
 import { sortPooling2d } from "../src/layer.ts";
+import { mulberry32 } from "../src/random.ts";
 import { tf } from "../src/tfjs/runtime.ts";
 import { CLASSES, IMAGE_SIZE } from "./data.ts";
 
@@ -41,14 +44,25 @@ export function poolingFor(k: number): Pooling {
   return k === 1 ? "maxPooling2d" : "sortPooling2d";
 }
 
+/**
+ * The initializer seeds of one run: four for the conv and dense weights (conv1, conv2, fc1,
+ * logits), two for the sortPooling2d logits (pool1, pool2). All six are drawn up front, whatever
+ * the pooling, so every k gets the same weights from the same seed.
+ */
+export function layerSeedsOf(seed: number): { weights: number[]; logits: number[] } {
+  const random = mulberry32(seed ^ 0x5eed5eed);
+  const draw = () => Math.floor(random() * 2 ** 31);
+  return { weights: [draw(), draw(), draw(), draw()], logits: [draw(), draw()] };
+}
+
 /** Builds (does not compile) the model; its output is the 10 class logits. */
 export function buildModel(options: ModelOptions): tf.Sequential {
   const { k, seed } = options;
   const momentum = options.bnMomentum ?? DEFAULT_BN_MOMENTUM;
   const pooling = options.pooling ?? poolingFor(k);
-  let layerSeed = seed;
-  // Distinct but reproducible seeds per layer, identical across k.
-  const glorot = () => tf.initializers.glorotUniform({ seed: layerSeed++ });
+  const layerSeeds = layerSeedsOf(seed);
+  let dense = 0;
+  const glorot = () => tf.initializers.glorotUniform({ seed: layerSeeds.weights[dense++] });
   let pools = 0;
   const pool = () => {
     const name = `pool${++pools}`;
@@ -58,7 +72,7 @@ export function buildModel(options: ModelOptions): tf.Sequential {
         k,
         padding: "same",
         name,
-        logitsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.1, seed: seed + 1000 + pools }),
+        logitsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.1, seed: layerSeeds.logits[pools - 1] }),
       });
   };
   return tf.sequential({

@@ -1,7 +1,8 @@
 /**
  * The cluttered-MNIST reproduction, end to end at toy size: the npz reader on the real file (and
- * its errors), the model for each k, flag parsing, and a one-step run on tfjs's cpu backend that
- * writes the JSON report and the SVG chart.
+ * its errors), the model for each k, flag parsing (--seeds, --resume, --report-only), the
+ * statistics over seeds (paired differences, the seeded bootstrap), and one-step runs on tfjs's
+ * cpu backend that resume a report, write the JSON and the SVG chart, and redraw them from the JSON.
  */
 import { zipSync } from "fflate";
 import { dump } from "npyjs";
@@ -10,8 +11,9 @@ import { parseCli, UsageError } from "../src/cli.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import { DataFileError, IMAGE_PIXELS, loadClutteredMnist, parseClutteredMnist } from "./data.ts";
 import { median, shuffledIndices } from "./experiment.ts";
-import { CLI, QUICK, reproduce, settingsFrom } from "./main.ts";
-import { ARTICLE_BEST_VAL_CE, buildModel } from "./model.ts";
+import { CLI, MAX_SEEDS, planPairs, QUICK, reproduce, settingsFrom } from "./main.ts";
+import { ARTICLE_BEST_VAL_CE, buildModel, layerSeedsOf } from "./model.ts";
+import { bootstrapMeanInterval, mean, pairedDifferences, quantile, sampleSd, summarizeByK } from "./stats.ts";
 import { mulberry32 } from "../src/random.ts";
 
 beforeAll(async () => {
@@ -81,6 +83,15 @@ describe("model", () => {
     expect(ARTICLE_BEST_VAL_CE).toEqual({ 1: 0.259, 2: 0.202, 3: 0.196, 4: 0.196 });
   });
 
+  test("nearby seeds share no layer seed (seed s + 1's first layer is not seed s's second)", () => {
+    const all = [0, 1, 2, 3, 4, 99].flatMap((seed) => {
+      const { weights, logits } = layerSeedsOf(seed);
+      expect(layerSeedsOf(seed)).toEqual({ weights, logits });
+      return [...weights, ...logits];
+    });
+    expect(new Set(all).size).toBe(all.length);
+  });
+
   test("shuffle is a seeded permutation; median", () => {
     const a = shuffledIndices(50, mulberry32(99));
     expect(Array.from(a).sort((x, y) => x - y)).toEqual([...Array(50).keys()]);
@@ -96,13 +107,64 @@ describe("command line", () => {
   test("defaults are the full protocol; --quick shrinks it, explicit flags win", () => {
     const full = settings([]);
     expect(full).toMatchObject({ ks: [1, 2, 3, 4], epochs: 30, trainLimit: 11000, testLimit: 1000, batchSize: 128 });
-    expect(full).toMatchObject({ seed: 99, backend: "webgpu", stepCostRounds: 0, bnMomentum: 0.99 });
+    expect(full).toMatchObject({ seed: 99, seeds: [99], backend: "webgpu", stepCostRounds: 0, bnMomentum: 0.99 });
+    expect(full).toMatchObject({ resume: false, reportOnly: false });
     expect(settings(["--bn-momentum", "0.5"]).bnMomentum).toBe(0.5);
     const quick = settings(["--quick"]);
     expect(quick).toMatchObject({ ks: [1, 2, 3, 4], epochs: QUICK.epochs, trainLimit: QUICK.trainLimit });
     expect(settings(["--quick", "--epochs", "2", "--k=2,3"])).toMatchObject({ epochs: 2, ks: [2, 3] });
     expect(settings(["--json", "out/r.json"]).svg).toBe("out/r.svg");
     expect(settings(["--json", "r.json", "--svg", "c.svg"]).svg).toBe("c.svg");
+  });
+
+  test("--seeds: seeds and inclusive ranges, in order; --seed is one seed", () => {
+    expect(settings(["--seeds", "0,1,2"]).seeds).toEqual([0, 1, 2]);
+    expect(settings(["--seeds", "0-4"])).toMatchObject({ seeds: [0, 1, 2, 3, 4], seed: 0 });
+    expect(settings(["--seeds", " 7, 3-4 ,10-10"]).seeds).toEqual([7, 3, 4, 10]);
+    expect(settings(["--seed", "5"]).seeds).toEqual([5]);
+    expect(settings(["--seeds", `0-${MAX_SEEDS - 1}`]).seeds).toHaveLength(MAX_SEEDS);
+    expect(settings(["--resume", "--json", "r.json"])).toMatchObject({ resume: true, json: "r.json" });
+    expect(settings(["--report-only", "--json", "r.json"])).toMatchObject({ reportOnly: true, svg: "r.svg" });
+  });
+
+  test("the plan goes seed by seed, so a partial run holds whole seeds", () => {
+    expect(planPairs([1, 2, 3], [0, 1])).toEqual([
+      { k: 1, seed: 0 },
+      { k: 2, seed: 0 },
+      { k: 3, seed: 0 },
+      { k: 1, seed: 1 },
+      { k: 2, seed: 1 },
+      { k: 3, seed: 1 },
+    ]);
+  });
+
+  test("bad --seeds, --resume, --report-only: UsageError naming the flag, what was expected and received", () => {
+    const cases: [string[], string, RegExp][] = [
+      [["--seeds", ""], "--seeds", /comma-separated list/],
+      [["--seeds", "a"], "--seeds", /expected seeds in 0\.\.2147483647 or ranges A-B.*received "a"/],
+      [["--seeds", "4-2"], "--seeds", /A <= B.*received "4-2"/],
+      [["--seeds=-1"], "--seeds", /received "-1"/],
+      [["--seeds", "1.5"], "--seeds", /received "1\.5"/],
+      [["--seeds", "2147483648"], "--seeds", /received "2147483648"/],
+      [["--seeds", "1,1"], "--seeds", /distinct seeds.*1 twice/],
+      [["--seeds", "0-2,2"], "--seeds", /distinct seeds.*2 twice/],
+      [["--seeds", `0-${MAX_SEEDS}`], "--seeds", new RegExp(`at most ${MAX_SEEDS} seeds`)],
+      [["--seed", "3", "--seeds", "0-2"], "--seeds", /either --seed N or --seeds LIST/],
+      [["--resume"], "--resume", /expected --json FILE.*received no --json/],
+      [["--report-only"], "--report-only", /expected --json FILE/],
+      [["--report-only", "--resume", "--json", "r.json"], "--report-only", /received --resume/],
+    ];
+    for (const [args, flag, message] of cases) {
+      let error: unknown;
+      try {
+        settings(args);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, args.join(" ")).toBeInstanceOf(UsageError);
+      expect((error as UsageError).flag, args.join(" ")).toBe(flag);
+      expect((error as UsageError).message, args.join(" ")).toMatch(message);
+    }
   });
 
   test("bad flags: UsageError naming the flag", () => {
@@ -131,33 +193,128 @@ describe("command line", () => {
   });
 });
 
-describe("a one-step run", () => {
-  // One k: a training step of this model costs about 3 s on tfjs's cpu backend whatever the batch size.
-  test("trains k = 2 on 2 images for one epoch (cpu) and writes the JSON report and the SVG chart", async () => {
+describe("statistics over seeds", () => {
+  const run = (k: number, seed: number, ce: number, acc = 0.5) => ({
+    k,
+    seed,
+    bestValCrossEntropy: ce,
+    valAccuracyAtBest: acc,
+  });
+
+  test("mean, sample sd, quantile", () => {
+    expect(mean([1, 2, 6])).toBe(3);
+    expect(sampleSd([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(sampleSd([1])).toBeNaN();
+    expect([quantile([1, 2, 3, 4], 0), quantile([1, 2, 3, 4], 0.5), quantile([1, 2, 3, 4], 1)]).toEqual([1, 2.5, 4]);
+  });
+
+  test("the bootstrap interval is seeded (same input, same interval), brackets the mean, and is the value for one", () => {
+    const d = [-0.1, -0.05, 0.02, -0.12, -0.03];
+    const a = bootstrapMeanInterval(d);
+    expect(bootstrapMeanInterval(d)).toEqual(a);
+    expect(a[0]).toBeLessThan(mean(d));
+    expect(a[1]).toBeGreaterThan(mean(d));
+    expect(a[0]).toBeGreaterThanOrEqual(Math.min(...d));
+    expect(a[1]).toBeLessThanOrEqual(Math.max(...d));
+    const many = Array.from({ length: 12 }, (_, i) => Math.sin(i + 1));
+    const b = bootstrapMeanInterval(many);
+    expect(bootstrapMeanInterval(many)).toEqual(b);
+    expect(bootstrapMeanInterval(many, { resamples: 2000, seed: 7, level: 0.95 })).not.toEqual(b);
+    expect(bootstrapMeanInterval([0.3, 0.3, 0.3])).toEqual([0.3, 0.3]);
+    expect(bootstrapMeanInterval([0.25])).toEqual([0.25, 0.25]);
+  });
+
+  test("paired differences use only seeds both k and k = 1 finished; wins count k below k = 1", () => {
+    const runs = [
+      run(1, 0, 0.8),
+      run(1, 1, 0.7),
+      run(1, 2, 0.9),
+      run(2, 0, 0.75),
+      run(2, 1, 0.72),
+      run(2, 2, 0.8),
+      run(3, 1, 0.6),
+      run(3, 7, 0.1), // no k = 1 run for seed 7: not paired
+    ];
+    const [k2, k3] = pairedDifferences(runs, ARTICLE_BEST_VAL_CE);
+    expect(k2.seeds).toEqual([0, 1, 2]);
+    expect(k2.differences.map((v) => +v.toFixed(6))).toEqual([-0.05, 0.02, -0.1]);
+    expect(k2.mean).toBeCloseTo(-0.13 / 3, 12);
+    expect(k2.wins).toBe(2);
+    expect(k2.article).toBeCloseTo(0.202 - 0.259, 12);
+    expect(k3).toMatchObject({ k: 3, seeds: [1], wins: 1 });
+    expect(k3.mean).toBeCloseTo(-0.1, 12);
+    const byK = summarizeByK(runs);
+    expect(byK.map((s) => [s.k, s.seeds])).toEqual([[1, [0, 1, 2]], [2, [0, 1, 2]], [3, [1, 7]]]);
+    expect(byK[0].bestValCrossEntropyMean).toBeCloseTo(0.8, 12);
+    expect(byK[0].bestValCrossEntropySd).toBeCloseTo(0.1, 12);
+  });
+});
+
+describe("one-step runs", () => {
+  // A training step of this model costs about 3 s on tfjs's cpu backend whatever the batch size.
+  test("--resume trains only the unfinished (k, seed) pairs, writes the report and chart; --report-only redraws them", async () => {
     const dir = await Deno.makeTempDir({ prefix: "sortpool-reproduce-" });
     try {
-      const args = ["--k", "2", "--epochs", "1", "--train-limit", "2", "--test-limit", "3", "--batch-size", "2"];
-      const s = { ...runSettings(args, dir), backend: "cpu" as const };
+      const args = ["--k", "2", "--seeds", "5,6", "--epochs", "1", "--train-limit", "2", "--test-limit", "3"];
+      const s = { ...runSettings([...args, "--batch-size", "2", "--resume"], dir), backend: "cpu" as const };
+      // A finished pair from an earlier, interrupted run of the same protocol.
+      const finished = {
+        k: 2,
+        seed: 5,
+        pooling: "sortPooling2d",
+        valCrossEntropy: [1.5],
+        valAccuracy: [0.25],
+        trainLoss: [2],
+        bestValCrossEntropy: 1.5,
+        bestEpoch: 1,
+        valAccuracyAtBest: 0.25,
+        msPerStep: NaN,
+        firstStepMs: 1,
+        steps: 1,
+        finalWeights: [],
+        wallSeconds: 1234,
+      };
+      const earlier = { epochs: 1, trainImages: 2, testImages: 3, batchSize: 2, bnMomentum: 0.99 };
+      await Deno.writeTextFile(`${dir}/r.json`, JSON.stringify({ runs: [finished], config: earlier }));
       expect(await reproduce(s)).toBe(0);
       const report = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
-      expect(report.runs.map((r: { k: number }) => r.k)).toEqual([2]);
-      for (const run of report.runs) {
-        expect(run.valCrossEntropy).toHaveLength(1);
-        expect(run.valAccuracy).toHaveLength(1);
-        expect(run.bestValCrossEntropy).toBe(run.valCrossEntropy[0]);
-        expect(run.bestValCrossEntropy).toBeGreaterThan(0);
-        expect(run.bestEpoch).toBe(1);
-        expect(run.steps).toBe(1);
-        expect(run.firstStepMs).toBeGreaterThan(0);
-        expect(run.finalWeights.map((w: number[]) => w.length)).toEqual([2, 2]);
-        expect(run.finalWeights[0][0] + run.finalWeights[0][1]).toBeCloseTo(1, 6);
-      }
-      expect(report.config).toMatchObject({ seed: 99, trainImages: 2, testImages: 3, batchSize: 2 });
+      expect(report.runs.map((r: { k: number; seed: number }) => [r.k, r.seed])).toEqual([[2, 5], [2, 6]]);
+      expect(report.runs[0].wallSeconds).toBe(1234); // kept, not retrained
+      const run = report.runs[1];
+      expect(run.valCrossEntropy).toHaveLength(1);
+      expect(run.valAccuracy).toHaveLength(1);
+      expect(run.bestValCrossEntropy).toBe(run.valCrossEntropy[0]);
+      expect(run.bestValCrossEntropy).toBeGreaterThan(0);
+      expect(run.bestEpoch).toBe(1);
+      expect(run.steps).toBe(1);
+      expect(run.firstStepMs).toBeGreaterThan(0);
+      expect(run.finalWeights.map((w: number[]) => w.length)).toEqual([2, 2]);
+      expect(run.finalWeights[0][0] + run.finalWeights[0][1]).toBeCloseTo(1, 6);
+      expect(report.config).toMatchObject({ seeds: [5, 6], trainImages: 2, testImages: 3, batchSize: 2 });
+      expect(report.config.wallSeconds).toBeCloseTo(1234 + run.wallSeconds, 6);
       expect(report.environment).toMatchObject({ backend: "cpu", tfjs: tf.version.tfjs });
       expect(report.article.bestValCrossEntropy["2"]).toBe(0.202);
+      expect(report.summary.byK).toHaveLength(1);
+      expect(report.summary.byK[0]).toMatchObject({ k: 2, seeds: [5, 6] });
+      expect(report.summary.byK[0].bestValCrossEntropy).toEqual([1.5, run.bestValCrossEntropy]);
+      expect(report.summary.pairedToK1).toEqual([]); // no k = 1 to pair with
+      expect(report.summary.bootstrap).toMatchObject({ resamples: 10000, level: 0.95 });
       const svg = await Deno.readTextFile(`${dir}/r.svg`);
       expect(svg.startsWith("<svg")).toBe(true);
-      expect(svg).toContain("validation cross-entropy");
+      expect(svg).toContain("best validation cross-entropy");
+
+      // Everything finished: --resume trains nothing; --report-only redraws the chart from the JSON alone.
+      const before = await Deno.readTextFile(`${dir}/r.json`);
+      expect(await reproduce(s)).toBe(0);
+      expect(JSON.parse(await Deno.readTextFile(`${dir}/r.json`)).runs).toEqual(JSON.parse(before).runs);
+      await Deno.remove(`${dir}/r.svg`);
+      const redraw = runSettings([...args, "--report-only"], dir);
+      expect(await reproduce(redraw)).toBe(0);
+      expect(await Deno.readTextFile(`${dir}/r.svg`)).toContain("validation cross-entropy (X_test)");
+
+      // A file of another protocol is not resumed.
+      const other = { ...runSettings([...args, "--batch-size", "1", "--resume"], dir), backend: "cpu" as const };
+      await expect(reproduce(other)).rejects.toThrow(/--resume: expected batchSize 2 as in .*received 1/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -38,7 +38,7 @@ describe("cli", () => {
   });
 
   it("rejects unknown flags, missing values, values on switches and positionals, naming the flag", () => {
-    expect(usageMessage(["--frob"])).toMatch(/^--frob: expected one of --help, --k, --runs, --quick/);
+    expect(usageMessage(["--frob"])).toMatch(/^--frob: expected one of --help, --engine, --k, --runs, --quick/);
     expect(usageMessage(["--runs"])).toBe("--runs: expected a value, received nothing");
     expect(usageMessage(["--quick=1"])).toBe("--quick: expected no value (it is a switch), received a value");
     expect(usageMessage(["--runs", "-5"])).toMatch(/^--runs: expected a value \(write --runs=-5/);

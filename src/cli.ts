@@ -22,6 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { ensureRuntimeDir } from "./runtime_dir.ts";
+import { ENGINE_NAMES, type EngineName, parseEngineName, useEngine } from "./webgpu/engine.ts";
 
 /** A command-line usage error: names the flag, what was expected and what was received. Exit code 2. */
 export class UsageError extends Error {
@@ -80,8 +81,26 @@ export function defineCli(spec: CliSpec): CliSpec {
   return spec;
 }
 
+/**
+ * Flags every command takes: `--engine` chooses the WebGPU engine (src/webgpu/engine.ts) for the
+ * command and for the processes it starts.
+ */
+export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  engine: {
+    type: "string",
+    value: "NAME",
+    description: `WebGPU engine: ${ENGINE_NAMES.join(" or ")} (Deno's own wgpu, or Dawn from npm webgpu, ` +
+      "Chrome's and Node's engine);\ndefault: SORTPOOL_ENGINE, else deno",
+  },
+};
+
+function allOptions(spec: CliSpec): Record<string, FlagSpec> {
+  return { ...COMMON_FLAGS, ...spec.options };
+}
+
 /** The `--help` text: usage line, summary, every flag with its default, and the epilog. */
 export function helpText(spec: CliSpec): string {
+  spec = { ...spec, options: allOptions(spec) };
   const names = Object.keys(spec.options);
   const usage = `usage: ${spec.command} [flags]${spec.positionals ? ` ${spec.positionals}` : ""}`;
   const rows: [string, string][] = names.map((name) => {
@@ -104,6 +123,7 @@ export function helpText(spec: CliSpec): string {
  * value, a value given to a switch, or positionals where the command takes none.
  */
 export function parseCli(spec: CliSpec, args: readonly string[]): ParsedCli {
+  spec = { ...spec, options: allOptions(spec) };
   const options: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }> = {
     help: { type: "boolean", short: "h" },
   };
@@ -195,6 +215,23 @@ export function choiceFlag<T extends string>(values: FlagValues, name: string, c
 }
 
 /**
+ * Installs the engine `--engine` names (exported as SORTPOOL_ENGINE, so that worker processes the
+ * command starts use it too), or the one SORTPOOL_ENGINE names.
+ */
+export async function chooseEngine(flag: FlagValues[string]): Promise<void> {
+  let name: EngineName | undefined;
+  if (typeof flag === "string") {
+    try {
+      name = parseEngineName(flag, "--engine");
+    } catch {
+      throw new UsageError("--engine", `one of ${ENGINE_NAMES.join(", ")}`, JSON.stringify(flag));
+    }
+    Deno.env.set("SORTPOOL_ENGINE", name);
+  }
+  await useEngine(name);
+}
+
+/**
  * Runs a command: parses `args`, prints help (exit 0) or a usage error with a pointer to --help
  * (exit 2), otherwise awaits `main` and exits with its code. Unexpected errors print their stack and exit 1.
  * Before `main` it gives the process a private XDG_RUNTIME_DIR when none is set
@@ -213,6 +250,7 @@ export async function runCli(
       console.log(helpText(spec));
       code = 0;
     } else {
+      await chooseEngine(parsed.values.engine);
       code = await main(parsed);
     }
   } catch (e) {

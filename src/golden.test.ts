@@ -4,6 +4,8 @@
  * every registry entry reproduces them within its precision's tolerance. A case an entry does not
  * support (src/registry.ts `unsupportedReason`) is not compared: its test, named with the reason,
  * checks that the entry rejects it with a SortPoolArgumentError instead, as the registry requires.
+ * The tf.layers layer, on tfjs's webgpu backend, reproduces them too (y, dx, and dLogits where it
+ * has logits).
  */
 import { afterAll, describe, expect, test } from "vitest";
 import { parseCli } from "./cli.ts";
@@ -18,6 +20,8 @@ import {
 } from "./golden.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { disposeAll, implementations, unsupportedReason } from "./registry.ts";
+import { sortPooling2d } from "./layer.ts";
+import { tf, withBackend } from "./tfjs/runtime.ts";
 import { isDefaultWindow, poolGeometry, windowsContaining } from "./spec.ts";
 import type { Implementation } from "./types.ts";
 import { SortPoolArgumentError } from "./validate.ts";
@@ -235,7 +239,7 @@ function miss(
  * (N windows; the rank sums). k = 1's y is the window's maximum itself (bitwise) and its dLogits
  * exactly +0 (SPEC.md §5).
  */
-async function problems(impl: Implementation, g: GoldenCase): Promise<string[]> {
+async function problems(impl: Implementation, g: GoldenCase, hasLogits = true): Promise<string[]> {
   const u = unitRoundoff(impl);
   const input = goldenInput(g, impl.precision === "float32" ? Float32Array.from(g.x) : g.x);
   const maxX = maxFiniteAbs(g.x);
@@ -258,6 +262,7 @@ async function problems(impl: Implementation, g: GoldenCase): Promise<string[]> 
     const cell = Math.floor(i / channels);
     return 64 * u * windowsAt(g, Math.floor(cell / width) % g.shape[1], cell % width) * maxDy;
   }, true));
+  if (!hasLogits) return found;
   note(miss("dLogits", dLogits, g.dLogits, () => (2 * g.y.length + 64) * u * maxX * sumDy, false));
   if (g.k === 1 && !Array.from(dLogits).every((v) => Object.is(v, 0))) {
     found.push(`dLogits (k = 1): received [${Array.from(dLogits)}], expected exactly +0 everywhere`);
@@ -311,4 +316,73 @@ describe("deno task golden (command line)", () => {
       await Deno.remove(out);
     }
   });
+});
+
+/**
+ * The SortPooling2D layer as an entry for one golden case, on tfjs's webgpu backend: a fresh layer
+ * with the case's window and its logits set as the layer's weight; dx through tf.grad of the
+ * layer's output, dLogits through tf.variableGrads of that weight. k = 1 has no weight, so no
+ * dLogits (the caller skips that comparison).
+ */
+function layerOnWebgpu(g: GoldenCase): Implementation {
+  const make = () => {
+    const layer = sortPooling2d({
+      k: g.k,
+      padding: g.padding,
+      perChannel: g.logits.length !== g.k,
+      ...(g.poolSize === undefined ? {} : { poolSize: g.poolSize }),
+      ...(g.strides === undefined ? {} : { strides: g.strides }),
+    });
+    layer.build([...g.shape]);
+    if (g.k >= 2) layer.setWeights([tf.tensor1d(Float32Array.from(g.logits))]);
+    return layer;
+  };
+  const x = () => tf.tensor4d(Float32Array.from(g.x), [...g.shape]);
+  return {
+    name: "SortPooling2D layer@webgpu",
+    description: "the tf.layers layer on tfjs's webgpu backend",
+    precision: "float32",
+    device: "webgpu",
+    backend: "webgpu",
+    ties: { kind: "spec" },
+    forward: () =>
+      withBackend("webgpu", async () => {
+        const layer = make();
+        const xt = x();
+        const y = layer.apply(xt) as tf.Tensor;
+        const out = { y: Float32Array.from(await y.data()), shape: y.shape as [number, number, number, number] };
+        tf.dispose([xt, y]);
+        for (const w of layer.weights) w.dispose();
+        return out;
+      }),
+    gradient: (_c, dyValues) =>
+      withBackend("webgpu", async () => {
+        const layer = make();
+        const xt = x();
+        const dy = tf.tensor4d(Float32Array.from(dyValues), g.outputShape);
+        const loss = (a: tf.Tensor) => (layer.apply(a) as tf.Tensor).mul(dy).sum() as tf.Scalar;
+        const dx = tf.grad(loss)(xt);
+        const weights = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+        let dLogits = new Float32Array();
+        if (weights.length > 0) {
+          const { value, grads } = tf.variableGrads(() => loss(xt), weights);
+          dLogits = Float32Array.from(await grads[weights[0].name].data());
+          tf.dispose([value, ...Object.values(grads)]);
+        }
+        const out = { dx: Float32Array.from(await dx.data()), dLogits };
+        tf.dispose([xt, dy, dx]);
+        for (const w of layer.weights) w.dispose();
+        return out;
+      }),
+  };
+}
+
+describe("golden vectors on the SortPooling2D layer (tfjs webgpu backend)", () => {
+  // A k = 1 layer has no logits (it is max pooling), so the cases about a k = 1 logit's value (NaN,
+  // per channel) say nothing about it; every other case applies.
+  for (const g of cases.filter((g) => g.k >= 2 || g.logits.every(Number.isFinite))) {
+    test(g.name, async () => {
+      expect(await problems(layerOnWebgpu(g), g, g.k >= 2), `layer on ${g.name}: ${g.description}`).toEqual([]);
+    });
+  }
 });

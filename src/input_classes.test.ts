@@ -10,7 +10,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { goldenInput, loadGoldenCases } from "./golden.ts";
-import { sortPool2d } from "./op.ts";
+import { caseOptions, sortPool2d } from "./op.ts";
 import { implementations } from "./registry.ts";
 import { outputShape, softmax } from "./spec.ts";
 import { tf, type TfjsBackendName, useBackend } from "./tfjs/runtime.ts";
@@ -46,7 +46,7 @@ function opSubject(backend: TfjsBackendName): Subject {
         const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
         const logits = tf.tensor1d(Float32Array.from(c.logits));
         const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding, c));
-        const f = (a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, c);
+        const f = (a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, caseOptions(c));
         return [f(x, logits), ...tf.grads(f)([x, logits], dy)];
       });
       try {

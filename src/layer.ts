@@ -27,27 +27,45 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { sortPool2d } from "./op.ts";
 import { pooledSize } from "./spec.ts";
+import type { ConfigDict, IOHandler, LayersModel, Shape, Tensor } from "./tfjs/public_types.ts";
 import { tf } from "./tfjs/runtime.ts";
 import type { Padding, Pair } from "./types.ts";
 import {
   describe,
   SortPoolArgumentError,
   validateK,
+  validateKeys,
   validatePadding,
   validatePoolSize,
   validateStrides,
+  validateValidExtent,
 } from "./validate.ts";
 
+/**
+ * tfjs-layers' base class (`tf.layers.Layer`) under a name of this module, so that the docs of
+ * {@link SortPooling2D} do not point into tfjs's private types.
+ * @internal
+ */
+export const LayerBase = tf.layers.Layer;
+
+/**
+ * tfjs-layers' `tf.initializers.ones`, whose return type names tfjs's (unexported) Initializer class.
+ * @internal
+ */
+export const onesInitializer = tf.initializers.ones;
+
 /** The base options every tfjs layer takes (name, trainable, inputShape, batchInputShape, dtype, weights, ...). */
-export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+export type LayerArgs = NonNullable<ConstructorParameters<typeof LayerBase>[0]>;
 
 /** A tfjs-layers initializer object, e.g. `tf.initializers.randomNormal({ stddev: 0.1, seed: 1 })`. */
-export type Initializer = ReturnType<typeof tf.initializers.ones>;
+export type Initializer = ReturnType<typeof onesInitializer>;
 
 /** An initializer as tfjs-layers serialises one: the registered class name and its config. */
 export interface SerializedInitializer {
+  /** The class name the initializer is registered under, e.g. "RandomNormal". */
   readonly className: string;
-  readonly config: tf.serialization.ConfigDict;
+  /** The initializer's own config, e.g. `{ mean: 0, stddev: 0.1, seed: null }`. */
+  readonly config: ConfigDict;
 }
 
 /** Configuration of {@link SortPooling2D} (and of {@link sortPooling2d}). */
@@ -78,6 +96,36 @@ export interface SortPooling2DArgs extends LayerArgs {
    */
   readonly logitsInitializer?: Initializer | SerializedInitializer;
 }
+
+/**
+ * tfjs-layers' own base options (LayerArgs), which every layer config may carry, serialised configs
+ * included, and `customObjects`, which tfjs's deserialisation adds to the config it constructs from.
+ */
+export const LAYER_BASE_KEYS: readonly string[] = [
+  "name",
+  "trainable",
+  "inputShape",
+  "batchInputShape",
+  "batchSize",
+  "dtype",
+  "weights",
+  "inputDType",
+  "customObjects",
+];
+
+/**
+ * Every key a {@link SortPooling2D} config may have: its own options, then tfjs-layers' base keys.
+ * Any other key is an error (SPEC.md §6 "Unknown keys").
+ */
+export const LAYER_CONFIG_KEYS: readonly string[] = [
+  "k",
+  "padding",
+  "poolSize",
+  "strides",
+  "perChannel",
+  "logitsInitializer",
+  ...LAYER_BASE_KEYS,
+];
 
 /** Default logits initializer: N(0, 0.1), as the original's weight variable. */
 export const DEFAULT_LOGITS_STDDEV = 0.1;
@@ -168,7 +216,7 @@ function asPair(value: unknown): unknown {
  *   "valid") smaller than the window, or (with `perChannel`) of unknown channel count; and when
  *   weights of the wrong shape are set or loaded (`setWeights`, `tf.loadLayersModel`).
  */
-export class SortPooling2D extends tf.layers.Layer {
+export class SortPooling2D extends LayerBase {
   /** The name under which the class is registered for (de)serialisation. */
   static className = "SortPooling2D";
   /** How many ranked values each window keeps (1..kh·kw). */
@@ -188,6 +236,7 @@ export class SortPooling2D extends tf.layers.Layer {
   private channels: number | null = null;
 
   /**
+   * Makes the layer from its config (see {@link SortPooling2DArgs}); {@link sortPooling2d} is the factory.
    * @throws SortPoolArgumentError for bad `k`, `padding`, `poolSize`, `strides`, `perChannel` or
    *   `logitsInitializer`.
    */
@@ -196,6 +245,8 @@ export class SortPooling2D extends tf.layers.Layer {
     if (args === null || typeof args !== "object") {
       throw new SortPoolArgumentError("SortPooling2D config", "an object { k, padding?, ... }", describe(args));
     }
+    // A misspelled option (pool_size, stride) would otherwise be ignored and its default used.
+    validateKeys(args, `${this.name}: config`, LAYER_CONFIG_KEYS);
     this.poolSize = withLayerName(this.name, () => validatePoolSize(asPair(args.poolSize)));
     this.strides = withLayerName(this.name, () => validateStrides(asPair(args.strides), this.poolSize));
     this.k = withLayerName(this.name, () => validateK(args.k, this.poolSize[0] * this.poolSize[1]));
@@ -222,15 +273,27 @@ export class SortPooling2D extends tf.layers.Layer {
         `rank ${s.length} ${shapeText(s)}`,
       );
     }
-    const [kh, kw] = this.poolSize;
-    if (this.padding === "valid" && ((s[1] !== null && s[1] < kh) || (s[2] !== null && s[2] < kw))) {
-      throw new SortPoolArgumentError(
-        `${this.name}: input shape`,
-        `height >= ${kh} and width >= ${kw} (the poolSize) with padding "valid" (the output would be empty)`,
-        shapeText(s),
-      );
+    if (this.padding === "valid") {
+      validateValidExtent(s, this.poolSize, this.strides, `${this.name}: input shape`);
     }
+    this.checkChannels(s);
     return s;
+  }
+
+  /**
+   * Refuses an input whose channel count differs from the one the per-channel logits were built for
+   * (`[C·k]`). tfjs builds a layer once, so a layer shared between inputs, called eagerly or
+   * loaded is checked here, on every symbolic application (computeOutputShape) and every call.
+   */
+  private checkChannels(s: readonly (number | null)[]): void {
+    const c = this.channels;
+    if (!this.perChannel || this.logits === null || c === null || s[3] === null || s[3] === c) return;
+    throw new SortPoolArgumentError(
+      `${this.name}: input shape`,
+      `${c} channels (the layer's per-channel logits have C·k = ${c}·${this.k} = ${c * this.k} values, ` +
+        `built for ${c} channels)`,
+      `${s[3]} channels ${shapeText(s)}`,
+    );
   }
 
   /** What the `logits` weight's shape must be: `[k]`, or `[C·k]` with `perChannel` (C known once built). */
@@ -243,6 +306,7 @@ export class SortPooling2D extends tf.layers.Layer {
     return { length: c * this.k, text: `shape [${c * this.k}] (perChannel: C·k = ${c}·${this.k})` };
   }
 
+  /** Throws unless `shape` is the logits shape this layer expects. */
   private checkLogitsShape(shape: readonly number[], source: string): void {
     const expected = this.expectedLogits();
     if (expected.length === null || shape.length !== 1 || shape[0] !== expected.length) {
@@ -255,7 +319,7 @@ export class SortPooling2D extends tf.layers.Layer {
    * @throws SortPoolArgumentError when `inputShape` is not rank 4, too small for "valid", or (with
    *   `perChannel`) has an unknown channel count.
    */
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
+  override build(inputShape: Shape | Shape[]): void {
     const s = this.checkInputShape(inputShape);
     if (this.perChannel && this.k >= 2) {
       if (s[3] === null) {
@@ -265,14 +329,8 @@ export class SortPooling2D extends tf.layers.Layer {
           shapeText(s),
         );
       }
-      if (this.channels !== null && this.channels !== s[3]) {
-        throw new SortPoolArgumentError(
-          `${this.name}: input shape`,
-          `${this.channels} channels (the layer was built for them; its logits are per channel)`,
-          shapeText(s),
-        );
-      }
-      this.channels = s[3];
+      // A second build on another channel count was refused by checkInputShape (checkChannels).
+      this.channels ??= s[3];
     }
     if (this.k >= 2 && this.logits === null) {
       const logits = this.addWeight(
@@ -302,7 +360,7 @@ export class SortPooling2D extends tf.layers.Layer {
    * for k = 1.
    * @throws SortPoolArgumentError for a wrong count or shape.
    */
-  override setWeights(weights: tf.Tensor[]): void {
+  override setWeights(weights: Tensor[]): void {
     const expected = this.k >= 2 ? 1 : 0;
     if (!Array.isArray(weights) || weights.length !== expected) {
       throw new SortPoolArgumentError(
@@ -320,7 +378,7 @@ export class SortPooling2D extends tf.layers.Layer {
    * `ceil(h / sh)`, "valid" `floor((h − kh) / sh) + 1`); unknown (null) dimensions stay null.
    * @throws SortPoolArgumentError as {@link build}.
    */
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const [b, h, w, c] = this.checkInputShape(inputShape);
     const pool = (d: number | null, axis: 0 | 1) =>
       d === null ? null : pooledSize(d, this.padding, this.poolSize[axis], this.strides[axis]);
@@ -328,12 +386,13 @@ export class SortPooling2D extends tf.layers.Layer {
   }
 
   /** Applies {@link sortPool2d} to the one NHWC input. */
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  override call(inputs: Tensor | Tensor[]): Tensor {
     return tf.tidy(() => {
       if (Array.isArray(inputs) && inputs.length !== 1) {
         throw new SortPoolArgumentError(`${this.name}: inputs`, "exactly one input tensor", `${inputs.length} inputs`);
       }
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      if (x instanceof tf.Tensor && x.rank === 4) this.checkChannels(x.shape);
       // k = 1 has no free weight: softmax of one logit is [1] whatever its value.
       const logits = this.logits === null ? tf.zeros([1]) as tf.Tensor1D : this.logits.read() as tf.Tensor1D;
       return sortPool2d(x, logits, {
@@ -349,7 +408,7 @@ export class SortPooling2D extends tf.layers.Layer {
    * The layer's config: the base LayerArgs plus `k`, `padding`, `poolSize` and `strides` (pairs),
    * `perChannel` and the serialised `logitsInitializer`.
    */
-  override getConfig(): tf.serialization.ConfigDict {
+  override getConfig(): ConfigDict {
     const init = this.logitsInitializer;
     return {
       ...super.getConfig(),
@@ -383,7 +442,7 @@ export function sortPooling2d(config: SortPooling2DArgs): SortPooling2D {
  * `model.save("file://...")` finds no handler; use `model.save(saveToDirectory(dir))` instead.
  * The directory is created if missing; existing files of those two names are replaced.
  */
-export function saveToDirectory(directory: string): tf.io.IOHandler {
+export function saveToDirectory(directory: string): IOHandler {
   return tf.io.withSaveHandler(async (artifacts) => {
     if (!(artifacts.modelTopology && artifacts.weightSpecs && artifacts.weightData)) {
       throw new Error("saveToDirectory: the model artifacts have no topology or weights (not a LayersModel save?)");
@@ -411,6 +470,6 @@ export function saveToDirectory(directory: string): tf.io.IOHandler {
  * because Deno's `fetch` reads `file:` URLs. Custom layers such as {@link SortPooling2D} must be
  * registered first (importing this module does that).
  */
-export function loadFromDirectory(directory: string): Promise<tf.LayersModel> {
+export function loadFromDirectory(directory: string): Promise<LayersModel> {
   return tf.loadLayersModel(tf.io.http(pathToFileURL(join(directory, "model.json")).href));
 }

@@ -5,7 +5,7 @@
  * leaked tensors or buffers, and a training step.
  */
 import { describe, expect, test } from "vitest";
-import { sortPool2d } from "./op.ts";
+import { caseOptions, sortPool2d } from "./op.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { outputShape, sizeOf } from "./spec.ts";
 import { finishWork, tf, type TfjsBackendName, useBackend } from "./tfjs/runtime.ts";
@@ -50,7 +50,7 @@ async function run(backend: TfjsBackendName, c: SortPoolCase, dyValues: Float32A
     const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
     const logits = tf.tensor1d(Float32Array.from(c.logits));
     const dy = tf.tensor4d(dyValues, outputShape(c.shape, c.padding, c));
-    const f = (a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, c);
+    const f = (a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, caseOptions(c));
     const [gx, gl] = tf.grads(f)([x, logits], dy);
     return { y: f(x, logits), dx: gx, dLogits: gl };
   });
@@ -145,7 +145,9 @@ describe.each(BACKENDS)("sortPool2d on tfjs %s", (backend) => {
     const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
     const logits = tf.variable(tf.tensor1d(Float32Array.from(c.logits)));
     try {
-      const dx = tf.grad((a: tf.Tensor) => sortPool2d(a as tf.Tensor4D, logits as tf.Tensor1D, c).sum())(x);
+      const dx = tf.grad((a: tf.Tensor) => sortPool2d(a as tf.Tensor4D, logits as tf.Tensor1D, caseOptions(c)).sum())(
+        x,
+      );
       const ones = new Float32Array(referenceForward(c).y.length).fill(1);
       const refGrad = referenceGradient(c, ones);
       expect(mismatch(await dx.data(), refGrad.dx, FLOAT32_TOLERANCE)).toBeNull();
@@ -153,7 +155,7 @@ describe.each(BACKENDS)("sortPool2d on tfjs %s", (backend) => {
       const before = Float32Array.from(await logits.data());
       const learningRate = 0.5;
       const optimizer = tf.train.sgd(learningRate);
-      optimizer.minimize(() => sortPool2d(x, logits as tf.Tensor1D, c).sum());
+      optimizer.minimize(() => sortPool2d(x, logits as tf.Tensor1D, caseOptions(c)).sum());
       optimizer.dispose();
       const after = await logits.data();
       const expected = before.map((v, i) => v - learningRate * refGrad.dLogits[i]);
@@ -170,7 +172,9 @@ describe.each(BACKENDS)("sortPool2d on tfjs %s", (backend) => {
     const x = tf.tensor4d(Float32Array.from(c.x), [...c.shape]);
     const logits = tf.tensor1d(Float32Array.from(c.logits));
     const dy = tf.tensor4d(randomDy(c, 10), outputShape(c.shape, c.padding));
-    const gradients = tf.grads((a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, c));
+    const gradients = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, caseOptions(c))
+    );
     tf.dispose(gradients([x, logits], dy));
     await finishWork();
     // numBytesInGPU: bytes of tfjs-webgpu's buffers in use (undefined on cpu).
@@ -179,7 +183,7 @@ describe.each(BACKENDS)("sortPool2d on tfjs %s", (backend) => {
     const tfjsBytes = gpuBytes();
     const buffers = kernelSetBufferStats(DEFAULT_KERNEL_SET);
     for (let i = 0; i < 1000; i++) {
-      const y = sortPool2d(x, logits, c);
+      const y = sortPool2d(x, logits, caseOptions(c));
       const grads = gradients([x, logits], dy);
       tf.dispose([y, ...grads]);
     }
@@ -188,7 +192,7 @@ describe.each(BACKENDS)("sortPool2d on tfjs %s", (backend) => {
     expect(gpuBytes()).toBe(tfjsBytes);
     expect(kernelSetBufferStats(DEFAULT_KERNEL_SET)).toEqual(buffers);
     // Still correct after the loop (and the queue drained).
-    const y = sortPool2d(x, logits, c);
+    const y = sortPool2d(x, logits, caseOptions(c));
     expect(mismatch(await y.data(), referenceForward(c).y, FLOAT32_TOLERANCE)).toBeNull();
     tf.dispose([y, x, logits, dy]);
   });
@@ -277,8 +281,10 @@ describe("sortPool2d on tfjs webgpu", () => {
     }
     let outputs: tf.Tensor[];
     try {
-      const y = sortPool2d(x, logits, c);
-      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, c))(
+      const y = sortPool2d(x, logits, caseOptions(c));
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        sortPool2d(a as tf.Tensor4D, b as tf.Tensor1D, caseOptions(c))
+      )(
         [x, logits],
         dy,
       );

@@ -17,17 +17,21 @@
  * @module
  */
 import { referenceForward, referenceGradient } from "./reference.ts";
-import { float32Weights } from "./spec.ts";
+import { float32Weights, outputShape } from "./spec.ts";
+import type { Tensor1D, Tensor4D } from "./tfjs/public_types.ts";
 import { tf } from "./tfjs/runtime.ts";
 import type { Padding, Pair, Shape4, SortPoolCase } from "./types.ts";
 import {
   describe,
+  isEmptyShape,
   SortPoolArgumentError,
   validateK,
+  validateKeys,
   validatePadding,
   validatePoolSize,
   validateShape,
   validateStrides,
+  validateValidExtent,
 } from "./validate.ts";
 import {
   DEFAULT_KERNEL_SET,
@@ -53,6 +57,22 @@ export interface SortPool2dOptions {
   readonly poolSize?: Pair;
   /** Strides `[sh, sw]`, each 1..4; default `poolSize` (SPEC.md §2). Smaller than poolSize: windows overlap. */
   readonly strides?: Pair;
+}
+
+/** The keys {@link SortPool2dOptions} has; any other key is an error (SPEC.md §6 "Unknown keys"). */
+export const OPTION_KEYS: readonly string[] = ["k", "padding", "poolSize", "strides"];
+
+/**
+ * The op's options of a registry case (`k`, `padding`, and `poolSize` / `strides` when the case has
+ * them): a case itself is no options object, since its `x`, `shape` and `logits` are unknown keys here.
+ */
+export function caseOptions(c: Pick<SortPoolCase, "k" | "padding" | "poolSize" | "strides">): SortPool2dOptions {
+  return {
+    k: c.k,
+    padding: c.padding,
+    ...(c.poolSize === undefined ? {} : { poolSize: c.poolSize }),
+    ...(c.strides === undefined ? {} : { strides: c.strides }),
+  };
 }
 
 /** tfjs backends with a `SortPool2d` kernel. */
@@ -131,6 +151,19 @@ registerCpuKernels();
 registerWebGpuSortPoolKernels();
 registerGradient();
 
+/**
+ * An empty input (a zero-size dimension, SPEC.md §1 "Empty inputs") on any backend: an empty `y` of
+ * the output shape, differentiable with an empty dx and a dLogits of exactly +0 per logit. No kernel
+ * runs, so the webgpu backend dispatches nothing and binds no zero-size buffer.
+ */
+function emptyOp(x: tf.Tensor4D, logits: tf.Tensor1D, out: Shape4): tf.Tensor4D {
+  const f = tf.customGrad((..._inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.zeros([...out]) as tf.Tensor4D,
+    gradFunc: () => [tf.zerosLike(x), tf.zerosLike(logits)],
+  }));
+  return f(x, logits) as tf.Tensor4D;
+}
+
 function isTensor(v: unknown): v is tf.Tensor {
   return v instanceof tf.Tensor;
 }
@@ -156,7 +189,7 @@ function isTensor(v: unknown): v is tf.Tensor {
  * @throws SortPoolArgumentError naming x, options, poolSize, strides, k, padding, logits or shape
  *   for bad arguments (SPEC.md §6).
  */
-export function sortPool2d(x: tf.Tensor4D, logits: tf.Tensor1D, options: SortPool2dOptions): tf.Tensor4D {
+export function sortPool2d(x: Tensor4D, logits: Tensor1D, options: SortPool2dOptions): Tensor4D {
   return sortPool2dWithKernels(x, logits, options, DEFAULT_KERNEL_SET);
 }
 
@@ -187,7 +220,8 @@ export function sortPool2dWithKernels(
   if (options === null || typeof options !== "object") {
     throw new SortPoolArgumentError("options", "an object { k, padding, poolSize?, strides? }", describe(options));
   }
-  const shape = validateShape([...x.shape]);
+  validateKeys(options, "options", OPTION_KEYS);
+  const shape = validateShape([...x.shape], true);
   const poolSize = validatePoolSize(options.poolSize);
   const strides = validateStrides(options.strides, poolSize);
   const k = validateK(options.k, poolSize[0] * poolSize[1]);
@@ -204,14 +238,7 @@ export function sortPool2dWithKernels(
   if (logits.dtype !== "float32") {
     throw new SortPoolArgumentError("logits", "a float32 tensor", `dtype ${logits.dtype}`);
   }
-  if (padding === "valid" && (shape[1] < poolSize[0] || shape[2] < poolSize[1])) {
-    throw new SortPoolArgumentError(
-      "shape",
-      `height >= ${poolSize[0]} and width >= ${poolSize[1]} (the poolSize) with padding "valid" ` +
-        "(the output would be empty)",
-      `[${shape.join(", ")}]`,
-    );
-  }
+  if (padding === "valid") validateValidExtent(shape, poolSize, strides);
   const backend = tf.getBackend();
   if (!SORT_POOL_BACKENDS.includes(backend)) {
     throw new Error(
@@ -226,6 +253,7 @@ export function sortPool2dWithKernels(
   ) {
     throw new SortPoolArgumentError("weights", `${count} numbers (the logits' length)`, describe(weights));
   }
+  if (isEmptyShape(shape)) return emptyOp(x, logits, outputShape(shape, padding, { poolSize, strides }));
   const window: Pick<SortPoolAttrs, "poolSize" | "strides"> = {
     poolSize: [poolSize[0], poolSize[1]],
     strides: [strides[0], strides[1]],

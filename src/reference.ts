@@ -7,6 +7,7 @@
 import {
   logitsGradient,
   outputIndex,
+  outputShape,
   poolGeometry,
   rankCells,
   rankSumTerm,
@@ -16,8 +17,53 @@ import {
   weightOffset,
   windowCells,
 } from "./spec.ts";
-import type { ForwardResult, GradientResult, Implementation, SortPoolCase } from "./types.ts";
-import { SortPoolArgumentError, validateCase, validateDy, type ValidCase } from "./validate.ts";
+import type { BenchHandle, ForwardResult, GradientResult, Implementation, SortPoolCase } from "./types.ts";
+import { isEmptyShape, SortPoolArgumentError, validateCase, validateDy, type ValidCase } from "./validate.ts";
+
+/**
+ * The result of an empty case (a zero-size dimension: SPEC.md §1 "Empty inputs"), or undefined for
+ * a non-empty one: y and dx are empty (the output of an empty input is empty too) and every dLogits
+ * element is exactly +0, whatever the logits: there is no window, so nothing is computed. Every
+ * entry returns this before touching a device, so no zero-size work or binding is ever created.
+ * `array` is the element type the entry returns (Float32Array for float32 entries).
+ */
+export function emptyResult(
+  c: ValidCase,
+  array: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array,
+): { forward: ForwardResult; gradient: GradientResult } | undefined {
+  if (!isEmptyShape(c.shape)) return undefined;
+  return {
+    forward: { y: new array(0), shape: outputShape(c.shape, c.padding, c) },
+    gradient: { dx: new array(0), dLogits: new array(c.logits.length) },
+  };
+}
+
+/**
+ * {@link emptyResult} for an unchecked case (and `dy`, for a gradient): the result when the case is
+ * valid and empty, undefined when it is non-empty or invalid (the entry's own path then throws the
+ * error). `check` adds an entry's own refusals (e.g. its `supports`).
+ */
+export function emptyCaseResult(
+  input: SortPoolCase,
+  dy?: ArrayLike<number>,
+  check?: (c: ValidCase) => void,
+): { forward: ForwardResult; gradient: GradientResult } | undefined {
+  try {
+    const c = validateCase(input);
+    check?.(c);
+    if (dy !== undefined) validateDy(c, dy);
+    return emptyResult(c);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A bench handle of an empty case: nothing to time, nothing queued (SPEC.md §1 "Empty inputs"). */
+export const EMPTY_BENCH_HANDLE: BenchHandle = {
+  forward: () => Promise.resolve(),
+  forwardBackward: () => Promise.resolve(),
+  dispose: () => undefined,
+};
 
 /**
  * Calls `visit(outIndex, channel, rankedCells)` for every window of the case, in output order
@@ -106,6 +152,8 @@ export function referenceGradient(
   const c = validateCase(input);
   const dy = validateDy(c, dyInput);
   const w = weightsOf(c, weights);
+  const empty = emptyResult(c, Float64Array);
+  if (empty) return empty.gradient;
   const dx = new Float64Array(c.x.length);
   const assigned = new Uint8Array(c.x.length);
   const rankSums = new Float64Array(w.length);

@@ -41,7 +41,9 @@ export interface SortPoolCase {
 
 /** Forward result: pooled values and their NHWC shape. */
 export interface ForwardResult {
+  /** The pooled values, NHWC, row-major. */
   readonly y: FloatArray;
+  /** Their shape `[B, Ho, Wo, C]` (SPEC.md §3). */
   readonly shape: [number, number, number, number];
 }
 

@@ -34,7 +34,19 @@ describe("validation errors name the argument, the expectation and what was rece
   const cases: [string, () => unknown, string, string][] = [
     ["rank not 4", () => referenceForward(bad({ shape: [3, 5, 2] })), "shape", "rank 3"],
     ["non-integer dimension", () => referenceForward(bad({ shape: [2, 3.5, 5, 2] })), "shape[1] (height)", "3.5"],
-    ["zero dimension", () => referenceForward(bad({ shape: [2, 3, 0, 2] })), "shape[2] (width)", "received 0"],
+    // A zero dimension is an empty input (SPEC.md §1): x must then be empty too.
+    ["zero dimension, x not empty", () => referenceForward(bad({ shape: [2, 3, 0, 2] })), "x", "length B·H·W·C"],
+    ["negative dimension", () => referenceForward(bad({ shape: [2, 3, -1, 2] })), "shape[2] (width)", "received -1"],
+    [
+      "valid, empty input past tf.maxPool's range",
+      () =>
+        referenceForward(
+          bad({ x: new Float32Array(0), shape: [0, 1, 5, 2], padding: "valid", poolSize: [3, 3], strides: [1, 1] }),
+        ),
+      "shape",
+      "height >= 2 and width >= 2 (poolSize − strides) for an empty input",
+    ],
+    ["unknown case key", () => referenceForward(bad({ stride: [1, 1] })), "case", 'unknown key "stride"'],
     ["x length", () => referenceForward(bad({ x: new Float32Array(7) })), "x", "length 7"],
     ["x type", () => referenceForward(bad({ x: [1, 2, 3] })), "x", "Float32Array or Float64Array"],
     ["k out of range", () => referenceForward(bad({ k: 5 })), "k", "received 5"],

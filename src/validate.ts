@@ -43,21 +43,106 @@ export function describe(value: unknown): string {
   return typeof value === "object" ? `an object (${value.constructor?.name ?? "Object"})` : typeof value;
 }
 
-/** Checks `shape`: four positive integers. */
-export function validateShape(shape: unknown): Shape4 {
+/**
+ * Checks `shape`: four positive integers, or with `allowEmpty` four non-negative integers (SPEC.md
+ * §1 "Empty inputs": a zero-size dimension is an empty input, as every case and the op accept).
+ */
+export function validateShape(shape: unknown, allowEmpty = false): Shape4 {
   if (!Array.isArray(shape) || shape.length !== 4) {
     const received = Array.isArray(shape) ? `rank ${shape.length}: ${describe(shape)}` : describe(shape);
     throw new SortPoolArgumentError("shape", "rank 4 [batch, height, width, channels] (NHWC)", received);
   }
+  const least = allowEmpty ? 0 : 1;
   for (let i = 0; i < 4; i++) {
     const d = shape[i];
-    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 1) {
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < least) {
       const axis = ["batch", "height", "width", "channels"][i];
-      throw new SortPoolArgumentError(`shape[${i}] (${axis})`, "a positive integer", describe(d));
+      const expected = allowEmpty ? "a non-negative integer" : "a positive integer";
+      throw new SortPoolArgumentError(`shape[${i}] (${axis})`, expected, describe(d));
     }
   }
   return shape as unknown as Shape4;
 }
+
+/** Whether a shape holds no element (a zero-size dimension): SPEC.md §1 "Empty inputs". */
+export function isEmptyShape(shape: readonly number[]): boolean {
+  return shape.some((d) => d === 0);
+}
+
+/**
+ * Checks the extent of a "valid" window against the input (SPEC.md §3, §6): a non-empty input
+ * needs height >= kh and width >= kw (else its output would be empty); an empty input (a zero-size
+ * dimension) needs an output size `floor((H − kh) / sh) + 1` of at least 0 per axis, i.e.
+ * H >= kh − sh, which is where tf.maxPool accepts it. `shape` entries may be null (unknown: not
+ * checked); `argument` names the shape in the error.
+ */
+export function validateValidExtent(
+  shape: readonly (number | null)[],
+  poolSize: Pair,
+  strides: Pair,
+  argument = "shape",
+): void {
+  const empty = shape.some((d) => d === 0);
+  const [h, w] = [shape[1], shape[2]];
+  const least = (axis: 0 | 1) => empty ? poolSize[axis] - strides[axis] : poolSize[axis];
+  if ((h !== null && h < least(0)) || (w !== null && w < least(1))) {
+    const text = `[${shape.map((d) => (d === null ? "null" : String(d))).join(", ")}]`;
+    const expected = empty
+      ? `height >= ${least(0)} and width >= ${least(1)} (poolSize − strides) for an empty input with padding ` +
+        `"valid" (the output size floor((H − kh) / sh) + 1 would be negative)`
+      : `height >= ${poolSize[0]} and width >= ${poolSize[1]} (the poolSize) with padding "valid" ` +
+        "(the output would be empty)";
+    throw new SortPoolArgumentError(argument, expected, text);
+  }
+}
+
+/** Edit distance of two short strings (for a closest-key suggestion). */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** The accepted key closest to `key` (case, `_` and `-` ignored; at most 3 edits), or undefined. */
+export function closestKey(key: string, accepted: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of accepted) {
+    const d = editDistance(norm(key), norm(candidate));
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return bestDistance <= Math.min(3, Math.max(1, Math.floor(norm(key).length / 2))) ? best : undefined;
+}
+
+/**
+ * Checks that an options object has no key outside `accepted` (SPEC.md §6 "Unknown keys"): a
+ * misspelled option (`stride`, `pool_size`) would otherwise be silently ignored and its default
+ * used. Every own enumerable key counts, whatever its value. Throws a SortPoolArgumentError naming
+ * `argument`, the unknown key (with the closest accepted key, when one is close) and the accepted keys.
+ */
+export function validateKeys(value: object, argument: string, accepted: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (accepted.includes(key)) continue;
+    const near = closestKey(key, accepted);
+    throw new SortPoolArgumentError(
+      argument,
+      `only the keys ${accepted.join(", ")}`,
+      `unknown key ${JSON.stringify(key)}${near === undefined ? "" : ` (did you mean ${JSON.stringify(near)}?)`}`,
+    );
+  }
+}
+
+/** The keys of a registry case ({@link SortPoolCase}). */
+export const CASE_KEYS: readonly string[] = ["x", "shape", "logits", "k", "padding", "poolSize", "strides"];
 
 /** Checks `k`: an integer in 1..cells, where cells = kh·kw (4 for the default 2x2 window). */
 export function validateK(k: unknown, cells = 4): number {
@@ -134,8 +219,9 @@ export interface ValidCase extends SortPoolCase {
 }
 
 /**
- * Checks a whole case (SPEC.md §6) and fills in the window defaults. Also rejects "valid" padding
- * on an input smaller than the window (height < kh or width < kw), whose output would be empty.
+ * Checks a whole case (SPEC.md §6) and fills in the window defaults. Also rejects a key outside
+ * {@link CASE_KEYS}, and "valid" padding on a non-empty input smaller than the window (height < kh
+ * or width < kw), whose output would be empty ({@link validateValidExtent}).
  */
 export function validateCase(c: SortPoolCase): ValidCase {
   if (c === null || typeof c !== "object") {
@@ -145,7 +231,8 @@ export function validateCase(c: SortPoolCase): ValidCase {
       describe(c),
     );
   }
-  const shape = validateShape(c.shape);
+  validateKeys(c, "case", CASE_KEYS);
+  const shape = validateShape(c.shape, true);
   const poolSize = validatePoolSize(c.poolSize);
   const strides = validateStrides(c.strides, poolSize);
   const k = validateK(c.k, poolSize[0] * poolSize[1]);
@@ -158,15 +245,7 @@ export function validateCase(c: SortPoolCase): ValidCase {
   if (c.x.length !== n) {
     throw new SortPoolArgumentError("x", `length B·H·W·C = ${shape.join("·")} = ${n}`, `length ${c.x.length}`);
   }
-  if (padding === "valid" && (shape[1] < poolSize[0] || shape[2] < poolSize[1])) {
-    throw new SortPoolArgumentError(
-      "shape",
-      `height >= ${poolSize[0]} and width >= ${
-        poolSize[1]
-      } (the poolSize) with padding "valid" (the output would be empty)`,
-      `[${shape.join(", ")}]`,
-    );
-  }
+  if (padding === "valid") validateValidExtent(shape, poolSize, strides);
   return { x: c.x, shape, logits, k, padding, poolSize, strides };
 }
 

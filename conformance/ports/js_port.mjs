@@ -28,6 +28,8 @@
 //                                    | per-channel-index (channel c's weights read from offset c instead of c·k)
 //                                    | 2x2-only (the article's layer only: poolSize and strides are ignored, as a
 //                                    port written before them would, and only k shared logits are accepted)
+//                                    | unsigned-zeros (a zero y is always +0) | bom-after-first (a byte-order
+//                                    mark before every answer after the first)
 
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -47,6 +49,8 @@ const PLANTS = [
   "overlap-assign",
   "per-channel-index",
   "2x2-only",
+  "unsigned-zeros",
+  "bom-after-first",
 ];
 const { values: opts } = parseArgs({
   options: {
@@ -135,9 +139,9 @@ function parseCase(req) {
     throw new ArgumentError("shape", "rank 4 [batch, height, width, channels]", JSON.stringify(shape));
   }
   shape.forEach((d, i) => {
-    if (!Number.isSafeInteger(d) || d < 1) {
+    if (!Number.isSafeInteger(d) || d < 0) {
       const axis = ["batch", "height", "width", "channels"][i];
-      throw new ArgumentError(`shape[${i}] (${axis})`, "a positive integer", JSON.stringify(d));
+      throw new ArgumentError(`shape[${i}] (${axis})`, "a non-negative integer", JSON.stringify(d));
     }
   });
   // SPEC §2: the window defaults to 2x2, the strides to the window.
@@ -163,8 +167,16 @@ function parseCase(req) {
     return opts.plant === "float32-logits" ? Math.fround(l) : l;
   });
   const x = decodeArray(req.x, "x", b * h * w * c);
-  if (padding === "valid" && (h < poolSize[0] || w < poolSize[1])) {
-    throw new ArgumentError("shape", 'height >= kh and width >= kw with padding "valid"', JSON.stringify(shape));
+  // SPEC §3: "valid" needs the window to fit a non-empty input; an empty one (a zero dimension, SPEC §1) only needs
+  // an output size floor((H − kh) / sh) + 1 of at least 0.
+  const empty = b * h * w * c === 0;
+  const [leastH, leastW] = empty ? [poolSize[0] - strides[0], poolSize[1] - strides[1]] : poolSize;
+  if (padding === "valid" && (h < leastH || w < leastW)) {
+    throw new ArgumentError(
+      "shape",
+      `height >= ${leastH} and width >= ${leastW} with padding "valid"`,
+      JSON.stringify(shape),
+    );
   }
   return { x, shape, logits: smallestFirst ? reverseGroups(logits, k) : logits, k, padding, poolSize, strides };
 }
@@ -272,7 +284,7 @@ function forward(c) {
     // window's maximum itself, bitwise.
     let acc = round(w[base] * ranked[0].value);
     for (let r = 1; r < c.k; r++) acc = round(acc + round(w[base + r] * ranked[r].value));
-    y[o] = acc;
+    y[o] = opts.plant === "unsigned-zeros" && acc === 0 ? 0 : acc;
   });
   return { shape, y };
 }
@@ -300,7 +312,8 @@ function gradient(c, dyRaw) {
       s[base + r] = round(s[base + r] + round(value * dy[o]));
     }
   });
-  if (c.k === 1) return { dx, dLogits: new Array(c.logits.length).fill(0) }; // no free weight (SPEC §5)
+  // k = 1: no free weight (SPEC §5); an empty input: no window, nothing computed (SPEC §1). Exactly +0 either way.
+  if (c.k === 1 || c.x.length === 0) return { dx, dLogits: new Array(c.logits.length).fill(0) };
   const dLogits = [];
   for (let g = 0; g < c.logits.length; g += c.k) {
     let t = round(wt[g] * s[g]);
@@ -349,6 +362,8 @@ lines.on("line", (line) => {
     if (!(e instanceof ArgumentError || e instanceof SyntaxError)) throw e;
     out = { id: req?.id ?? null, error: e.message };
   }
-  process.stdout.write(JSON.stringify(out) + "\n");
+  process.stdout.write(
+    (answered >= 1 && opts.plant === "bom-after-first" ? "\uFEFF" : "") + JSON.stringify(out) + "\n",
+  );
   answered++;
 });

@@ -115,9 +115,9 @@ class Case:
         dims = []
         for i, d in enumerate(shape):
             n = as_integer(d)
-            if n is None or n < 1:
+            if n is None or n < 0:
                 axis = ["batch", "height", "width", "channels"][i]
-                raise ArgumentError(f"shape[{i}] ({axis})", "a positive integer", json.dumps(d))
+                raise ArgumentError(f"shape[{i}] ({axis})", "a non-negative integer", json.dumps(d))
             dims.append(n)
         self.dims = dims
         b, h, w, c = dims
@@ -135,8 +135,13 @@ class Case:
         # k logits shared by every channel, or C·k per channel (channel c's at [c·k, c·k + k)).
         self.logits = decode_array(req.get("logits"), "logits", sorted({k, c * k}))
         self.x = np.array(decode_array(req.get("x"), "x", [b * h * w * c]), dtype=np.float64).reshape(dims)
-        if self.padding == "valid" and (h < self.pool[0] or w < self.pool[1]):
-            raise ArgumentError("shape", 'height >= kh and width >= kw with padding "valid"', json.dumps(dims))
+        # SPEC §3: "valid" needs the window to fit a non-empty input; an empty one (a zero dimension, SPEC §1) only
+        # needs an output size floor((H - kh) / sh) + 1 of at least 0.
+        self.empty = b * h * w * c == 0
+        least = (self.pool[0] - self.strides[0], self.pool[1] - self.strides[1]) if self.empty else self.pool
+        if self.padding == "valid" and (h < least[0] or w < least[1]):
+            raise ArgumentError("shape", f'height >= {least[0]} and width >= {least[1]} with padding "valid"',
+                                json.dumps(dims))
 
 
 def softmax_weights(logits):
@@ -216,7 +221,16 @@ def rank_order(v, real, k):
     return np.argsort(ranks, axis=-1, kind="stable")
 
 
+def empty_output_shape(case):
+    """The output shape of an empty input (SPEC §1): no window to gather, so none is built."""
+    b, h, w, c = case.dims
+    return (b, axis_geometry(h, case.pool[0], case.strides[0], case.padding)[0],
+            axis_geometry(w, case.pool[1], case.strides[1], case.padding)[0], c)
+
+
 def forward(case, dtype):
+    if case.empty:
+        return np.zeros(0, dtype=dtype), empty_output_shape(case)
     v, real, _, out_shape = windows(case, dtype)
     ranked = np.take_along_axis(v, rank_order(v, real, case.k), axis=-1)
     w = weight_table(case, dtype)  # [C, k]: broadcasts along the channel axis of ranked[..., r]
@@ -249,6 +263,11 @@ def sum_in_output_order(cells, outs, terms, size, dtype):
 
 
 def gradient(case, dy_list, dtype):
+    if case.empty:
+        # No window: dx is empty and dLogits exactly +0, whatever the logits (SPEC §1).
+        b, ho, wo, c = empty_output_shape(case)
+        decode_array(dy_list, "dy", [b * ho * wo * c])
+        return np.zeros(case.dims, dtype=dtype), np.zeros(len(case.logits), dtype=dtype)
     v, real, index, (b, ho, wo, c) = windows(case, dtype)
     dy = np.array(decode_array(dy_list, "dy", [b * ho * wo * c]), dtype=np.float64).astype(dtype)
     dy = dy.reshape(b, ho, wo, c)

@@ -7,6 +7,7 @@
  */
 import { isDefaultWindow, outputShape, poolGeometry, sizeOf } from "../spec.ts";
 import type { BenchHandle, Implementation, SortPoolCase } from "../types.ts";
+import { EMPTY_BENCH_HANDLE, emptyCaseResult } from "../reference.ts";
 import { SortPoolArgumentError, validateCase, type ValidCase } from "../validate.ts";
 import { rejectUnsupported, type TfjsFamily, tfjsImplementation } from "./family.ts";
 import { networkFamily } from "./network.ts";
@@ -148,19 +149,29 @@ export function serialisedTfjsEntry(
     });
   };
   const handleTurn = (body: () => Promise<void>) => () => withBackend(backend, body);
+  // An empty case (SPEC.md §1 "Empty inputs") is answered without a backend: no zero-size tensor or dispatch.
+  const empty = (input: SortPoolCase, dy?: ArrayLike<number>) =>
+    emptyCaseResult(input, dy, (c) => rejectUnsupported(entry.name, entry.supports, c));
   return {
     ...entry,
-    forward: (c) => turn("forward", c, () => entry.forward(c)),
-    gradient: (c, dy) => turn("gradient", c, () => entry.gradient(c, dy)),
-    prepareBench: entry.prepareBench && ((c) =>
-      turn("prepareBench", c, async () => {
-        const handle: BenchHandle = await entry.prepareBench!(c);
-        return {
-          forward: handleTurn(() => handle.forward()),
-          forwardBackward: handleTurn(() => handle.forwardBackward()),
-          dispose: () => handle.dispose(),
-        };
-      })),
+    forward: (c) => {
+      const e = empty(c);
+      return e ? Promise.resolve(e.forward) : turn("forward", c, () => entry.forward(c));
+    },
+    gradient: (c, dy) => {
+      const e = empty(c, dy);
+      return e ? Promise.resolve(e.gradient) : turn("gradient", c, () => entry.gradient(c, dy));
+    },
+    prepareBench: entry.prepareBench &&
+      ((c) =>
+        emptyCaseResult(c) ? Promise.resolve(EMPTY_BENCH_HANDLE) : turn("prepareBench", c, async () => {
+          const handle: BenchHandle = await entry.prepareBench!(c);
+          return {
+            forward: handleTurn(() => handle.forward()),
+            forwardBackward: handleTurn(() => handle.forwardBackward()),
+            dispose: () => handle.dispose(),
+          };
+        })),
   };
 }
 

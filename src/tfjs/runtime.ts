@@ -18,6 +18,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { WebGpuError, withGpuErrorScopes } from "../webgpu/device.ts";
+import { useEngine } from "../webgpu/engine.ts";
+import { ensureWebGpuBackend } from "./webgpu_backend.ts";
 
 export { tf, WebGpuError, withGpuErrorScopes };
 
@@ -28,6 +30,10 @@ const ready = new Map<TfjsBackendName, Promise<void>>();
 
 async function initialise(name: TfjsBackendName): Promise<void> {
   if (name === "webgpu") {
+    // The engine (Deno's wgpu or Dawn) must be navigator.gpu before tfjs requests its adapter.
+    await useEngine();
+    // In Node, navigator.gpu (Dawn) arrives after tfjs-backend-webgpu looked for it.
+    ensureWebGpuBackend();
     if (typeof navigator === "undefined" || !navigator.gpu) {
       throw new Error("tfjs webgpu backend: navigator.gpu is missing: this runtime has no WebGPU");
     }
@@ -46,6 +52,7 @@ async function initialise(name: TfjsBackendName): Promise<void> {
   // tfjs believes it runs under Node (Deno looks like Node to it). The banner is advice for
   // Node users, not a diagnostic, so the harness marks the first use as done.
   if (name === "cpu") (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  if (name === "webgpu") watchUncapturedErrors((tf.backend() as unknown as { device: GPUDevice }).device);
 }
 
 /** Initialises `name` once (a failure is not cached) and makes it the active backend. */
@@ -60,6 +67,40 @@ async function activate(name: TfjsBackendName): Promise<void> {
   if (tf.getBackend() !== name) {
     if (!(await tf.setBackend(name))) throw new Error(`tfjs: could not switch to backend "${name}"`);
   }
+}
+
+/**
+ * GPU errors tfjs's webgpu device raised outside any error scope. tfjs-backend-webgpu creates its
+ * pipelines without error scopes, so a kernel of its own that an engine's compiler rejects (a
+ * shader valid on one engine and invalid on another) only raises an uncaptured error, and the
+ * dispatch that uses it leaves its output unwritten: the call returns zeros or stale memory.
+ */
+const uncaptured: GPUError[] = [];
+const watchedDevices = new WeakSet<GPUDevice>();
+
+function watchUncapturedErrors(device: GPUDevice): void {
+  if (watchedDevices.has(device)) return;
+  watchedDevices.add(device);
+  device.addEventListener("uncapturederror", (event) => {
+    uncaptured.push((event as GPUUncapturedErrorEvent).error);
+  });
+}
+
+/**
+ * Throws the uncaptured GPU errors recorded so far as a {@link WebGpuError} (out-of-memory first,
+ * then validation), so that a webgpu call whose tfjs kernels failed never returns its garbage.
+ */
+function throwUncapturedErrors(when: string): void {
+  if (uncaptured.length === 0) return;
+  const errors = uncaptured.splice(0);
+  const oom = errors.some((e) => e.constructor.name === "GPUOutOfMemoryError" || /out of memory/i.test(e.message));
+  const messages = [...new Set(errors.map((e) => e.message.trim()))];
+  throw new WebGpuError(
+    `tfjs's webgpu backend (${errors.length} uncaptured error${errors.length === 1 ? "" : "s"} ${when}: ` +
+      "a kernel of tfjs or of this project was rejected by the engine, and results are not valid)",
+    oom ? "out-of-memory" : "validation",
+    messages.join("\n---\n"),
+  );
 }
 
 /** The turn an async context is in: the backend it holds. */
@@ -92,7 +133,21 @@ export function withBackend<T>(name: TfjsBackendName, body: () => T | Promise<T>
     }
     return Promise.resolve().then(body);
   }
-  const run = () => turns.run({ backend: name }, async () => (await activate(name), await body()));
+  const run = () =>
+    turns.run({ backend: name }, async () => {
+      await activate(name);
+      if (name !== "webgpu") return await body();
+      throwUncapturedErrors("before this call, after an earlier webgpu call had returned");
+      let value: T;
+      try {
+        value = await body();
+      } catch (e) {
+        uncaptured.length = 0; // the body's own error explains the call; stale GPU errors would mislead the next one
+        throw e;
+      }
+      throwUncapturedErrors("during this call");
+      return value;
+    });
   const result = queueTail.then(run, run);
   queueTail = result.catch(() => undefined);
   return result;

@@ -23,13 +23,19 @@ import { copySources } from "./shaders.ts";
  */
 export const COPY_WORKGROUP_SIZE = DEFAULT_FORWARD_WORKGROUP_SIZE;
 
+/**
+ * The override constants both copy kernels are created with (entry point `main`, layout "auto"):
+ * their only pipeline variant, which the compile matrix (src/webgpu/compile_matrix.test.ts) creates.
+ */
+export const COPY_PIPELINE_CONSTANTS: Readonly<Record<string, number>> = { WORKGROUP_SIZE: COPY_WORKGROUP_SIZE };
+
 /** A copy-kernel bench handle plus what it moves per call. */
 export interface CopyBench extends BenchHandle {
   /** Bytes read plus written by one `forward()` call. */
   readonly forwardBytes: number;
   /** Bytes read plus written by one `forwardBackward()` call. */
   readonly forwardBackwardBytes: number;
-  /** The adapter, "description (DENO_WEBGPU_BACKEND=...)". */
+  /** The adapter and engine (src/webgpu/engine.ts describeAdapter). */
   readonly adapter: string;
 }
 
@@ -78,7 +84,7 @@ export async function prepareCopyBench(shape: Shape4): Promise<CopyBench> {
       return await device.createComputePipelineAsync({
         label,
         layout: "auto",
-        compute: { module, entryPoint: "main", constants: { WORKGROUP_SIZE: COPY_WORKGROUP_SIZE } },
+        compute: { module, entryPoint: "main", constants: { ...COPY_PIPELINE_CONSTANTS } },
       });
     };
     const forwardPipeline = await pipeline(sources.forward, "copy forward");

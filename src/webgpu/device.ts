@@ -5,28 +5,41 @@
  * @module
  */
 
+import { describeAdapter, engineInfo, useEngine } from "./engine.ts";
+
+export { describeAdapter };
+
 /** A device together with the adapter it came from. */
 export interface AcquiredDevice {
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
 }
 
-/** The WebGPU API of this runtime, or a thrown explanation of why there is none. */
-export function gpuOrThrow(): GPU {
+/**
+ * The WebGPU API of the engine this process uses (src/webgpu/engine.ts: SORTPOOL_ENGINE or
+ * useEngine), or a thrown explanation of why there is none.
+ */
+export async function gpuOrThrow(): Promise<GPU> {
+  await useEngine();
   if (typeof navigator === "undefined" || !navigator.gpu) {
-    throw new Error("WebGPU: navigator.gpu is missing: this runtime has no WebGPU API");
+    throw new Error("WebGPU: navigator.gpu is missing: this runtime has no WebGPU API (try SORTPOOL_ENGINE=dawn)");
   }
   return navigator.gpu;
 }
 
 /** The adapter, or a thrown explanation that none exists. */
 export async function requestAdapterOrThrow(): Promise<GPUAdapter> {
-  const adapter = await gpuOrThrow().requestAdapter();
+  const adapter = await (await gpuOrThrow()).requestAdapter();
   if (!adapter) {
     const env = typeof Deno !== "undefined" ? Deno.env.get("DENO_WEBGPU_BACKEND") : undefined;
+    const engine = engineInfo();
     throw new Error(
-      "WebGPU: navigator.gpu.requestAdapter() returned null: no WebGPU adapter" +
-        (env ? ` (DENO_WEBGPU_BACKEND=${env})` : " (Deno picks one from DENO_WEBGPU_BACKEND=vulkan|gl|...)"),
+      `WebGPU: navigator.gpu.requestAdapter() returned null on ${engine.implementation}: no WebGPU adapter` +
+        (engine.name !== "deno"
+          ? ""
+          : env
+          ? ` (DENO_WEBGPU_BACKEND=${env})`
+          : " (Deno picks one from DENO_WEBGPU_BACKEND=vulkan|gl|...)"),
     );
   }
   return adapter;
@@ -54,13 +67,6 @@ export async function requestDeviceOrThrow(label: string): Promise<AcquiredDevic
     },
   });
   return { adapter, device };
-}
-
-/** One line naming the adapter and the backend that Deno picked, for reports. */
-export function describeAdapter(adapter: GPUAdapter): string {
-  const info = adapter.info;
-  const backend = typeof Deno !== "undefined" ? Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default" : "browser";
-  return `${info.description || info.vendor || "unknown adapter"} (DENO_WEBGPU_BACKEND=${backend})`;
 }
 
 /** A WebGPU validation or out-of-memory error captured by an error scope, as a thrown error. */

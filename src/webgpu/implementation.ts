@@ -33,7 +33,7 @@ export interface WgslImplementation extends Implementation {
   dispose(): Promise<void> | void;
   /** Counts of the GPU buffers this host created and destroyed (data, uniforms, readback). */
   bufferStats(): BufferStats;
-  /** "description (DENO_WEBGPU_BACKEND=...)" of the adapter, once a device was acquired. */
+  /** The adapter and engine (src/webgpu/engine.ts describeAdapter), once a device was acquired. */
   adapterDescription(): string | undefined;
   /**
    * This entry planned against stricter limits (a lower maxStorageBufferBindingSize or

@@ -21,7 +21,9 @@
 import {
   isDefaultWindow,
   isPerChannel,
+  MAX_WINDOW_SIDE,
   outputShape,
+  POOL_RANGES,
   type PoolGeometry,
   poolGeometry,
   sizeOf,
@@ -97,10 +99,60 @@ export interface SortPoolChunk extends ChunkGeometry {
  * window inside x ("valid", or even H and W); every chunk's work items within
  * {@link FEW_ITEMS_LIMIT} (one-step division).
  */
-interface ForwardConstants {
+export interface ForwardConstants {
   readonly k: number;
   readonly fullWindows: boolean;
   readonly fewItems: boolean;
+}
+
+/**
+ * Every value each 2x2 forward constant can take: k is any k of the 2x2 window (src/spec.ts
+ * POOL_RANGES), the flags either way. Typed over {@link ForwardConstants}, so a constant added
+ * there does not compile until its values are listed here (and so reach the compile matrix).
+ */
+const FORWARD_CONSTANT_VALUES: { readonly [F in keyof ForwardConstants]: readonly ForwardConstants[F][] } = {
+  k: POOL_RANGES,
+  fullWindows: [false, true],
+  fewItems: [false, true],
+};
+
+/** Channel groups per invocation a 2x2 plan can choose (`#planDefault`: 2 when their count per pixel is even). */
+const GROUPS_PER_INVOCATION: readonly SortPoolPlan["groupsPerInvocation"][] = [1, 2];
+
+/** Every combination of the values listed per key (the cartesian product), in key order. */
+function everyCombination<T extends object>(values: { readonly [F in keyof T]: readonly T[F][] }): T[] {
+  let out: Record<string, unknown>[] = [{}];
+  for (const [key, options] of Object.entries(values) as [string, readonly unknown[]][]) {
+    out = out.flatMap((partial) => options.map((value) => ({ ...partial, [key]: value })));
+  }
+  return out as T[];
+}
+
+/** Every window constant set of the general kernels: KH and KW 1..MAX_WINDOW_SIDE (SPEC.md §2), K 1..KH·KW. */
+function windowConstantSets(): GeneralPlan["constants"][] {
+  const out: GeneralPlan["constants"][] = [];
+  for (let kh = 1; kh <= MAX_WINDOW_SIDE; kh++) {
+    for (let kw = 1; kw <= MAX_WINDOW_SIDE; kw++) {
+      for (let k = 1; k <= kh * kw; k++) out.push({ KH: kh, KW: kw, K: k });
+    }
+  }
+  return out;
+}
+
+/**
+ * One pipeline a {@link SortPoolKernels} can create: a kernel source and the choices its planners
+ * and encoders make for it. {@link SortPoolKernels.pipelineDescriptor} turns it into the
+ * descriptor the pipeline cache would use (entry point, layout, override constants).
+ */
+export interface PipelineVariant {
+  /** The kernel source (its file in `kernels/`: src/webgpu/shaders.ts KERNEL_FILES). */
+  readonly source: keyof KernelSources;
+  /** Channel groups per invocation (the 2x2 forward and backward kernels; 1 for the others). */
+  readonly groupsPerInvocation: 1 | 2;
+  /** The general window kernels' constants KH, KW and K. */
+  readonly window?: GeneralPlan["constants"];
+  /** The 2x2 forward kernels' constants K, FULL_WINDOWS and FEW_ITEMS. */
+  readonly forward?: ForwardConstants;
 }
 
 /** Plans a kernel set keeps for repeated calls (then it starts over). */
@@ -847,6 +899,48 @@ export class SortPoolKernels {
       this.#pipelines.set(key, pipeline);
     }
     return pipeline;
+  }
+
+  /**
+   * Every pipeline this kernel set can create for any valid call, with its workgroup sizes: per
+   * source, the choices `#pipeline` and `#windowPipeline` receive from the planners (2x2 forward
+   * and backward: each groups-per-invocation, forward also each k, window and item-count flag;
+   * general window kernels: every window and k; the others: their one pipeline). Nothing is
+   * created; the compile matrix (src/webgpu/compile_matrix.test.ts) creates each.
+   */
+  pipelineVariants(): PipelineVariant[] {
+    const out: PipelineVariant[] = [];
+    for (const source of Object.keys(this.#sources) as SourceName[]) {
+      const kind = layoutOf(source);
+      if (WINDOW_KERNELS.includes(kind)) {
+        for (const window of windowConstantSets()) out.push({ source, groupsPerInvocation: 1, window });
+      } else if (kind === "forward") {
+        for (const groupsPerInvocation of GROUPS_PER_INVOCATION) {
+          for (const forward of everyCombination<ForwardConstants>(FORWARD_CONSTANT_VALUES)) {
+            out.push({ source, groupsPerInvocation, forward });
+          }
+        }
+      } else if (kind === "backward") {
+        for (const groupsPerInvocation of GROUPS_PER_INVOCATION) out.push({ source, groupsPerInvocation });
+      } else {
+        out.push({ source, groupsPerInvocation: 1 });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The descriptor the pipeline cache creates `variant` with (label, layout, entry point, override
+   * constants), on `module` (default: this set's module of the variant's source).
+   */
+  pipelineDescriptor(variant: PipelineVariant, module?: GPUShaderModule): GPUComputePipelineDescriptor {
+    return this.#descriptor(
+      variant.source,
+      module ?? this.#module(variant.source),
+      variant.groupsPerInvocation,
+      variant.window,
+      variant.forward,
+    );
   }
 
   /** The uniform buffer of `which`, at least `bytes` long (grown to the next power of two when too small). */

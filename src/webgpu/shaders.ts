@@ -1,10 +1,13 @@
 /**
- * The WGSL sources of the sort_pool2d kernels (files in `kernels/`), read at run time so the
- * shaders stay standalone files a porter can reuse verbatim, and so a caller can swap any of
- * them (the CI gate's slowed self-test variants, a reviewer's mutated kernel).
+ * The WGSL sources of the sort_pool2d kernels. The files in `kernels/` are the sources a porter
+ * reads and reuses verbatim; the library takes their text from the generated module
+ * `kernel_sources.ts` (build/kernels.ts, `deno task kernels`), never from the file system, so it
+ * runs the same when imported from a registry, an https or `file:` URL, or a bundle. A caller can
+ * still swap any kernel (the CI gate's slowed self-test variants, a reviewer's mutated kernel).
  *
  * @module
  */
+import { KERNEL_FILE_TEXT } from "./kernel_sources.ts";
 
 /** The sort_pool2d kernels' WGSL sources, one entry per file in `kernels/`. */
 export interface KernelSources {
@@ -80,7 +83,10 @@ export const COPY_FILES: Readonly<Record<keyof CopySources, string>> = {
   backward: "copy_backward.wgsl",
 };
 
-/** URL of a file in the project's `kernels/` folder. */
+/**
+ * URL of a file in the project's `kernels/` folder, for the harness and tests that read the
+ * `.wgsl` files themselves; the library never reads it.
+ */
 export function kernelUrl(file: string): URL {
   return new URL(`../../kernels/${file}`, import.meta.url);
 }
@@ -88,15 +94,23 @@ export function kernelUrl(file: string): URL {
 let defaultKernels: KernelSources | undefined;
 let defaultCopy: CopySources | undefined;
 
-function readAll<T extends string>(files: Readonly<Record<T, string>>): Record<T, string> {
+function textOf<T extends string>(files: Readonly<Record<T, string>>): Record<T, string> {
   const out = {} as Record<T, string>;
-  for (const key of Object.keys(files) as T[]) out[key] = Deno.readTextFileSync(kernelUrl(files[key]));
+  for (const key of Object.keys(files) as T[]) {
+    const text = KERNEL_FILE_TEXT[files[key]];
+    if (text === undefined) {
+      throw new Error(
+        `kernel_sources.ts has no ${files[key]}: regenerate it from kernels/ (deno task kernels)`,
+      );
+    }
+    out[key] = text;
+  }
   return out;
 }
 
 /**
- * The kernel sources: the files in `kernels/`, with any entry of `overrides` replacing its file.
- * Reads synchronously (once, then cached) because tfjs kernel functions are synchronous.
+ * The kernel sources: the files in `kernels/` (as the generated module holds them), with any
+ * entry of `overrides` replacing its file. Synchronous, because tfjs kernel functions are.
  */
 export function kernelSources(overrides: Partial<KernelSources> = {}): KernelSources {
   for (const [key, value] of Object.entries(overrides)) {
@@ -109,13 +123,13 @@ export function kernelSources(overrides: Partial<KernelSources> = {}): KernelSou
       throw new TypeError(`kernelSources: shaders.${key}: expected a WGSL string, received ${typeof value}`);
     }
   }
-  defaultKernels ??= readAll(KERNEL_FILES);
+  defaultKernels ??= textOf(KERNEL_FILES);
   return { ...defaultKernels, ...definedOnly(overrides) };
 }
 
-/** The copy kernel sources from `kernels/`. */
+/** The copy kernel sources (`kernels/copy_*.wgsl`, from the generated module). */
 export function copySources(): CopySources {
-  defaultCopy ??= readAll(COPY_FILES);
+  defaultCopy ??= textOf(COPY_FILES);
   return defaultCopy;
 }
 

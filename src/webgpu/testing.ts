@@ -1,6 +1,7 @@
 /**
- * Helpers shared by the WGSL tests: seeded cases and float32 comparisons against the float64
- * reference.
+ * Helpers shared by the WGSL tests: seeded cases, float32 comparisons against the float64
+ * reference, and the adapter fingerprint that keys bit pins (a pin holds for the adapter it was
+ * recorded on, never for "any WebGPU"; an adapter without pins gets the spec-level checks).
  *
  * Tolerance (float32 implementations against the float64 reference): |actual − expected| ≤
  * `FLOAT32_TOLERANCE` · (1 + |expected|) for y and dx, and ≤ `FLOAT32_TOLERANCE` · (1 + Σ|v·dy|)
@@ -13,6 +14,8 @@
 import { outputShape, sizeOf } from "../spec.ts";
 import { mulberry32 } from "../random.ts";
 import type { Padding, Pair, Shape4, SortPoolCase } from "../types.ts";
+import { requestAdapterOrThrow } from "./device.ts";
+import { engineInfo } from "./engine.ts";
 
 /** Relative tolerance of float32 results against the float64 reference (see the module docs). */
 export const FLOAT32_TOLERANCE = 1e-5;
@@ -153,4 +156,67 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
 /** Float32 view of a result array (the implementations return Float32Array). */
 export function asFloat32(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
+}
+
+/**
+ * What identifies an adapter's float arithmetic for bit pins: the engine (its WGSL compiler) and
+ * every field of adapter.info, subgroup sizes included. Deno's GL and Vulkan paths to Mesa's
+ * llvmpipe report the same vendor, device and description and differ only in subgroupMinSize
+ * (4 on GL, 8 on Vulkan), yet they compile WGSL through different front ends (GLSL and SPIR-V)
+ * and round some kernels differently, so the subgroup sizes are part of the key.
+ */
+export interface AdapterFingerprint {
+  readonly engine: string;
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  readonly subgroupMinSize: number | undefined;
+  readonly subgroupMaxSize: number | undefined;
+  /** All of the above in one string: the key of pin tables. */
+  readonly key: string;
+}
+
+/** The fingerprint of `adapter` on the engine in use (src/webgpu/engine.ts). */
+export function adapterFingerprint(adapter: GPUAdapter): AdapterFingerprint {
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const fields = {
+    engine: engineInfo().name,
+    vendor: info.vendor ?? "",
+    architecture: info.architecture ?? "",
+    device: info.device ?? "",
+    description: info.description ?? "",
+    subgroupMinSize: info.subgroupMinSize,
+    subgroupMaxSize: info.subgroupMaxSize,
+  };
+  const key = [
+    fields.engine,
+    fields.vendor,
+    fields.architecture,
+    fields.device,
+    fields.description,
+    `subgroups ${fields.subgroupMinSize ?? "?"}-${fields.subgroupMaxSize ?? "?"}`,
+  ].join(" / ");
+  return { ...fields, key };
+}
+
+/** The fingerprint of the adapter this process's WebGPU implementations get (a plain requestAdapter()). */
+export async function currentAdapterFingerprint(): Promise<AdapterFingerprint> {
+  return adapterFingerprint(await requestAdapterOrThrow());
+}
+
+/** Fingerprint keys of the adapters whose bits the tests pin (see {@link adapterFingerprint}). */
+export const PINNED_ADAPTERS = {
+  /** Mesa llvmpipe through Deno's wgpu GL backend (naga emits GLSL). */
+  llvmpipeGl: "deno / 65541 /  / 0 / llvmpipe (LLVM 15.0.6, 256 bits) / subgroups 4-128",
+  /** Mesa lavapipe (llvmpipe's Vulkan driver) through Deno's wgpu Vulkan backend (naga emits SPIR-V). */
+  llvmpipeVulkan: "deno / 65541 /  / 0 / llvmpipe (LLVM 15.0.6, 256 bits) / subgroups 8-8",
+  /** SwiftShader's Vulkan driver (Subzero JIT) through Dawn (Tint emits SPIR-V). */
+  swiftShaderDawn:
+    "dawn / google / swiftshader / swiftshader-device-subzero- / SwiftShader driver 5.0.0 / subgroups 4-4",
+} as const;
+
+/** A NaN-insensitive copy: every NaN replaced by the canonical quiet NaN 0x7fc00000. */
+export function canonicalNaN(values: ArrayLike<number>): Float32Array {
+  return Float32Array.from(values, (v) => (Number.isNaN(v) ? NaN : v));
 }

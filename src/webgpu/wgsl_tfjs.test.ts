@@ -1,6 +1,6 @@
 /**
  * The `wgsl@tfjs` entry (the WGSL kernels inside tfjs's webgpu backend) and the registry rows of
- * both WGSL entries, on the adapter DENO_WEBGPU_BACKEND selects.
+ * both WGSL entries, on whatever adapter the engine gives (Deno's GL or Vulkan backend, or Dawn).
  */
 import { describe, expect, test } from "vitest";
 import { implementations } from "../registry.ts";
