@@ -15,6 +15,7 @@ export default defineConfig({
       "conformance/**/*.test.ts",
       "reproduce/**/*.test.ts",
       "build/**/*.test.ts",
+      "web/**/*.test.ts",
     ],
     // GPU adapters here are CPU emulations shared by every test file; one file at a time keeps
     // timings sane on a 2-core machine.

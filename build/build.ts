@@ -34,6 +34,7 @@ export const BROWSER_SHIMS: Readonly<Record<string, string>> = {
   "node:path": "shims/path.ts",
   "node:url": "shims/url.ts",
   "node:fs": "shims/fs.ts",
+  "node:fs/promises": "shims/fs_promises.ts",
 };
 
 /** The files `npm pack` takes from the built directory. */
@@ -101,7 +102,9 @@ export function packageJson(config: DenoConfig): Record<string, unknown> {
  * time, and `src/mod.ts` re-exports its type modules whole).
  */
 export function tidyDeclarations(dts: string, jsExports: ReadonlySet<string>): string {
-  const lines = dropShadowedFunctions(dts.split("\n").filter((line) => !/^import .* from "\.{1,2}\/.*";$/.test(line)));
+  const lines = dropShadowedFunctions(
+    dedupeNamespaceImports(dts.split("\n").filter((line) => !/^import .* from "\.{1,2}\/.*";$/.test(line))),
+  );
   return lines.map((line) => {
     const value = line.match(/^export (declare (?:const|let|function|class|enum|abstract class) )(\w+)/);
     if (value && !jsExports.has(value[2])) return line.replace(/^export /, "");
@@ -114,6 +117,29 @@ export function tidyDeclarations(dts: string, jsExports: ReadonlySet<string>): s
     }
     return line;
   }).join("\n");
+}
+
+/**
+ * Keeps one namespace import per name: the concatenated declarations of several modules may import
+ * the same package both as `import * as tf` and `import type * as tf`, which TypeScript rejects as
+ * a duplicate identifier. The value import is kept (it also provides the types).
+ */
+function dedupeNamespaceImports(lines: string[]): string[] {
+  const pattern = /^import (type )?\* as (\w+) from "([^"]+)";$/;
+  const valueImports = new Set<string>();
+  for (const line of lines) {
+    const m = line.match(pattern);
+    if (m && !m[1]) valueImports.add(m[2]);
+  }
+  const seen = new Set<string>();
+  return lines.filter((line) => {
+    const m = line.match(pattern);
+    if (!m) return true;
+    if (m[1] && valueImports.has(m[2])) return false;
+    if (seen.has(m[2])) return false;
+    seen.add(m[2]);
+    return true;
+  });
 }
 
 /**

@@ -4,23 +4,28 @@
  * The default base (when `--base` is not given), first rule that applies:
  * 1. `SORTPOOL_GATE_BASE`: a commit named by the CI system (for a pull request its base commit,
  *    for a push the commit before it, for a machine that lands series of commits the last commit
- *    that landed). An all-zero value (GitHub's "before" of a new branch) counts as unset; a value
- *    that is not a commit in this clone (the commit before a force push) is reported and skipped.
- * 2. A remote-tracking main branch (`origin/main`, else `origin/master`): the merge-base of HEAD
- *    with it, i.e. everything not yet on the remote's main is measured; when HEAD is already on
- *    it, HEAD~1.
+ *    that landed). An all-zero value (GitHub's "before" of a new branch) counts as unset. A commit
+ *    this clone lacks is fetched from the remote (below); only when the remote answers that it has
+ *    no such commit (the commit before a force push) is it reported and skipped.
+ * 2. A remote-tracking main branch (`R/main`, else `R/master`, for R the current branch's remote:
+ *    its configured `branch.<name>.remote`, else `origin`, else the only remote; then `origin`):
+ *    the merge-base of HEAD with it, i.e. everything not yet on the remote's main is measured;
+ *    when HEAD is already on it, HEAD~1.
  * 3. A local `main` (else `master`) branch: the merge-base of HEAD with it on a topic branch; at
  *    main's tip (the merge-base is HEAD itself), HEAD~1.
  * 4. HEAD~1.
  * The working tree, uncommitted changes included, is always the side being judged.
  *
- * Shallow clones (the default of many CI systems): a merge-base, a `$SORTPOOL_GATE_BASE` commit or
- * HEAD~1 may lie past the clone's depth. When the repository is shallow and a rule's commit is
- * missing, the history is deepened from the branch's remote (`git fetch --deepen=50`, then
- * `--deepen=500`, then `--unshallow`) until it appears; when that fails (no remote, no network),
- * resolving stops with a {@link BaseError} (the gate exits 2) saying what to fetch. A rule is never
- * silently replaced by a later one because history was missing, and the rule reported is the one
- * used (with the deepening it took).
+ * Missing commits and shallow clones (the default of many CI systems): a `--base` or
+ * `$SORTPOOL_GATE_BASE` commit may not have been fetched (a single-branch clone), and a merge-base,
+ * a named commit or HEAD~1 may lie past a shallow clone's depth. A full commit id the clone lacks
+ * is fetched by id from the remote (`git fetch REMOTE ID`, with `--depth=1` in a shallow clone);
+ * when a rule's commit is still missing in a shallow clone, the history is deepened (`git fetch
+ * --deepen=50`, then `--deepen=500`, then `--unshallow`) until it appears. When the remote cannot
+ * be reached (no remote, no network), resolving stops with a {@link BaseError} (the gate exits 2)
+ * saying what to fetch. A rule is never silently replaced by a later one because history was
+ * missing, and the rule reported is the one used, followed by every fetch made
+ * (`; fetched: git fetch ...`), those of rules that did not apply included.
  *
  * The base tree comes from git itself (`git archive`, no network) into a temporary directory.
  *
@@ -70,64 +75,166 @@ export async function isShallow(repo: string): Promise<boolean> {
   return (await git(repo, ["rev-parse", "--is-shallow-repository"])).out === "true";
 }
 
-/** The remote of `branch`: the prefix of a remote-tracking branch, the branch's configured remote, or the only remote. */
-async function remoteOf(repo: string, branch: string | undefined): Promise<string | undefined> {
-  const remotes = ((await git(repo, ["remote"])).out ?? "").split("\n").filter((r) => r.length > 0);
-  if (branch !== undefined) {
-    const prefix = branch.split("/")[0];
-    if (branch.includes("/") && remotes.includes(prefix)) return prefix;
-    const configured = (await git(repo, ["config", `branch.${branch}.remote`])).out;
-    if (configured && remotes.includes(configured)) return configured;
+/** The branch HEAD is on, or undefined (a detached HEAD). */
+async function currentBranch(repo: string): Promise<string | undefined> {
+  return (await git(repo, ["symbolic-ref", "--short", "-q", "HEAD"])).out || undefined;
+}
+
+/** The remotes of `repo`. */
+async function remotes(repo: string): Promise<string[]> {
+  return ((await git(repo, ["remote"])).out ?? "").split("\n").filter((r) => r.length > 0);
+}
+
+/**
+ * The remote to fetch from for `branch` (default: the branch HEAD is on): the prefix of a
+ * remote-tracking branch, the branch's configured remote (`branch.<name>.remote`), `origin`, or
+ * the only remote; undefined when none of these exists.
+ */
+async function remoteOf(repo: string, branch?: string): Promise<string | undefined> {
+  const all = await remotes(repo);
+  const name = branch ?? await currentBranch(repo);
+  if (name !== undefined) {
+    const prefix = name.split("/")[0];
+    if (name.includes("/") && all.includes(prefix)) return prefix;
+    const configured = (await git(repo, ["config", `branch.${name}.remote`])).out;
+    if (configured && all.includes(configured)) return configured;
   }
-  if (remotes.includes("origin")) return "origin";
-  return remotes.length === 1 ? remotes[0] : undefined;
+  if (all.includes("origin")) return "origin";
+  return all.length === 1 ? all[0] : undefined;
+}
+
+/**
+ * The remotes whose main branch rule 2 looks for, in order: the current branch's remote (its
+ * configured remote, else `origin`, else the only remote), then `origin`.
+ */
+async function mainRemotes(repo: string): Promise<string[]> {
+  const first = await remoteOf(repo);
+  return [...new Set([...(first ? [first] : []), "origin"])];
 }
 
 /** Ways to deepen a shallow history, in order: cheap first, the whole history last. */
 export const DEEPEN_STEPS: readonly string[] = ["--deepen=50", "--deepen=500", "--unshallow"];
 
+/** Whether a failed fetch's message says the remote has no such commit (as opposed to: cannot reach it). */
+function remoteLacks(error: string): boolean {
+  return /not our ref|couldn't find remote ref|no such remote ref|unadvertised object|not found in upstream/i.test(
+    error,
+  );
+}
+
+/**
+ * The fetches one resolution makes, in order: every one is run through {@link Fetches.run} and
+ * listed in the rule reported ({@link Fetches.note}), whichever rule ends up being used.
+ */
+class Fetches {
+  readonly done: string[] = [];
+  constructor(private readonly repo: string) {}
+
+  /** Runs `git fetch --quiet ARGS`; records it when it succeeds. Returns git's error, or null. */
+  async run(args: readonly string[]): Promise<string | null> {
+    const r = await git(this.repo, ["fetch", "--quiet", ...args]);
+    if (r.out === null) return r.error || "git fetch failed";
+    this.done.push(`git fetch ${args.join(" ")}`);
+    return null;
+  }
+
+  /** "; fetched: git fetch ..., ..." for the rule, or "" when nothing was fetched. */
+  note(): string {
+    return this.done.length > 0 ? `; fetched: ${this.done.join(", ")}` : "";
+  }
+}
+
+/** The advice of a BaseError about a shallow clone: what to fetch. */
+function shallowAdvice(what: string, why: string, remote: string | undefined, extra = ""): BaseError {
+  return new BaseError(
+    `${what}: the clone is shallow and ${why}; fetch ${extra}its history (git fetch --unshallow${
+      remote ? ` ${remote}` : " REMOTE"
+    }, or a clone with full history, e.g. actions/checkout's fetch-depth: 0), or name the base with --base REF or ` +
+      `$${BASE_ENV}`,
+  );
+}
+
 /**
  * In a shallow `repo`, fetches more history from `remote` ({@link DEEPEN_STEPS}) until `found()`
- * gives a value or the clone is complete. Returns the value and the fetches made, or throws a
- * {@link BaseError} saying what to fetch when `found()` needs history that cannot be fetched.
+ * gives a value or the clone is complete. Returns the value (null when the complete history lacks
+ * it), or throws a {@link BaseError} saying what to fetch when history cannot be fetched.
  */
 async function deepenUntil<T>(
   repo: string,
+  fetches: Fetches,
   remote: string | undefined,
   what: string,
   found: () => Promise<T | null>,
-): Promise<{ value: T | null; fetched: string[] }> {
-  const fetched: string[] = [];
-  const advice = (why: string) =>
-    new BaseError(
-      `${what}: the clone is shallow and ${why}; fetch its history (git fetch --unshallow${
-        remote ? ` ${remote}` : " REMOTE"
-      }, or a clone with full history, e.g. actions/checkout's fetch-depth: 0), or name the base with --base REF or ` +
-        `$${BASE_ENV}`,
-    );
-  if (remote === undefined) throw advice("no remote is configured to deepen it from");
+): Promise<T | null> {
+  if (remote === undefined) throw shallowAdvice(what, "no remote is configured to deepen it from", remote);
   for (const step of DEEPEN_STEPS) {
     if (!(await isShallow(repo))) break;
-    const r = await git(repo, ["fetch", "--quiet", step, remote]);
-    if (r.out === null) throw advice(`git fetch ${step} ${remote} failed (${r.error.split("\n")[0]})`);
-    fetched.push(`git fetch ${step} ${remote}`);
+    const error = await fetches.run([step, remote]);
+    if (error !== null) {
+      throw shallowAdvice(what, `git fetch ${step} ${remote} failed (${error.split("\n")[0]})`, remote);
+    }
     const value = await found();
-    if (value !== null) return { value, fetched };
+    if (value !== null) return value;
   }
-  return { value: null, fetched };
+  return null;
+}
+
+/** A full (40 or 64 hex digit) commit id, which a remote can be asked for by id. */
+function isFullId(ref: string): boolean {
+  return /^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref);
+}
+
+/**
+ * Makes `ref` a commit here if a remote has it: a full commit id is fetched by id (`git fetch
+ * [--depth=1] REMOTE ID`, shallow only in a shallow clone); a shallow clone is then deepened until
+ * `ref` resolves. Returns the commit; null when the remote answered that it has no such commit
+ * (and, in a shallow clone, the complete history lacks it too). Throws {@link BaseError} saying
+ * what to fetch when the remote cannot be reached, or when a shallow clone has no remote.
+ */
+async function fetchCommit(
+  repo: string,
+  fetches: Fetches,
+  ref: string,
+  what: string,
+): Promise<string | null> {
+  const shallow = await isShallow(repo);
+  const remote = await remoteOf(repo);
+  if (remote === undefined) {
+    if (shallow) throw shallowAdvice(what, "no remote is configured to fetch it from", remote, `${ref} or `);
+    return null;
+  }
+  if (isFullId(ref)) {
+    const error = await fetches.run([...(shallow ? ["--depth=1"] : []), remote, ref]);
+    if (error === null) {
+      const commit = await commitOf(repo, ref);
+      if (commit) return commit;
+    } else if (!remoteLacks(error)) {
+      throw new BaseError(
+        `${what}: not a commit in this clone${shallow ? " (a shallow one)" : ""}, and git fetch ${remote} ${ref} ` +
+          `failed (${error.split("\n")[0]}); fetch it (git fetch ${remote} ${ref}${
+            shallow ? `, or git fetch --unshallow ${remote}` : ""
+          }) or name another base with --base REF`,
+      );
+    }
+  }
+  // A ref past the depth (HEAD~3, origin/main~1), or a server that refuses commits by id: deepen.
+  return shallow ? await deepenUntil(repo, fetches, remote, what, () => commitOf(repo, ref)) : null;
 }
 
 /**
  * Resolves the base commit: `explicit` (a `--base` value) when given, else the default rules of
- * the module documentation with `env` (the value of {@link BASE_ENV}), deepening a shallow clone
- * where a rule needs history it lacks. Throws {@link BaseError} when the named ref is not a commit,
- * no rule finds one (a repository with a single commit), or a shallow clone cannot be deepened.
+ * the module documentation with `env` (the value of {@link BASE_ENV}), fetching a named commit a
+ * clone lacks and deepening a shallow clone where a rule needs history it lacks. The rule reported
+ * lists every fetch made. Throws {@link BaseError} when the named ref is not a commit (here or on
+ * the remote), no rule finds one (a repository with a single commit), or a remote cannot be
+ * reached for history or a commit the clone lacks.
  */
 export async function resolveBase(
   repo: string,
   explicit: string | undefined,
   env: string | undefined,
 ): Promise<BaseChoice> {
+  const fetches = new Fetches(repo);
   const choose = async (ref: string, rule: string): Promise<BaseChoice> => {
     const commit = await commitOf(repo, ref);
     if (!commit) {
@@ -135,71 +242,71 @@ export async function resolveBase(
       throw new BaseError(`base ${JSON.stringify(ref)} (${rule}): not a commit in ${repo}${why ? `: ${why}` : ""}`);
     }
     const subject = (await git(repo, ["log", "-1", "--format=%s", commit])).out ?? "";
-    return { commit, ref, rule, subject };
+    return { commit, ref, rule: `${rule}${fetches.note()}`, subject };
   };
-  const deepened = (fetched: readonly string[]) =>
-    fetched.length > 0 ? `; shallow clone deepened: ${fetched.join(", ")}` : "";
-  if (explicit !== undefined) return await choose(explicit, "--base");
+  if (explicit !== undefined) {
+    if (!(await commitOf(repo, explicit))) {
+      const what = `base ${JSON.stringify(explicit)} (--base)`;
+      if ((await fetchCommit(repo, fetches, explicit, what)) === null) {
+        const why = (await git(repo, ["rev-parse", "--verify", `${explicit}^{commit}`])).error;
+        throw new BaseError(
+          `${what}: not a commit in ${repo}${why ? `: ${why}` : ""}${
+            fetches.done.length > 0 ? ` (after ${fetches.done.join(", ")})` : ""
+          }`,
+        );
+      }
+    }
+    return await choose(explicit, "--base");
+  }
   const fromEnv = env?.trim();
   let envNote = "";
   if (fromEnv && !/^0+$/.test(fromEnv)) {
     if (await commitOf(repo, fromEnv)) return await choose(fromEnv, `$${BASE_ENV}`);
-    if (await isShallow(repo)) {
-      // Past the clone's depth, or not in the history at all (a force push): deepen to tell them apart.
-      const remote = await remoteOf(repo, undefined);
-      const r = await deepenUntil(repo, remote, `$${BASE_ENV}=${fromEnv}`, () => commitOf(repo, fromEnv));
-      if (r.value !== null) return await choose(fromEnv, `$${BASE_ENV}${deepened(r.fetched)}`);
-    }
-    // A CI system's guess (e.g. the commit before a force push) that this clone lacks: say so, use the next rule.
-    envNote = `; $${BASE_ENV}=${fromEnv} is not a commit here`;
+    // Not fetched (a shallow or single-branch clone), or in no history at all (the commit before a force push):
+    // ask the remote; only a remote that answers it has no such commit lets the next rule apply.
+    const what = `$${BASE_ENV}=${fromEnv}`;
+    if ((await fetchCommit(repo, fetches, fromEnv, what)) !== null) return await choose(fromEnv, `$${BASE_ENV}`);
+    envNote = `; $${BASE_ENV}=${fromEnv} is not a commit here${
+      (await remoteOf(repo)) ? " nor on the remote" : " (no remote to fetch it from)"
+    }`;
   }
   const head = await commitOf(repo, "HEAD");
   if (!head) throw new BaseError(`no base: ${repo} has no commit (HEAD does not resolve)`);
   const parent = async (rule: string, remote: string | undefined) => {
-    let fetched: string[] = [];
     if (!(await commitOf(repo, "HEAD~1")) && (await isShallow(repo))) {
-      fetched = (await deepenUntil(repo, remote, `HEAD's parent (${rule})`, () => commitOf(repo, "HEAD~1"))).fetched;
+      await deepenUntil(repo, fetches, remote, `HEAD's parent (${rule})`, () => commitOf(repo, "HEAD~1"));
     }
     if (!(await commitOf(repo, "HEAD~1"))) {
       throw new BaseError(`no base: HEAD has no parent (${rule}); name one with --base REF or $${BASE_ENV}`);
     }
-    return await choose("HEAD~1", `${rule}${deepened(fetched)}`);
+    return await choose("HEAD~1", rule);
   };
   const unrelated: string[] = [];
-  for (
-    const [branches, kind] of [[["origin/main", "origin/master"], "remote"], [["main", "master"], "local"]] as const
-  ) {
+  const remoteMains = (await mainRemotes(repo)).flatMap((r) => [`${r}/main`, `${r}/master`]);
+  for (const [branches, kind] of [[remoteMains, "remote"], [["main", "master"], "local"]] as const) {
     for (const branch of branches) {
       if (!(await commitOf(repo, branch))) continue;
       const mergeBaseOf = async () => (await git(repo, ["merge-base", "HEAD", branch])).out || null;
       let mergeBase = await mergeBaseOf();
-      let fetched: string[] = [];
       if (!mergeBase && (await isShallow(repo))) {
         // No common commit inside the clone's depth: the merge-base may lie past it.
         const remote = await remoteOf(repo, branch);
-        const r = await deepenUntil(repo, remote, `the merge-base of HEAD and ${branch}`, mergeBaseOf);
-        [mergeBase, fetched] = [r.value, r.fetched];
+        mergeBase = await deepenUntil(repo, fetches, remote, `the merge-base of HEAD and ${branch}`, mergeBaseOf);
       }
       if (!mergeBase) {
         unrelated.push(branch); // HEAD and this branch share no history: try the next rule, and say so
         continue;
       }
       if (mergeBase !== head) {
-        return await choose(
-          mergeBase,
-          `merge-base of HEAD and ${branch} (${kind} main branch)${deepened(fetched)}${envNote}`,
-        );
+        return await choose(mergeBase, `merge-base of HEAD and ${branch} (${kind} main branch)${envNote}`);
       }
-      return await parent(
-        `HEAD is on ${branch}: its parent${deepened(fetched)}${envNote}`,
-        await remoteOf(repo, branch),
-      );
+      return await parent(`HEAD is on ${branch}: its parent${envNote}`, await remoteOf(repo, branch));
     }
   }
   const why = unrelated.length > 0
     ? `HEAD shares no history with ${unrelated.join(" or ")}: HEAD's parent`
     : "no main branch: HEAD's parent";
-  return await parent(`${why}${envNote}`, await remoteOf(repo, undefined));
+  return await parent(`${why}${envNote}`, await remoteOf(repo));
 }
 
 /**

@@ -390,7 +390,7 @@ describe("base commit in shallow clones", () => {
       const base = await resolveBase(dir, undefined, undefined);
       expect(base.commit).toBe(ids.m2);
       expect(base.rule).toBe(
-        "merge-base of HEAD and origin/main (remote main branch); shallow clone deepened: git fetch --deepen=50 origin",
+        "merge-base of HEAD and origin/main (remote main branch); fetched: git fetch --deepen=50 origin",
       );
       // Deepened once; a second run needs no fetch and says nothing about one.
       expect((await resolveBase(dir, undefined, undefined)).rule).toBe(
@@ -433,17 +433,94 @@ describe("base commit in shallow clones", () => {
       const parent = await resolveBase(dir, undefined, undefined);
       expect(parent.commit).toBe(ids.m2);
       expect(parent.rule).toBe(
-        "HEAD is on origin/main: its parent; shallow clone deepened: git fetch --deepen=50 origin",
+        "HEAD is on origin/main: its parent; fetched: git fetch --deepen=50 origin",
       );
       const other = await shallowClone(root, url, "env", "topic", 1);
       const fromEnv = await resolveBase(other, undefined, ids.m1);
       expect(fromEnv.commit).toBe(ids.m1);
-      expect(fromEnv.rule).toBe("$SORTPOOL_GATE_BASE; shallow clone deepened: git fetch --deepen=50 origin");
-      // A commit that is in no history (a force push's "before") is still skipped, after the clone is complete.
+      // fetched by its id (shallow: that commit only), not by deepening
+      expect(fromEnv.rule).toBe(`$SORTPOOL_GATE_BASE; fetched: git fetch --depth=1 origin ${ids.m1}`);
+      // A commit that is in no history (a force push's "before") is still skipped, after the clone is complete;
+      // the rule lists every fetch made on the way.
       const gone = await resolveBase(other, undefined, "e".repeat(40));
       expect(gone.commit).toBe(ids.m2);
       expect(gone.rule).toMatch(
-        /^merge-base of HEAD and origin\/main \(remote main branch\); \$SORTPOOL_GATE_BASE=e+ is not/,
+        /^merge-base of HEAD and origin\/main \(remote main branch\); \$SORTPOOL_GATE_BASE=e+ is not a commit here nor on the remote; fetched: git fetch --deepen=50 origin$/,
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+
+  test("$SORTPOOL_GATE_BASE on the remote but not fetched (single-branch clone): fetched by id and used", async () => {
+    const { root, url, ids } = await upstream();
+    try {
+      // topic only, depth 1: m3 (main's tip) is in no fetched history, so no deepening can reach it
+      await gitIn(root, "clone", "-q", "--depth", "1", "--branch", "topic", "--single-branch", url, "single");
+      const dir = `${root}/single`;
+      const base = await resolveBase(dir, undefined, ids.m3);
+      expect(base).toMatchObject({ commit: ids.m3, ref: ids.m3 });
+      expect(base.rule).toBe(`$SORTPOOL_GATE_BASE; fetched: git fetch --depth=1 origin ${ids.m3}`);
+      // A remote that cannot be reached: exit 2 saying what to fetch, never the next rule
+      const other = `${root}/single2`;
+      await gitIn(root, "clone", "-q", "--depth", "1", "--branch", "topic", "--single-branch", url, "single2");
+      await gitIn(other, "remote", "set-url", "origin", `file://${root}/gone`);
+      const error = await resolveBase(other, undefined, ids.m3).catch((e) => e);
+      expect(error).toBeInstanceOf(BaseError);
+      expect(error.message).toContain(`$SORTPOOL_GATE_BASE=${ids.m3}: not a commit in this clone (a shallow one)`);
+      expect(error.message).toContain(`fetch it (git fetch origin ${ids.m3}, or git fetch --unshallow origin)`);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+
+  test("--base in a shallow clone: a commit id is fetched, a ref past the depth deepened, else exit 2 saying what to fetch", async () => {
+    const { root, url, ids } = await upstream();
+    try {
+      const topic = await shallowClone(root, url, "topic1", "topic", 1);
+      const byId = await resolveBase(topic, ids.m1, undefined);
+      expect(byId).toMatchObject({ commit: ids.m1, rule: `--base; fetched: git fetch --depth=1 origin ${ids.m1}` });
+      const main1 = await shallowClone(root, url, "main1", "main", 1);
+      const byRef = await resolveBase(main1, "origin/main~1", undefined);
+      expect(byRef).toMatchObject({ commit: ids.m2, rule: "--base; fetched: git fetch --deepen=50 origin" });
+      const cut = await shallowClone(root, url, "cut", "main", 1);
+      await gitIn(cut, "remote", "set-url", "origin", `file://${root}/gone`);
+      const error = await resolveBase(cut, "HEAD~1", undefined).catch((e) => e);
+      expect(error).toBeInstanceOf(BaseError);
+      expect(error.message).toMatch(
+        /^base "HEAD~1" \(--base\): the clone is shallow and git fetch --deepen=50 origin failed \(.+\); fetch its history \(git fetch --unshallow origin, /,
+      );
+      const byMissingId = await resolveBase(cut, ids.m1, undefined).catch((e) => e);
+      expect(byMissingId).toBeInstanceOf(BaseError);
+      expect(byMissingId.message).toContain(`fetch it (git fetch origin ${ids.m1}, or git fetch --unshallow origin)`);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+
+  test("a remote not named origin: its main branch is found through the branch's configured remote", async () => {
+    const { root, url, ids } = await upstream();
+    try {
+      await gitIn(
+        root,
+        "clone",
+        "-q",
+        "-o",
+        "upstream",
+        "--depth",
+        "2",
+        "--branch",
+        "topic",
+        "--single-branch",
+        url,
+        "up",
+      );
+      const dir = `${root}/up`;
+      await gitIn(dir, "fetch", "-q", "--depth", "1", "upstream", "main:refs/remotes/upstream/main");
+      const base = await resolveBase(dir, undefined, undefined);
+      expect(base.commit).toBe(ids.m2);
+      expect(base.rule).toBe(
+        "merge-base of HEAD and upstream/main (remote main branch); fetched: git fetch --deepen=50 upstream",
       );
     } finally {
       await Deno.remove(root, { recursive: true });

@@ -82,7 +82,8 @@ export const GATE_CLI = defineCli({
       type: "string",
       value: "REF",
       description: `commit to compare against (default: $${BASE_ENV}, else the merge-base of HEAD with origin/main\n` +
-        "or main, else HEAD~1 when HEAD is on main; a shallow clone is deepened from its remote first; ci/base.ts)",
+        "or main, else HEAD~1 when HEAD is on main; a commit the clone lacks is fetched and a shallow clone deepened\n" +
+        "from its remote first, every fetch named in the rule reported; ci/base.ts)",
     },
     "base-dir": {
       type: "string",

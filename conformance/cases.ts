@@ -29,7 +29,8 @@ import {
   type PropCase,
   VALUE_KINDS,
 } from "../props/generators.ts";
-import { answersWithFloat32Logits, type FailedAnswer, hasValueProblem } from "./compare.ts";
+import { fitsHint } from "./causes.ts";
+import { answersWithFloat32Logits, type FailedAnswer } from "./compare.ts";
 import type { Op, Request } from "./protocol.ts";
 
 /** What a case needs of a port beyond the article's layer (2x2 windows, stride 2, logits shared by all channels). */
@@ -380,7 +381,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     hint: "under overlapping windows a cell's dx is the SUM of w[r]·dy over every window that keeps it (rank < k), " +
       "taken in output order and started from the first term (so -0 + -0 stays -0), not the last window's term " +
       '(SPEC §5 "Gradient"). The report lists every window containing the failing cell, with its rank and term there.',
-    hintFits: (f) => hasValueProblem(f, ["dx"]),
+    hintFits: (f) => fitsHint(f, "overlap"),
     arbitrary: generalParams.map((p) => {
       const kh = Math.max(p.kh, 2);
       const kw = Math.max(p.kw, 2);
@@ -395,7 +396,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     title: "strides longer than the window on at least one axis (e.g. 2x2/3, 1x1/2): cells in no window get dx +0",
     hint: 'output size: "valid" floor((H − kh) / sh) + 1, "same" ceil(H / sh) (SPEC §3); a cell that no window ' +
       "contains gets dx exactly +0 (assigned, never 0·dy)",
-    hintFits: (f) => hasValueProblem(f),
+    hintFits: (f) => fitsHint(f, "gaps"),
     arbitrary: generalParams.map((p) => {
       const kh = Math.min(p.kh, 3);
       const kw = Math.min(p.kw, 3);
@@ -410,7 +411,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     title: "windows with kh ≠ kw (e.g. 3x2, 1x4, 4x2) and any strides: cells row-major over the kh x kw window",
     hint: "cells are numbered row-major over the kh x kw window (cell = row offset·kw + column offset; ties rank " +
       "the lower cell first), and each axis has its own output size and padding (SPEC §2-3)",
-    hintFits: (f) => hasValueProblem(f),
+    hintFits: (f) => fitsHint(f, "asymmetric"),
     arbitrary: generalParams.map((p) => fitValid(p.kh === p.kw ? { ...p, kw: (p.kw % 4) + 1 } : p)),
   },
   {
@@ -420,7 +421,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
     hint: '"same": out = ceil(H / sh), pad_total = max((out − 1)·sh + kh − H, 0), pad_top = floor(pad_total / 2), ' +
       "the rest at the bottom (TensorFlow's convention), likewise left and right (SPEC §3); padded cells are zeros " +
       "that rank for k > 1 and are ignored for k = 1",
-    hintFits: (f) => hasValueProblem(f),
+    hintFits: (f) => fitsHint(f, "same-split"),
     arbitrary: generalParams.map((p) => ({ ...p, padding: "same" as const, kh: Math.max(p.kh, 3) })).filter((p) => {
       const g = poolGeometry([p.batch, p.height, p.width, p.channels], "same", {
         poolSize: [p.kh, p.kw],
@@ -435,7 +436,7 @@ export const GENERAL_CLASSES: readonly GeneralClass[] = [
       "its own softmax and dLogits; half on the default 2x2/2 window",
     hint: "per-channel logits: channel c's weights are softmax(logits[c·k .. c·k + k)) (a NaN poisons only its own " +
       "channel), and dLogits[c·k + r] sums over channel c's windows only (SPEC §1, §5)",
-    hintFits: (f) => hasValueProblem(f),
+    hintFits: (f) => fitsHint(f, "per-channel"),
     arbitrary: fc.tuple(generalParams, fc.boolean()).map(([p, defaultWindow]) =>
       fitValid({
         ...p,

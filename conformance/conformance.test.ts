@@ -24,7 +24,7 @@ import {
 } from "./cases.ts";
 import { caseWindows, expectedFor, membershipsOf, whereInput } from "./compare.ts";
 import { validateCase } from "../src/validate.ts";
-import { encodeRequest, visible } from "./protocol.ts";
+import { encodeRequest, invisibleNote, parseAnswerLine, visible } from "./protocol.ts";
 import { checkJsonPath, CONFORMANCE_CLI, splitCommandLine } from "./main.ts";
 
 const PYTHON = "/usr/bin/python3";
@@ -674,6 +674,24 @@ describe("hints only for their cause; unexpected bytes escaped", () => {
     }
   });
 
+  it("the general-window hints: each only for its own mistake, none for a sign-of-zero or tie-order bug", async () => {
+    const general = ["overlap", "gaps", "asymmetric", "same-split", "per-channel"];
+    for (
+      const [plant, hinted] of [
+        ["ties-high-index", []],
+        ["unsigned-zeros", []],
+        ["pad-after", ["same-split"]],
+        ["column-major", ["asymmetric"]],
+        ["valid-ceil", ["gaps"]],
+      ] as const
+    ) {
+      const run = await kit([...JS_PORT, "--plant", plant], { casesPerClass: 30, filter: general });
+      const failed = run.report.categories.filter((c) => general.includes(c.name)).map((c) => c.failed);
+      expect(failed.reduce((a, b) => a + b, 0), plant).toBeGreaterThan(0);
+      expect(run.report.hints.map((h) => h.category), plant).toEqual(hinted);
+    }
+  });
+
   it("a byte-order mark before an answer is shown escaped and named", async () => {
     const run = await kit([...JS_PORT, "--plant", "bom-after-first"], { casesPerClass: 0 });
     const reason = run.report.portFailure!.reason;
@@ -684,6 +702,31 @@ describe("hints only for their cause; unexpected bytes escaped", () => {
     expect(visible('"a\u200bb\u0085"')).toBe('"a\\u200bb\\u0085"');
     expect(visible("k·C = ±1 ✓")).toBe("k·C = ±1 ✓");
     expectEnded(run);
+  });
+
+  it("a byte-order mark before the FIRST answer fails that line too (not dropped by the decoder), shown escaped", async () => {
+    const run = await kit([...JS_PORT, "--plant", "bom-first"], { casesPerClass: 0 });
+    expect(run.report.passed).toBe(0);
+    const reason = run.report.portFailure!.reason;
+    expect(reason).toMatch(/^the port printed a line that is not a JSON object \(.*\): "\\ufeff\{\\"id\\":/);
+    expect(reason).toContain("U+FEFF (a byte-order mark: write UTF-8 without one)");
+    expect(run.text).not.toContain("\uFEFF");
+    expectEnded(run);
+  });
+
+  it("escapes every invisible or filler character by code point, and names it", () => {
+    // spaces other than U+0020, combining and filler characters, characters above U+FFFF (one escape, not a surrogate)
+    expect(visible("a\u00a0b\u3000c")).toBe("a\\u00a0b\\u3000c");
+    expect(visible("id\u034f\u3164\u115f\u1160\uffa0")).toBe("id\\u034f\\u3164\\u115f\\u1160\\uffa0");
+    expect(visible("a\u{E0001}b\u{F0000}\u{E0020}")).toBe("a\\u{e0001}b\\u{f0000}\\u{e0020}");
+    expect(visible("\ud800x")).toBe("\\ud800x"); // a lone surrogate stays one escape
+    expect(invisibleNote("x\u{E0001}\u00a0")).toBe(" (it holds U+E0001, U+00A0, shown escaped)");
+    expect(visible("plain ASCII, k·C = ±1 ✓ é")).toBe("plain ASCII, k·C = ±1 ✓ é");
+    // a JSON.parse message names a character above U+FFFF whole, not by its high surrogate
+    const parsed = parseAnswerLine('\u{E0001}{"id":"a"}');
+    expect(parsed.kind).toBe("not-json");
+    expect(visible((parsed as { problem: string }).problem)).toContain("'\\u{e0001}'");
+    expect(visible((parsed as { problem: string }).problem)).not.toMatch(/\\ud[89ab]/);
   });
 });
 

@@ -47,6 +47,15 @@ export function killAllPorts(): void {
 }
 
 /** Describes a child's exit status in words. */
+/**
+ * Whether a stdout line is blank (skipped): JSON's own whitespace only. Not `trim()`, which also
+ * drops a byte-order mark, a no-break space and other Unicode spaces: a line holding only those is
+ * an answer line that is not JSON, and is reported (escaped) as such.
+ */
+function isBlank(line: string): boolean {
+  return /^[ \t\r]*$/.test(line);
+}
+
 function describeStatus(s: Deno.CommandStatus): string {
   return s.signal ? `was killed by ${s.signal}` : `exited with code ${s.code}`;
 }
@@ -113,20 +122,22 @@ export class PortProcess {
   }
 
   private async pumpStdout(): Promise<void> {
-    const decoder = new TextDecoder();
+    // ignoreBOM keeps a byte-order mark in the text (the default drops one at the start of the stream):
+    // a port that writes one fails on that line, the first included, and the report shows it escaped.
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     try {
       for await (const chunk of this.child.stdout) {
         const text = this.partial + decoder.decode(chunk, { stream: true });
         const parts = text.split("\n");
         this.partial = parts.pop() ?? "";
-        for (const p of parts) if (p.trim().length > 0) this.lines.push(p.replace(/\r$/, ""));
+        for (const p of parts) if (!isBlank(p)) this.lines.push(p.replace(/\r$/, ""));
         if (parts.length > 0) this.notify();
       }
     } catch {
       // The stream errors when the process is killed mid-read: treated as the end of stdout.
     }
     const rest = this.partial + decoder.decode();
-    if (rest.trim().length > 0) this.lines.push(rest.replace(/\r$/, ""));
+    if (!isBlank(rest)) this.lines.push(rest.replace(/\r$/, ""));
     this.partial = "";
     this.stdoutEnded = true;
     this.notify();

@@ -99,21 +99,37 @@ export function briefJson(v: unknown): string {
 }
 
 /**
- * Characters a terminal shows as nothing or as something else: controls (C0, DEL, C1), format
- * characters (U+FEFF byte-order mark, zero-width and bidi marks), line and paragraph separators,
- * private-use, unassigned and lone surrogate code points, and U+FFFD (what an invalid UTF-8 byte
- * decodes to).
+ * Characters a terminal shows as nothing or as something else, by Unicode property: controls (C0,
+ * DEL, C1), format characters (U+FEFF byte-order mark, zero-width and bidi marks, tag characters),
+ * spaces other than U+0020 (no-break, em, ideographic, ...), line and paragraph separators,
+ * combining marks (U+034F grapheme joiner, accents with nothing to attach to), private-use,
+ * unassigned and lone surrogate code points, the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0:
+ * letters that render as blanks) and U+FFFD (what an invalid UTF-8 byte decodes to). Matched by
+ * code point (the `u` flag), so a character above U+FFFF is one match, never a lone surrogate.
  */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}\p{Cs}\uFFFD]/gu;
+const INVISIBLE =
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Mn}\p{Me}\p{Co}\p{Cn}\p{Cs}\u115F\u1160\u3164\uFFA0\uFFFD]|(?! )\p{Zs}/gu;
+
+/** `\uXXXX` for a code point up to U+FFFF, `\u{XXXXX}` above (one escape per character, never a surrogate). */
+function escapeCodePoint(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, "0")}`;
+}
+
+/** `U+XXXX` (four to six hex digits) of a character's code point. */
+function codePointName(ch: string): string {
+  return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
 
 /**
- * `text` with every invisible or replaced character ({@link INVISIBLE}) written as `\uXXXX`, so that
- * a report shows what the port really sent: a byte-order mark before an answer reads
- * `\ufeff{"id": ...}` instead of looking like a valid line. Apply it to `JSON.stringify` output,
- * where a backslash the port sent is already doubled, so the escapes stay unambiguous.
+ * `text` with every invisible or replaced character ({@link INVISIBLE}) escaped (`\uXXXX`, or
+ * `\u{XXXXX}` above U+FFFF), so that a report shows what the port really sent: a byte-order mark
+ * before an answer reads `\ufeff{"id": ...}` instead of looking like a valid line. Apply it to
+ * `JSON.stringify` output, where a backslash the port sent is already doubled, so the escapes stay
+ * unambiguous.
  */
 export function visible(text: string): string {
-  return text.replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(INVISIBLE, escapeCodePoint);
 }
 
 /** A note naming the unexpected characters of `text` that {@link visible} escapes (empty when none). */
@@ -125,7 +141,7 @@ export function invisibleNote(text: string): string {
       ? "U+FEFF (a byte-order mark: write UTF-8 without one)"
       : ch === "\uFFFD"
       ? "U+FFFD (bytes that are not UTF-8)"
-      : `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`
+      : codePointName(ch)
   );
   return ` (it holds ${names.join(", ")}${found.length > 4 ? ", ..." : ""}, shown escaped)`;
 }
@@ -144,7 +160,12 @@ export function parseAnswerLine(line: string): ParsedLine {
     const hint = /(^|[^"\w])-?(NaN|Infinity)\b/.test(line)
       ? ' (bare NaN / Infinity tokens are not JSON: send the strings "NaN", "Infinity", "-Infinity")'
       : "";
-    return { kind: "not-json", problem: `${e instanceof Error ? e.message : String(e)}${hint}` };
+    // V8 names the offending character by its first UTF-16 unit: restore a character above U+FFFF whole.
+    const message = (e instanceof Error ? e.message : String(e)).replace(
+      /[\uD800-\uDBFF](?![\uDC00-\uDFFF])/g,
+      (high) => line.match(new RegExp(`${high}[\\uDC00-\\uDFFF]`))?.[0] ?? high,
+    );
+    return { kind: "not-json", problem: `${message}${hint}` };
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     const what = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;

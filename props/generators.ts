@@ -267,7 +267,10 @@ export interface CaseConstraints {
   readonly perChannelLogits?: boolean;
   /**
    * Empty inputs (SPEC.md §1 "Empty inputs"): "sometimes" also draws a batch of 0 (about one case in
-   * six, the last batch of a data pipeline), "always" only those; absent: never.
+   * six, the last batch of a data pipeline); "always" only empty inputs, each with one zero
+   * dimension drawn among the batch, height, width and channels (a zero height or width with
+   * "valid" only where SPEC.md §3 allows it, H ≥ kh − sh, else with "same"; a zero channel count
+   * with shared logits); absent: never.
    */
   readonly emptyBatches?: "sometimes" | "always";
   /**
@@ -758,15 +761,43 @@ function fitToWindow(p: CaseParams, ks: readonly number[]): CaseParams | undefin
   return { ...p, k, height, width };
 }
 
+/** The dimensions an empty input can have at zero (SPEC.md §1 "Empty inputs"). */
+export const EMPTY_DIMENSIONS = ["batch", "height", "width", "channels"] as const;
+
+/**
+ * `p` with dimension `dim` set to 0: a zero height or width keeps "valid" only where the output
+ * size stays defined (SPEC.md §3: H ≥ kh − sh, i.e. sh ≥ kh for H = 0), else takes "same"; a
+ * zero channel count takes shared logits (C·k would be empty).
+ */
+export function emptied(p: CaseParams, dim: (typeof EMPTY_DIMENSIONS)[number]): CaseParams {
+  const [kh, kw] = p.window.poolSize;
+  const [sh, sw] = p.window.strides;
+  switch (dim) {
+    case "batch":
+      return { ...p, batch: 0 };
+    case "channels":
+      return { ...p, channels: 0, perChannel: false };
+    case "height":
+      return { ...p, height: 0, padding: p.padding === "valid" && sh < kh ? "same" : p.padding };
+    case "width":
+      return { ...p, width: 0, padding: p.padding === "valid" && sw < kw ? "same" : p.padding };
+  }
+}
+
 /** The shrinkable parameters, narrowed by `constraints`. */
 export function paramsArbitrary(constraints: CaseConstraints): fc.Arbitrary<CaseParams> {
+  const drawn = nonEmptyParams(constraints);
+  if (constraints.emptyBatches !== "always") return drawn;
+  return fc.tuple(drawn, fc.constantFrom(...EMPTY_DIMENSIONS)).map(([p, dim]) => emptied(p, dim));
+}
+
+/** The shrinkable parameters, narrowed by `constraints`, before an "always" empty dimension. */
+function nonEmptyParams(constraints: CaseConstraints): fc.Arbitrary<CaseParams> {
   const draw = constraints.windows ?? "default";
   const ks = constraints.ks ?? (draw === "default" ? [1, 2, 3, 4] : Array.from({ length: MAX_CELLS }, (_, i) => i + 1));
   const slots = Array.from({ length: draw === "default" ? 4 : MAX_CELLS }, (_, i) => i);
   return fc.record({
-    batch: constraints.emptyBatches === "always"
-      ? fc.constant(0)
-      : constraints.emptyBatches === "sometimes"
+    batch: constraints.emptyBatches === "sometimes"
       ? fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: MAX_BATCH }) }, {
         weight: 1,
         arbitrary: fc.constant(0),

@@ -43,6 +43,35 @@ describe("generators", () => {
     for (const p of params) if (p.padding === "valid") expect(Math.min(p.height, p.width)).toBeGreaterThanOrEqual(2);
   });
 
+  test("empty-input draws a zero batch, height, width and channel count, each case valid (SPEC.md §1, §3)", () => {
+    const empty = properties.find((p) => p.name === "empty-input")!;
+    const cases = fc.sample(caseArbitrary("float32", empty.constraints), { numRuns: 400, seed: SEED });
+    const zeros = new Set<string>();
+    for (const c of cases) {
+      const dims = (["batch", "height", "width", "channels"] as const).filter((_, i) => c.shape[i] === 0);
+      expect(dims, JSON.stringify(c.shape)).toHaveLength(1);
+      zeros.add(dims[0]);
+      // valid for the reference: an empty y of the output shape, an empty dx
+      const sc = {
+        x: c.x,
+        shape: c.shape,
+        logits: [...c.logits],
+        k: c.k,
+        padding: c.padding,
+        ...(c.poolSize ? { poolSize: c.poolSize } : {}),
+        ...(c.strides ? { strides: c.strides } : {}),
+      };
+      expect(referenceForward(sc).y.length).toBe(0);
+      expect(referenceGradient(sc, c.dy).dx.length).toBe(0);
+      const [kh, kw] = c.poolSize ?? [2, 2];
+      const [sh, sw] = c.strides ?? [kh, kw];
+      if (c.padding === "valid" && c.shape[1] === 0) expect(sh).toBeGreaterThanOrEqual(kh);
+      if (c.padding === "valid" && c.shape[2] === 0) expect(sw).toBeGreaterThanOrEqual(kw);
+    }
+    expect(zeros).toEqual(new Set(["batch", "height", "width", "channels"]));
+    expect(cases.some((c) => c.padding === "valid" && (c.shape[1] === 0 || c.shape[2] === 0))).toBe(true);
+  });
+
   test("general windows: every family, k up to kh·kw, per-channel logits, small and boundary sizes, work capped", () => {
     const params = fc.sample(paramsArbitrary({ kinds: ["distinct"], windows: "any", perChannelLogits: true }), {
       numRuns: 3000,

@@ -1139,7 +1139,8 @@ const nonFiniteDy: PropertyDefinition = {
 
 const emptyInput: PropertyDefinition = {
   name: "empty-input",
-  title: "a batch of 0: y empty with the output shape of SPEC.md §3, dx empty, every dLogits element exactly +0 " +
+  title: "a zero batch, height, width or channel count: y empty with the output shape of SPEC.md §3, dx empty, " +
+    "every dLogits element exactly +0 " +
     'whatever the logits (NaN, ±Infinity, past float32), nothing computed (SPEC.md §1 "Empty inputs")',
   constraints: general({ kinds: ["distinct"], emptyBatches: "always", logitKinds: ["ordinary", "nonfinite", "range"] }),
   hasDeviations: false,

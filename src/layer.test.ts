@@ -5,7 +5,8 @@
  * rejects bad configurations, inputs and weights with named errors.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { loadFromDirectory, saveToDirectory, SortPooling2D, sortPooling2d } from "./layer.ts";
+import { SortPooling2D, sortPooling2d } from "./layer.ts";
+import { loadFromDirectory, saveToDirectory } from "./model_files.ts";
 import { referenceForward } from "./reference.ts";
 import { outputShape } from "./spec.ts";
 import { tf, type TfjsBackendName, useBackend } from "./tfjs/runtime.ts";
@@ -164,7 +165,7 @@ describe.each(BACKENDS)("SortPooling2D on tfjs %s", (backend) => {
     tf.dispose([x, y]);
   });
 
-  test("saves to files on disk (saveToDirectory) and loads them back (tfjs's HTTP loader on a file: URL)", async () => {
+  test("saves to files on disk (saveToDirectory) and loads them back (loadFromDirectory)", async () => {
     const { x, y } = data();
     const dir = await Deno.makeTempDir({ prefix: "sortpool-layer-" });
     try {

@@ -23,11 +23,9 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { sortPool2d } from "./op.ts";
 import { pooledSize } from "./spec.ts";
-import type { ConfigDict, IOHandler, LayersModel, Shape, Tensor } from "./tfjs/public_types.ts";
+import type { ConfigDict, Shape, Tensor } from "./tfjs/public_types.ts";
 import { tf } from "./tfjs/runtime.ts";
 import type { Padding, Pair } from "./types.ts";
 import {
@@ -170,6 +168,11 @@ function initializerConfig(init: Initializer): tf.serialization.ConfigDict {
   return Object.fromEntries(Object.entries(init.getConfig()).filter(([, v]) => v !== undefined && v !== null));
 }
 
+/** "1 channel", "3 channels". */
+function channelsText(c: number): string {
+  return `${c} channel${c === 1 ? "" : "s"}`;
+}
+
 /** Runs a check, prefixing the layer's name to the argument of a SortPoolArgumentError it throws. */
 function withLayerName<T>(layerName: string, check: () => T): T {
   try {
@@ -290,9 +293,9 @@ export class SortPooling2D extends LayerBase {
     if (!this.perChannel || this.logits === null || c === null || s[3] === null || s[3] === c) return;
     throw new SortPoolArgumentError(
       `${this.name}: input shape`,
-      `${c} channels (the layer's per-channel logits have C·k = ${c}·${this.k} = ${c * this.k} values, ` +
-        `built for ${c} channels)`,
-      `${s[3]} channels ${shapeText(s)}`,
+      `${channelsText(c)} (the layer's per-channel logits have C·k = ${c}·${this.k} = ${c * this.k} values, ` +
+        `built for ${channelsText(c)})`,
+      `${channelsText(s[3])} ${shapeText(s)}`,
     );
   }
 
@@ -433,43 +436,4 @@ tf.serialization.registerClass(SortPooling2D);
  */
 export function sortPooling2d(config: SortPooling2DArgs): SortPooling2D {
   return new SortPooling2D(config);
-}
-
-/**
- * A save handler that writes a model to `directory` on disk as tfjs's standard pair
- * `model.json` + `weights.bin` (the layout `tf.io.http` and tfjs-node's file handler read), with
- * Deno's file APIs. tfjs's own `file://` handler exists only in tfjs-node, so under Deno
- * `model.save("file://...")` finds no handler; use `model.save(saveToDirectory(dir))` instead.
- * The directory is created if missing; existing files of those two names are replaced.
- */
-export function saveToDirectory(directory: string): IOHandler {
-  return tf.io.withSaveHandler(async (artifacts) => {
-    if (!(artifacts.modelTopology && artifacts.weightSpecs && artifacts.weightData)) {
-      throw new Error("saveToDirectory: the model artifacts have no topology or weights (not a LayersModel save?)");
-    }
-    const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-    const modelJson: tf.io.ModelJSON = {
-      modelTopology: artifacts.modelTopology,
-      format: artifacts.format,
-      generatedBy: artifacts.generatedBy,
-      convertedBy: artifacts.convertedBy,
-      weightsManifest: [{ paths: ["./weights.bin"], weights: artifacts.weightSpecs }],
-      ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
-      ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
-    };
-    await Deno.mkdir(directory, { recursive: true });
-    await Deno.writeFile(join(directory, "weights.bin"), new Uint8Array(weights));
-    await Deno.writeTextFile(join(directory, "model.json"), JSON.stringify(modelJson));
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-  });
-}
-
-/**
- * Loads a model saved by {@link saveToDirectory} (or by tfjs-node's file handler) from `directory`:
- * tfjs's own HTTP loader (`tf.io.http`) on the `file:` URL of `model.json`, which works under Deno
- * because Deno's `fetch` reads `file:` URLs. Custom layers such as {@link SortPooling2D} must be
- * registered first (importing this module does that).
- */
-export function loadFromDirectory(directory: string): Promise<LayersModel> {
-  return tf.loadLayersModel(tf.io.http(pathToFileURL(join(directory, "model.json")).href));
 }

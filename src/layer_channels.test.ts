@@ -22,12 +22,14 @@ function errorOf(f: () => unknown): SortPoolArgumentError {
 
 /** The error a per-channel layer named `name` with `k` gives for `received` channels after building for `built`. */
 function expectChannelError(e: SortPoolArgumentError, name: string, built: number, k: number, received: number) {
+  // "1 channel", never "1 channels"
+  const channels = (c: number) => `${c} channel${c === 1 ? "" : "s"}`;
   expect(e.argument).toBe(`${name}: input shape`);
   expect(e.expected).toBe(
-    `${built} channels (the layer's per-channel logits have C·k = ${built}·${k} = ${built * k} values, ` +
-      `built for ${built} channels)`,
+    `${channels(built)} (the layer's per-channel logits have C·k = ${built}·${k} = ${built * k} values, ` +
+      `built for ${channels(built)})`,
   );
-  expect(e.received).toMatch(new RegExp(`^${received} channels \\[`));
+  expect(e.received).toMatch(new RegExp(`^${channels(received)} \\[`));
 }
 
 describe.each(["cpu", "webgpu"] as TfjsBackendName[])("per-channel layer channel count, tfjs %s", (backend) => {

@@ -67,14 +67,13 @@ export {
   type Initializer,
   type LayerArgs,
   LayerBase,
-  loadFromDirectory,
   onesInitializer,
-  saveToDirectory,
   type SerializedInitializer,
   SortPooling2D,
   sortPooling2d,
   type SortPooling2DArgs,
 } from "./layer.ts";
+export { loadFromDirectory, saveToDirectory } from "./model_files.ts";
 export { referenceForward, referenceGradient } from "./reference.ts";
 export * from "./spec.ts";
 export { SortPoolArgumentError, validateCase, validateDy, type ValidCase } from "./validate.ts";

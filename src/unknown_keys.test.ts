@@ -56,6 +56,97 @@ describe("validateKeys", () => {
   });
 });
 
+describe("only plain objects, every own key", () => {
+  const plainRule = (accepted: readonly string[]) =>
+    `a plain object (prototype Object.prototype or null: an object literal or JSON) with only the keys ${
+      accepted.join(", ")
+    }`;
+  const inheriting = (proto: object) => Object.assign(Object.create(proto), { k: 2, padding: "same" });
+  const hidden = (key: string) => Object.defineProperty({ k: 2, padding: "same" }, key, { value: [1, 1] });
+
+  test("validateKeys: inherited keys (misspelled or not), a Map or a class instance are refused by name", () => {
+    const cases: [object, string][] = [
+      [
+        inheriting({ stride: [1, 1] }),
+        'an object with another prototype than Object.prototype (inheriting the keys "stride")',
+      ],
+      [
+        inheriting({ strides: [1, 1] }),
+        'an object with another prototype than Object.prototype (inheriting the keys "strides")',
+      ],
+      [new Map([["k", 2]]), "a Map (an object whose prototype is Map.prototype)"],
+      [
+        new (class Options {
+          k = 2;
+        })(),
+        "a Options (an object whose prototype is Options.prototype)",
+      ],
+    ];
+    for (const [value, received] of cases) {
+      let e: unknown;
+      try {
+        validateKeys(value, "options", OPTION_KEYS);
+      } catch (err) {
+        e = err;
+      }
+      expect(e).toBeInstanceOf(SortPoolArgumentError);
+      expect((e as SortPoolArgumentError).expected).toBe(plainRule(OPTION_KEYS));
+      expect((e as SortPoolArgumentError).received).toBe(received);
+    }
+    // null prototype: still a plain object
+    expect(() => validateKeys(Object.assign(Object.create(null), { k: 2 }), "options", OPTION_KEYS)).not.toThrow();
+  });
+
+  test("validateKeys: own non-enumerable and symbol keys count", () => {
+    expect(() => validateKeys(hidden("stride"), "options", OPTION_KEYS)).toThrow(
+      'received unknown key "stride" (not enumerable) (did you mean "strides"?)',
+    );
+    expect(() => validateKeys({ k: 2, [Symbol("strides")]: [1, 1] }, "options", OPTION_KEYS)).toThrow(
+      "received unknown key Symbol(strides)",
+    );
+    // an accepted key that is not enumerable is still accepted
+    expect(() => validateKeys(hidden("strides"), "options", OPTION_KEYS)).not.toThrow();
+  });
+
+  test("the op, every registry entry and the layer apply it", async () => {
+    await useBackend("cpu");
+    const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+    const logits = tf.zeros([2]) as tf.Tensor1D;
+    for (const options of [inheriting({ stride: [1, 1] }), inheriting({ strides: [1, 1] }), new Map([["k", 2]])]) {
+      const e = await errorOf(() => sortPool2d(x, logits, options as never)) as SortPoolArgumentError;
+      expect(e).toBeInstanceOf(SortPoolArgumentError);
+      expect(e.argument).toBe("options");
+      expect(e.expected).toBe(plainRule(OPTION_KEYS));
+    }
+    const e = await errorOf(() => sortPool2d(x, logits, hidden("stride") as never)) as SortPoolArgumentError;
+    expect(e.received).toBe('unknown key "stride" (not enumerable) (did you mean "strides"?)');
+    tf.dispose([x, logits]);
+    const base = { x: new Float32Array([1, 4, 3, 2]), shape: [1, 2, 2, 1], logits: [0, 0], k: 2, padding: "valid" };
+    for (const impl of implementations) {
+      for (
+        const c of [
+          Object.assign(Object.create({ strides: [1, 1] }), base),
+          Object.defineProperty({ ...base }, "stride", { value: [1, 1] }),
+        ]
+      ) {
+        const err = await errorOf(() => impl.forward(c as SortPoolCase)) as SortPoolArgumentError;
+        expect(err, impl.name).toBeInstanceOf(SortPoolArgumentError);
+        expect(err.argument).toBe("case");
+      }
+    }
+    for (
+      const config of [
+        Object.assign(Object.create({ pool_size: 3 }), { k: 2, name: "pool" }),
+        Object.defineProperty({ k: 2, name: "pool" }, "stride", { value: 1 }),
+      ]
+    ) {
+      const err = await errorOf(() => sortPooling2d(config as never)) as SortPoolArgumentError;
+      expect(err).toBeInstanceOf(SortPoolArgumentError);
+      expect(err.argument).toBe("pool: config");
+    }
+  });
+});
+
 describe.each(["cpu", "webgpu"] as TfjsBackendName[])("sortPool2d options on tfjs %s", (backend) => {
   test("stride, pool_size and other unknown keys are named errors; nothing is computed", async () => {
     await useBackend(backend);

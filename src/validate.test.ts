@@ -91,4 +91,23 @@ describe("validation errors name the argument, the expectation and what was rece
       expect(referenceForward({ ...good, logits }).shape, `${logits}`).toEqual([2, 2, 3, 2]);
     }
   });
+
+  test("a case must be a plain object; inherited and non-enumerable keys do not slip past the key check", () => {
+    rejection(
+      () => referenceForward(Object.assign(Object.create({ stride: [1, 1] }), good)),
+      "case",
+      'inheriting the keys "stride"',
+    );
+    rejection(
+      () => referenceForward(Object.assign(Object.create({ strides: [1, 1] }), good)),
+      "case",
+      "a plain object",
+    );
+    rejection(
+      () => referenceForward(Object.defineProperty({ ...good }, "stride", { value: [1, 1] })),
+      "case",
+      'unknown key "stride" (not enumerable)',
+    );
+    rejection(() => referenceForward(new Map(Object.entries(good)) as never), "case", "a Map");
+  });
 });

@@ -123,20 +123,66 @@ export function closestKey(key: string, accepted: readonly string[]): string | u
   return bestDistance <= Math.min(3, Math.max(1, Math.floor(norm(key).length / 2))) ? best : undefined;
 }
 
+/** A key as an error message shows it: a string as JSON, a symbol as `Symbol(description)`. */
+function keyText(key: string | symbol): string {
+  return typeof key === "symbol" ? key.toString() : JSON.stringify(key);
+}
+
 /**
- * Checks that an options object has no key outside `accepted` (SPEC.md §6 "Unknown keys"): a
- * misspelled option (`stride`, `pool_size`) would otherwise be silently ignored and its default
- * used. Every own enumerable key counts, whatever its value. Throws a SortPoolArgumentError naming
- * `argument`, the unknown key (with the closest accepted key, when one is close) and the accepted keys.
+ * Whether `value` is a plain object: its prototype is `Object.prototype` or null (an object
+ * literal, `JSON.parse` output, `Object.create(null)`), so every key it has is its own.
+ */
+export function isPlainObject(value: unknown): value is Record<string | symbol, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype;
+}
+
+/** What a non-plain object is, for an error: its class, or the keys it inherits. */
+function describeNonPlain(value: object): string {
+  const proto = Object.getPrototypeOf(value) as object;
+  const ctor = Object.hasOwn(proto, "constructor") ? (proto as { constructor?: unknown }).constructor : undefined;
+  if (typeof ctor === "function" && ctor.name) {
+    return `a ${ctor.name} (an object whose prototype is ${ctor.name}.prototype)`;
+  }
+  const inherited: (string | symbol)[] = [];
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    inherited.push(...Reflect.ownKeys(p));
+  }
+  return `an object with another prototype than Object.prototype${
+    inherited.length > 0 ? ` (inheriting the keys ${inherited.map(keyText).join(", ")})` : ""
+  }`;
+}
+
+/**
+ * Checks an options object (SPEC.md §6 "Unknown keys"): it must be a plain object
+ * ({@link isPlainObject}: prototype `Object.prototype` or null), and it may have no key outside
+ * `accepted`. Options are read as properties, so an inherited key would count (an inherited
+ * `strides` is used) while escaping the key check (an inherited `stride` is ignored): a Map, a
+ * class instance or an `Object.create(proto)` is refused instead. Every own key counts, enumerable
+ * or not, string or symbol, whatever its value: a misspelled option (`stride`, `pool_size`) would
+ * otherwise be silently ignored and its default used. Throws a SortPoolArgumentError naming
+ * `argument` and, for a non-plain object, what it is; for an unknown key, the key (with the closest
+ * accepted key, when one is close) and the accepted keys.
  */
 export function validateKeys(value: object, argument: string, accepted: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (accepted.includes(key)) continue;
-    const near = closestKey(key, accepted);
+  if (!isPlainObject(value)) {
+    throw new SortPoolArgumentError(
+      argument,
+      `a plain object (prototype Object.prototype or null: an object literal or JSON) with only the keys ${
+        accepted.join(", ")
+      }`,
+      describeNonPlain(value),
+    );
+  }
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key === "string" && accepted.includes(key)) continue;
+    const near = typeof key === "string" ? closestKey(key, accepted) : undefined;
+    const hidden = Object.getOwnPropertyDescriptor(value, key)?.enumerable === false ? " (not enumerable)" : "";
     throw new SortPoolArgumentError(
       argument,
       `only the keys ${accepted.join(", ")}`,
-      `unknown key ${JSON.stringify(key)}${near === undefined ? "" : ` (did you mean ${JSON.stringify(near)}?)`}`,
+      `unknown key ${keyText(key)}${hidden}${near === undefined ? "" : ` (did you mean ${JSON.stringify(near)}?)`}`,
     );
   }
 }

@@ -29,7 +29,11 @@
 //                                    | 2x2-only (the article's layer only: poolSize and strides are ignored, as a
 //                                    port written before them would, and only k shared logits are accepted)
 //                                    | unsigned-zeros (a zero y is always +0) | bom-after-first (a byte-order
-//                                    mark before every answer after the first)
+//                                    mark before every answer after the first) | bom-first (one before the
+//                                    first answer only, as a UTF-8-with-BOM stream starts) | pad-after ("same" puts all its
+//                                    padding after the input) | column-major (window cells numbered column by
+//                                    column, so ties rank by column first) | valid-ceil ("valid" output size
+//                                    ceil((size - window) / stride) + 1, an off-by-one)
 
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -51,6 +55,10 @@ const PLANTS = [
   "2x2-only",
   "unsigned-zeros",
   "bom-after-first",
+  "bom-first",
+  "pad-after",
+  "column-major",
+  "valid-ceil",
 ];
 const { values: opts } = parseArgs({
   options: {
@@ -217,10 +225,13 @@ function weights(logits, k) {
  * max((out - 1)·stride + window - size, 0) padded positions, floor(half) before and the rest after.
  */
 function axis(size, window, stride, padding) {
-  if (padding === "valid") return { out: Math.floor((size - window) / stride) + 1, before: 0 };
+  if (padding === "valid") {
+    const round = opts.plant === "valid-ceil" ? Math.ceil : Math.floor;
+    return { out: round((size - window) / stride) + 1, before: 0 };
+  }
   const out = Math.ceil(size / stride);
   const total = Math.max((out - 1) * stride + window - size, 0);
-  return { out, before: Math.floor(total / 2) };
+  return { out, before: opts.plant === "pad-after" ? 0 : Math.floor(total / 2) };
 }
 
 /** Does value a at window cell ca rank before value b at cell cb? (SPEC §4) */
@@ -254,7 +265,8 @@ function forEachWindow({ x, shape, k, padding, poolSize, strides }, visit) {
               const inside = row >= 0 && row < h && col >= 0 && col < w;
               if (!inside && k === 1) continue;
               const index = inside ? ((b * h + row) * w + col) * nc + ch : -1;
-              const slot = { cell: dr * kw + dc, index, value: inside ? x[index] : 0 };
+              const cell = opts.plant === "column-major" ? dc * kh + dr : dr * kw + dc;
+              const slot = { cell, index, value: inside ? x[index] : 0 };
               // Insertion sort: move the new cell up past every cell it ranks before.
               let at = ranked.length;
               while (at > 0 && ranksBefore(slot.value, slot.cell, ranked[at - 1].value, ranked[at - 1].cell)) at--;
@@ -363,7 +375,9 @@ lines.on("line", (line) => {
     out = { id: req?.id ?? null, error: e.message };
   }
   process.stdout.write(
-    (answered >= 1 && opts.plant === "bom-after-first" ? "\uFEFF" : "") + JSON.stringify(out) + "\n",
+    ((answered >= 1 && opts.plant === "bom-after-first") || (answered === 0 && opts.plant === "bom-first")
+      ? "\uFEFF"
+      : "") + JSON.stringify(out) + "\n",
   );
   answered++;
 });

@@ -142,7 +142,10 @@ function builtinImplementation(): string {
   const d = deno();
   if (d?.version) return `wgpu (Deno ${d.version.deno})`;
   const ua = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent;
-  return ua ? `browser (${ua})` : "the runtime's navigator.gpu";
+  if (ua && (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu) return `browser (${ua})`;
+  return (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu
+    ? "the runtime's navigator.gpu"
+    : "none: this runtime has no navigator.gpu (choose dawn)";
 }
 
 /**
@@ -174,7 +177,8 @@ async function installDawn(): Promise<Installed> {
   } catch (e) {
     throw new EngineError(
       `engine "dawn": the npm package "webgpu" could not be loaded (${e instanceof Error ? e.message : e}); ` +
-        `install it (deno.json pins npm:webgpu) or choose SORTPOOL_ENGINE=deno`,
+        `install it (Node: npm install webgpu@0.6.2; Deno: deno add npm:webgpu@0.6.2) or choose the runtime's own ` +
+        `WebGPU (SORTPOOL_ENGINE=deno)`,
     );
   }
   const driverChosen = getEnv("VK_ICD_FILENAMES") || getEnv("VK_DRIVER_FILES");
