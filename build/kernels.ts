@@ -93,6 +93,14 @@ function toDirUrl(root: string | URL): URL {
 export const PROJECT_ROOT: URL = new URL("../", import.meta.url);
 
 if (import.meta.main) {
+  if (Deno.args.length > 0) {
+    const help = Deno.args.every((a) => a === "-h" || a === "--help");
+    (help ? console.log : console.error)(
+      `usage: deno task kernels\n\nRegenerates ${KERNEL_MODULE_PATH} from kernels/*.wgsl (takes no flags)` +
+        (help ? "" : `; received ${Deno.args.map((a) => JSON.stringify(a)).join(" ")}`),
+    );
+    Deno.exit(help ? 0 : 2);
+  }
   const changed = await writeKernelModule(PROJECT_ROOT);
   console.log(`${KERNEL_MODULE_PATH}: ${changed ? "regenerated" : "up to date"}`);
 }

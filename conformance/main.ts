@@ -14,7 +14,16 @@
  */
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { choiceFlag, type CliSpec, defineCli, intFlag, listFlag, runCli, UsageError } from "../src/cli.ts";
+import {
+  choiceFlag,
+  type CliSpec,
+  COMMON_FLAGS,
+  defineCli,
+  intFlag,
+  listFlag,
+  runCli,
+  UsageError,
+} from "../src/cli.ts";
 import { DEFAULT_CASES_PER_CLASS, DEFAULT_SEED } from "./cases.ts";
 import { killAllPorts, PortStartError } from "./port.ts";
 import { runKit } from "./run.ts";
@@ -122,7 +131,7 @@ export function splitCommandLine(spec: CliSpec, args: readonly string[]): KitCom
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     help: { type: "boolean", short: "h" },
   };
-  for (const [name, f] of Object.entries(spec.options)) {
+  for (const [name, f] of Object.entries({ ...COMMON_FLAGS, ...spec.options })) {
     options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
   }
   // Lenient: unknown flags are reported by the strict parse afterwards; here only positionals matter.

@@ -22,7 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { ensureRuntimeDir } from "./runtime_dir.ts";
-import { ENGINE_NAMES, type EngineName, parseEngineName, useEngine } from "./webgpu/engine.ts";
+import { ENGINE_NAMES, EngineError, type EngineName, parseEngineName, useEngine } from "./webgpu/engine.ts";
 
 /** A command-line usage error: names the flag, what was expected and what was received. Exit code 2. */
 export class UsageError extends Error {
@@ -228,7 +228,20 @@ export async function chooseEngine(flag: FlagValues[string]): Promise<void> {
     }
     Deno.env.set("SORTPOOL_ENGINE", name);
   }
-  await useEngine(name);
+  try {
+    await useEngine(name);
+  } catch (e) {
+    if (e instanceof EngineError && /^SORTPOOL_ENGINE: /.test(e.message)) {
+      throw new UsageError(
+        "SORTPOOL_ENGINE",
+        `one of ${ENGINE_NAMES.join(", ")} (or --engine)`,
+        JSON.stringify(
+          Deno.env.get("SORTPOOL_ENGINE"),
+        ),
+      );
+    }
+    throw e;
+  }
 }
 
 /**

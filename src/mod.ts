@@ -62,7 +62,7 @@ import { type EngineInfo, type EngineName, useEngine as installEngine } from "./
 
 export { disposeAll, implementation, implementations, selectImplementations, unsupportedReason } from "./registry.ts";
 export { sortPool2d, type SortPool2dOptions } from "./op.ts";
-export { type TfjsBackendName, withBackend } from "./tfjs/runtime.ts";
+export { type TfjsBackendName, throwGpuErrors, withBackend } from "./tfjs/runtime.ts";
 export {
   type Initializer,
   type LayerArgs,

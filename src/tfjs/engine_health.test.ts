@@ -7,7 +7,9 @@
 import { describe, expect, test } from "vitest";
 import { mulberry32 } from "../random.ts";
 import { engineInfo } from "../webgpu/engine.ts";
-import { tf, WebGpuError, withBackend } from "./runtime.ts";
+import { sortPool2dWithKernels } from "../op.ts";
+import { registerKernelSet } from "../webgpu/tfjs_kernels.ts";
+import { tf, throwGpuErrors, WebGpuError, withBackend } from "./runtime.ts";
 
 type Run = (t: typeof tf) => tf.Tensor[];
 
@@ -109,5 +111,36 @@ describe(`tfjs's webgpu kernels on ${engineInfo().implementation}`, () => {
       return v;
     });
     expect(ok).toEqual([2, 3]);
+  });
+
+  test("a kernel of this project that the engine rejects: every withBackend call throws, and throwGpuErrors after plain use", async () => {
+    registerKernelSet("sortpool-test-rejected", {
+      forward: "@compute @workgroup_size(64) fn main() { let a = symbol_no_compiler_knows; }",
+    });
+    const call = () =>
+      sortPool2dWithKernels(
+        tf.tensor4d([1, 2, 3, 4, 5, 6], [1, 2, 3, 1]),
+        tf.tensor1d([0, 0]),
+        { k: 2, padding: "same" },
+        "sortpool-test-rejected",
+      );
+    for (let i = 0; i < 2; i++) {
+      const outcome = await withBackend("webgpu", async () => Array.from(await call().data())).then(
+        (values) => `returned ${values}`,
+        (e) => (e instanceof WebGpuError ? "WebGpuError" : String(e)),
+      );
+      expect(outcome, `call ${i}`).toBe("WebGpuError");
+    }
+    // The op used after tf.setBackend("webgpu") without withBackend: its result is zeros, and the
+    // error is there to be thrown once the caller asks.
+    const plain = await withBackend("webgpu", () => undefined).then(async () => {
+      const y = call();
+      const values = Array.from(await y.data());
+      y.dispose();
+      return values;
+    });
+    expect(plain).toHaveLength(2);
+    await expect(throwGpuErrors()).rejects.toBeInstanceOf(WebGpuError);
+    await expect(throwGpuErrors()).resolves.toBeUndefined();
   });
 });

@@ -78,7 +78,8 @@ async function activate(name: TfjsBackendName): Promise<void> {
 const uncaptured: GPUError[] = [];
 const watchedDevices = new WeakSet<GPUDevice>();
 
-function watchUncapturedErrors(device: GPUDevice): void {
+/** Records the uncaptured GPU errors of `device` (tfjs's webgpu device) for the checks below. */
+export function watchUncapturedErrors(device: GPUDevice): void {
   if (watchedDevices.has(device)) return;
   watchedDevices.add(device);
   device.addEventListener("uncapturederror", (event) => {
@@ -101,6 +102,38 @@ function throwUncapturedErrors(when: string): void {
     oom ? "out-of-memory" : "validation",
     messages.join("\n---\n"),
   );
+}
+
+/**
+ * Throws, as a {@link WebGpuError}, any GPU error that tfjs's webgpu device raised so far: the
+ * project's kernels' error scopes (awaited) and uncaptured errors (a kernel of tfjs or of this
+ * project that the engine rejected). {@link withBackend} does this at the end of every webgpu
+ * turn; code that calls the op after `tf.setBackend("webgpu")` itself awaits this after reading
+ * results, since such errors arrive asynchronously and the outputs they spoil hold zeros.
+ *
+ * @example
+ * ```ts
+ * import { throwGpuErrors } from "./runtime.ts";
+ * await throwGpuErrors(); // resolves when no GPU error was raised
+ * ```
+ */
+export async function throwGpuErrors(): Promise<void> {
+  const device = webgpuBackend()?.device;
+  if (device) { for (const check of turnEndChecks) await check(device); }
+  throwUncapturedErrors("since the last check");
+}
+
+/** Checks run at the end of every webgpu turn ({@link checkEachWebgpuTurn}). */
+const turnEndChecks: ((device: GPUDevice) => Promise<void>)[] = [];
+
+/**
+ * Registers `check` to run on tfjs's webgpu device when each {@link withBackend} turn on webgpu
+ * ends, before its result is returned: the project's own kernels on tfjs's device record their GPU
+ * errors in error scopes that answer asynchronously, and a turn must not return data those
+ * dispatches spoiled (the check throws the error instead).
+ */
+export function checkEachWebgpuTurn(check: (device: GPUDevice) => Promise<void>): void {
+  turnEndChecks.push(check);
 }
 
 /** The turn an async context is in: the backend it holds. */
@@ -145,6 +178,8 @@ export function withBackend<T>(name: TfjsBackendName, body: () => T | Promise<T>
         uncaptured.length = 0; // the body's own error explains the call; stale GPU errors would mislead the next one
         throw e;
       }
+      const device = webgpuBackend()?.device;
+      if (device) { for (const check of turnEndChecks) await check(device); }
       throwUncapturedErrors("during this call");
       return value;
     });

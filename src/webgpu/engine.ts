@@ -203,6 +203,10 @@ async function installDawn(): Promise<Installed> {
       `engine "dawn": Dawn found no adapter` +
         (driverChosen
           ? ` with the Vulkan driver that VK_ICD_FILENAMES/VK_DRIVER_FILES names (${driverChosen})`
+          : getEnv("SORTPOOL_SWIFTSHADER_ICD")
+          ? `: no Vulkan driver it accepts (it rejects Mesa's lavapipe), and SORTPOOL_SWIFTSHADER_ICD names ` +
+            `${getEnv("SORTPOOL_SWIFTSHADER_ICD")}, which does not exist (point it at Chromium's ` +
+            `vk_swiftshader_icd.json)`
           : `: no Vulkan driver it accepts (it rejects Mesa's lavapipe) and no SwiftShader driver at ` +
             `${SWIFTSHADER_ICD_CANDIDATES.join(", ")} (Debian: apt-get install chromium; or set ` +
             `SORTPOOL_SWIFTSHADER_ICD to a vk_swiftshader_icd.json)`),
@@ -241,12 +245,21 @@ function installBuiltin(): Installed {
  * @throws EngineError when `name` is unknown, another engine is already in use, or Dawn finds no adapter.
  */
 export async function useEngine(name?: EngineName): Promise<EngineInfo> {
-  const wanted = name === undefined ? requestedEngine() : parseEngineName(name, "useEngine(name)");
+  // Without a name, the engine already chosen (in code or from SORTPOOL_ENGINE) stays.
+  const wanted = name === undefined
+    ? (installed?.name ?? installingName ?? requestedEngine())
+    : parseEngineName(name, "useEngine(name)");
   const current = installed?.name ?? installingName;
   if (current !== undefined && current !== wanted) {
     throw new EngineError(
       `useEngine("${wanted}"): engine "${current}" is already in use in this process; choose the engine once, ` +
         `before the first adapter request (SORTPOOL_ENGINE or useEngine at start-up)`,
+    );
+  }
+  if (!installed && wanted === "dawn" && builtinAdapterRequested) {
+    throw new EngineError(
+      `useEngine("dawn"): an adapter was already requested from the runtime's own navigator.gpu (tfjs's webgpu ` +
+        `backend or other code started on it); choose the engine before the first adapter request`,
     );
   }
   if (!installed) {
@@ -283,5 +296,39 @@ export function describeAdapter(adapter: GPUAdapter): string {
   return `${name}${detail ? ` [${detail}]` : ""} on ${engineInfo().implementation}`;
 }
 
-// SORTPOOL_ENGINE=dawn: install Dawn now, before any importer can request an adapter.
-if (requestedEngine() === "dawn") await useEngine("dawn");
+/**
+ * Set when code requests an adapter from the runtime's own navigator.gpu (through the library or
+ * directly, e.g. `tf.setBackend("webgpu")`): Dawn can no longer be chosen, since objects of the two
+ * engines do not mix.
+ */
+let builtinAdapterRequested = false;
+
+function watchBuiltinAdapterRequests(): void {
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) return;
+  const request = gpu.requestAdapter.bind(gpu);
+  try {
+    Object.defineProperty(gpu, "requestAdapter", {
+      configurable: true,
+      writable: true,
+      value: (options?: GPURequestAdapterOptions) => {
+        if (!installed || installed.name === "deno") builtinAdapterRequested = true;
+        return request(options);
+      },
+    });
+  } catch {
+    // A runtime whose GPU object cannot be extended: the late choice of Dawn is then not detected.
+  }
+}
+
+// SORTPOOL_ENGINE=dawn: install Dawn now, before any importer can request an adapter. A value that
+// names no engine is reported where an engine is first needed (useEngine, the first adapter
+// request, a task's start), as an EngineError naming SORTPOOL_ENGINE, not as a failed import.
+let fromEnvironment: EngineName | undefined;
+try {
+  fromEnvironment = requestedEngine();
+} catch {
+  fromEnvironment = undefined;
+}
+if (fromEnvironment === "dawn") await useEngine("dawn");
+else watchBuiltinAdapterRequests();

@@ -30,7 +30,7 @@
  * @module
  */
 import { DEFAULT_POOL_SIZE } from "../spec.ts";
-import { tf } from "../tfjs/runtime.ts";
+import { checkEachWebgpuTurn, tf, watchUncapturedErrors } from "../tfjs/runtime.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { BufferPool, type BufferStats, BufferTracker } from "./buffers.ts";
 import { WebGpuError } from "./device.ts";
@@ -134,6 +134,8 @@ export function kernelSetBufferStats(name: string): BufferStats {
 }
 
 function hostFor(name: string, device: GPUDevice): DeviceHost {
+  // Code that set the backend with tf.setBackend itself still gets its GPU errors recorded.
+  watchUncapturedErrors(device);
   if (!kernelSets.has(name) && name === DEFAULT_KERNEL_SET) registerKernelSet(DEFAULT_KERNEL_SET);
   const set = kernelSets.get(name);
   if (!set) throw new Error(`tfjs WGSL kernel set "${name}" is not registered`);
@@ -298,6 +300,9 @@ export async function kernelErrors(device: GPUDevice): Promise<void> {
   await Promise.all([...(pendingScopes.get(device) ?? [])]);
   throwEarlierError(device);
 }
+
+// A withBackend turn on webgpu that ran these kernels returns only once their error scopes answered.
+checkEachWebgpuTurn(kernelErrors);
 
 /** Runs the forward kernel of `kernelSet` on tfjs's webgpu backend; returns y's TensorInfo. */
 export function sortPoolForwardOnTfjs(
