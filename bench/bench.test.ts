@@ -6,8 +6,18 @@
 import { describe, expect, test } from "vitest";
 import { parseCli } from "../src/cli.ts";
 import { engineName, type EnvironmentReport, runLabel, runSlug } from "./environment.ts";
-import { chartData, crossEngine, crossEngineMarkdown, crossEngineSvg, ratioOn, runClock } from "./cross_engine.ts";
-import { asSavedRun } from "./engines.ts";
+import {
+  chartData,
+  crossEngine,
+  crossEngineMarkdown,
+  crossEngineSvg,
+  crossRunLabel,
+  crossRunSlug,
+  ratioOn,
+  runClock,
+  type SavedRun,
+} from "./cross_engine.ts";
+import { asSavedRun, mergeFiles, untrustedReasons } from "./engines.ts";
 import { BENCH_CLI, benchFlags, engineSpecSlug, parseEngineSpec } from "./flags.ts";
 import { bytesMoved, throughput } from "./metrics.ts";
 import { FULL_PLAN, QUICK_PLAN, selectPlan } from "./plan.ts";
@@ -698,6 +708,89 @@ describe("cross-engine table", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("test chart");
     expect(svg).toContain("dawn-swiftshader");
+  });
+
+  /** A browser page's run (web/main.ts): Chrome on SwiftShader, GPU timestamps, no process CPU time. */
+  // The page's engine names ("chrome") are outside bench's own EngineInfo names: cast.
+  const page = {
+    ...dawn,
+    kind: "sortpool-browser-run",
+    environment: {
+      ...dawn.environment,
+      engine: { name: "chrome", implementation: "HeadlessChrome 156.0 (WebGPU: Dawn)" },
+      adapterLine: "swiftshader [google] on HeadlessChrome 156.0 (WebGPU: Dawn)",
+      adapter: {
+        available: true as const,
+        info: { vendor: "google", architecture: "swiftshader", device: "", description: "", isFallbackAdapter: true },
+        features: [],
+        limits: {},
+      },
+    },
+    suites: dawn.suites.map((x) => ({
+      ...x,
+      rows: x.rows.map((r) => ({ ...r, timer: "gpu-timestamps" as const, samples: { ...r.samples, cpu: [] } })),
+    })),
+    summary: { state: "done" },
+    plant: null,
+    checks: { results: [{ check: "golden", subject: "wgsl", failed: 0 }] },
+  } as unknown as SavedRun;
+
+  test("a page run: its own clock (GPU timestamps, not process CPU), named by adapter architecture", () => {
+    expect(runClock(page).clock).toBe("gpu-timestamps");
+    expect(runClock(page).why).toMatch(/no process CPU time/);
+    const c = crossEngine([{ run: page, file: "page.json" }]);
+    expect(c.runs[0].id).toBe("chrome-swiftshader");
+    expect(c.rows[0].vsMaxPool.forward!.clock).toBe("gpu-timestamps");
+    const md = crossEngineMarkdown(c);
+    expect(md).toContain("clock: gpu-timestamps (a CPU adapter, but the file has no process CPU time");
+    expect(md).not.toContain("clock: process-cpu");
+    expect(crossRunSlug(page.environment)).toBe("chrome-swiftshader");
+    // A page that found no adapter: described as such, not as a file that predates engine names.
+    const none = {
+      ...page.environment,
+      adapterLine: "",
+      adapter: { available: false as const, reason: "navigator.gpu is missing" },
+    };
+    expect(crossRunLabel(none)).toBe(
+      "no adapter (navigator.gpu is missing) on HeadlessChrome 156.0 (WebGPU: Dawn)",
+    );
+    expect(crossRunLabel(none)).not.toMatch(/predates/);
+  });
+
+  test("merge: a failed, planted or check-failing run is refused, or merged marked UNTRUSTED on request", async () => {
+    expect(untrustedReasons(page)).toEqual([]);
+    expect(untrustedReasons(deno)).toEqual([]);
+    const bad = {
+      ...page,
+      summary: { state: "failed" },
+      plant: { name: "wrong-weights-order" },
+      checks: { results: [{ check: "golden", subject: "wgsl", failed: 12 }] },
+    };
+    expect(untrustedReasons(bad)).toEqual([
+      'its run ended "failed", not "done"',
+      "it ran the planted failure wrong-weights-order",
+      "checks failed: golden on wgsl (12 cases)",
+    ]);
+    const dir = await Deno.makeTempDir();
+    const errors: string[] = [];
+    const [error, log] = [console.error, console.log];
+    console.error = (...a: unknown[]) => errors.push(a.join(" "));
+    console.log = () => {};
+    try {
+      await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify(bad));
+      const out = { json: `${dir}/m.json`, report: `${dir}/report` };
+      expect(await mergeFiles([`${dir}/bad.json`], out, "test")).toBe(1);
+      expect(errors.join("\n")).toMatch(/bad\.json is not a trustworthy measurement: its run ended "failed".*Refused/);
+      expect(await mergeFiles([`${dir}/bad.json`], out, "test", true)).toBe(0);
+      const report = await Deno.readTextFile(`${dir}/report/README.md`);
+      expect(report).toContain("WARNING: UNTRUSTED runs merged on request");
+      expect(report).toMatch(/`chrome-swiftshader`: UNTRUSTED \(its run ended "failed"/);
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/m.json`));
+      expect(JSON.stringify(json)).toContain("UNTRUSTED");
+    } finally {
+      [console.error, console.log] = [error, log];
+      await Deno.remove(dir, { recursive: true });
+    }
   });
 
   test("merge input: a file that is not a bench JSON is named with what it lacks", () => {

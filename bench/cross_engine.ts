@@ -50,6 +50,8 @@ export type SavedRun = Pick<BenchRun, "plan" | "args" | "suites" | "gated" | "du
     readonly adapterLine?: string;
     readonly timestampQuery?: EnvironmentReport["timestampQuery"];
   };
+  /** Why the run's figures are not to be trusted (a failed or planted page run), when merged anyway. */
+  readonly untrusted?: readonly string[];
 };
 
 /** One run of the comparison, as the table names it. */
@@ -62,6 +64,8 @@ export interface CrossRun {
   readonly label: string;
   /** Where it was read from, when from a file. */
   readonly file?: string;
+  /** Why its figures are not to be trusted (merged only on request; bench/engines.ts). */
+  readonly untrusted?: readonly string[];
   readonly plan: string;
   readonly date: string;
   readonly durationMs: number;
@@ -150,16 +154,31 @@ function stored(r: RowRatio | null | undefined, scale = 1): CrossRatio | null {
   return r ? { median: r.median * scale, low: r.low * scale, high: r.high * scale, n: r.n, clock: r.timer } : null;
 }
 
-/** The run's headline clock: process CPU time on a CPU adapter, else GPU timestamps when the run had them. */
+/**
+ * The run's headline clock: process CPU time on a CPU adapter, else GPU timestamps when the run had
+ * them. Only a clock the file's own samples carry: a browser page has no process CPU time, so a
+ * page on a CPU adapter (SwiftShader) is read on the GPU timestamps (or wall clock) it timed with.
+ */
 export function runClock(run: SavedRun): { clock: BandwidthClock; why: string } {
   const env = run.environment;
   const info = env.adapter.available ? env.adapter.info : {};
-  const cpu = env.adapter.available && isCpuAdapter({
+  const cpuAdapter = env.adapter.available && isCpuAdapter({
     description: String(info.description ?? ""),
     isFallbackAdapter: info.isFallbackAdapter === true,
   });
-  const gpu = run.suites.some((s) => s.rows.some((r) => r.samples?.device && r.samples.device.length > 0));
+  const has = (pick: (s: NonNullable<ResultRow["samples"]>) => readonly number[] | undefined) =>
+    run.suites.some((s) => s.rows.some((r) => r.samples !== undefined && (pick(r.samples)?.length ?? 0) > 0));
+  const gpu = has((s) => s.device);
+  const cpu = cpuAdapter && has((s) => s.cpu);
   const chosen = headlineClock(cpu, gpu);
+  if (cpuAdapter && !cpu) {
+    return {
+      clock: chosen.clock,
+      why: `a CPU adapter, but the file has no process CPU time, which a browser page cannot read: ${
+        chosen.clock === "gpu-timestamps" ? "the GPU timestamps it timed with" : "wall clock"
+      }`,
+    };
+  }
   return cpu
     ? {
       clock: chosen.clock,
@@ -177,19 +196,49 @@ function verdictOf(ratio: CrossRatio | null, row: ResultRow | undefined, target:
   return { status: ok(ratio.median) ? "PASS" : "FAIL", inconclusive: ok(ratio.low) !== ok(ratio.high) };
 }
 
+/**
+ * The run's name: bench/environment.ts `runSlug`, except that an adapter whose adapter.info has no
+ * description or device (a browser's, e.g. vendor "google", architecture "swiftshader") is named by
+ * its architecture, not its vendor ("chrome-swiftshader").
+ */
+export function crossRunSlug(env: SavedRun["environment"]): string {
+  const info = env.adapter.available ? env.adapter.info : {};
+  const architecture = String(info.architecture ?? "").toLowerCase().match(/[a-z0-9]+/)?.[0];
+  if (env.adapter.available && !info.description && !info.device && architecture) {
+    return `${engineName(env)}-${architecture}`;
+  }
+  return runSlug(env);
+}
+
+/**
+ * The run's label: bench/environment.ts `runLabel`, except that a file that names its engine but
+ * has no adapter line (a page that found no adapter) is described as such, not as a file that
+ * predates engine names.
+ */
+export function crossRunLabel(env: SavedRun["environment"]): string {
+  if (env.engine && !env.adapterLine) {
+    const adapter = env.adapter.available
+      ? String(env.adapter.info.description || env.adapter.info.architecture || "unknown adapter")
+      : `no adapter${"reason" in env.adapter && env.adapter.reason ? ` (${env.adapter.reason})` : ""}`;
+    return `${adapter} on ${env.engine.implementation}`;
+  }
+  return runLabel(env);
+}
+
 /** Names the runs: id (unique), engine, label from adapter.info. */
 export function crossRuns(runs: readonly { run: SavedRun; file?: string }[]): CrossRun[] {
   const seen = new Map<string, number>();
   return runs.map(({ run, file }) => {
     const env = run.environment;
-    const slug = runSlug(env);
+    const slug = crossRunSlug(env);
     const count = (seen.get(slug) ?? 0) + 1;
     seen.set(slug, count);
     return {
       id: count === 1 ? slug : `${slug}#${count}`,
       engine: engineName(env),
-      label: runLabel(env),
+      label: `${run.untrusted?.length ? `UNTRUSTED (${run.untrusted.join("; ")}): ` : ""}${crossRunLabel(env)}`,
       ...(file ? { file } : {}),
+      ...(run.untrusted?.length ? { untrusted: run.untrusted } : {}),
       plan: run.plan,
       date: env.date,
       durationMs: run.durationMs,
@@ -333,7 +382,16 @@ function clockText(r: CrossRow): string {
 export function crossEngineMarkdown(c: CrossEngine): string {
   if (c.runs.length === 0) return "No runs to compare.";
   const esc = (t: string) => t.replace(/\|/g, "\\|");
+  const untrusted = c.runs.filter((r) => r.untrusted?.length);
   const lines = [
+    ...(untrusted.length > 0
+      ? [
+        `WARNING: UNTRUSTED runs merged on request (SORTPOOL_MERGE_UNTRUSTED=1): ${
+          untrusted.map((r) => `\`${r.id}\``).join(", ")
+        }; their figures are not measurements of working kernels.`,
+        "",
+      ]
+      : []),
     "Runs (engine and adapter from adapter.info; every ratio is measured within its own run):",
     "",
     ...c.runs.map((r) =>

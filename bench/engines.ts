@@ -54,11 +54,43 @@ export function asSavedRun(value: unknown, file: string): SavedRun {
   return v as SavedRun;
 }
 
-/** Merges `files` (already measured) and writes the outputs; returns the exit status. */
+/** The environment variable that lets `--merge` include untrusted files (marked as such). */
+export const MERGE_UNTRUSTED_ENV = "SORTPOOL_MERGE_UNTRUSTED";
+
+/**
+ * Why a run's figures are not to be trusted (empty: nothing against them): the browser page's
+ * results record a summary state, a planted kernel variant and its checks; a run that failed, ran a
+ * plant or failed a check measured something other than the project's kernels working.
+ */
+export function untrustedReasons(value: unknown): string[] {
+  const v = value as {
+    summary?: { state?: unknown };
+    plant?: { name?: unknown } | null;
+    checks?: { results?: { check?: unknown; subject?: unknown; failed?: unknown }[] };
+  };
+  const out: string[] = [];
+  const state = v.summary?.state;
+  if (state !== undefined && state !== "done") out.push(`its run ended "${String(state)}", not "done"`);
+  if (v.plant) out.push(`it ran the planted failure ${String(v.plant.name ?? "(unnamed)")}`);
+  const failed = (Array.isArray(v.checks?.results) ? v.checks.results : []).filter((r) =>
+    typeof r.failed === "number" && r.failed > 0
+  );
+  if (failed.length > 0) {
+    out.push(`checks failed: ${failed.map((r) => `${r.check} on ${r.subject} (${r.failed} cases)`).join(", ")}`);
+  }
+  return out;
+}
+
+/**
+ * Merges `files` (already measured) and writes the outputs; returns the exit status. A file with
+ * {@link untrustedReasons} is refused (exit 1) unless `includeUntrusted`, which merges it with
+ * its run labelled UNTRUSTED and the reasons.
+ */
 export async function mergeFiles(
   files: readonly string[],
   flags: Pick<BenchFlags, "json" | "report">,
   command: string,
+  includeUntrusted = false,
 ): Promise<number> {
   const runs: { run: SavedRun; file: string }[] = [];
   for (const file of files) {
@@ -69,8 +101,19 @@ export async function mergeFiles(
       console.error(`bench --merge: cannot read ${file}: ${e instanceof Error ? e.message : e}`);
       return 1;
     }
+    let parsed: unknown;
     try {
-      runs.push({ run: asSavedRun(JSON.parse(text), file), file });
+      parsed = JSON.parse(text);
+      const run = asSavedRun(parsed, file);
+      const untrusted = untrustedReasons(parsed);
+      if (untrusted.length > 0 && !includeUntrusted) {
+        console.error(
+          `bench --merge: ${file} is not a trustworthy measurement: ${untrusted.join("; ")}. Refused; set ` +
+            `${MERGE_UNTRUSTED_ENV}=1 to merge it anyway, marked UNTRUSTED.`,
+        );
+        return 1;
+      }
+      runs.push({ run: untrusted.length > 0 ? { ...run, untrusted } : run, file });
     } catch (e) {
       console.error(`bench --merge: ${e instanceof Error ? e.message : e}`);
       return 1;
@@ -96,9 +139,17 @@ export async function mergeFiles(
   return merged.rows.length > 0 ? 0 : 1;
 }
 
-/** `--merge`: returns the exit status (1 when a file cannot be read or no case is common to all runs). */
+/**
+ * `--merge`: returns the exit status (1 when a file cannot be read, is untrusted and
+ * SORTPOOL_MERGE_UNTRUSTED=1 is not set, or no case is common to all runs).
+ */
 export function mergeMain(flags: BenchFlags, args: readonly string[]): Promise<number> {
-  return mergeFiles(flags.merge, flags, `deno task bench ${args.join(" ")}`);
+  return mergeFiles(
+    flags.merge,
+    flags,
+    `deno task bench ${args.join(" ")}`,
+    Deno.env.get(MERGE_UNTRUSTED_ENV) === "1",
+  );
 }
 
 /**

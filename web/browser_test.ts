@@ -11,9 +11,15 @@
  * 2. `?quick&bench=0&plant=wrong-weights-order`: a deliberately wrong kernel variant; asserts that
  *    the page ends in `data-state="failed"`, reports failed golden cases with the conformance kit's
  *    report, and shows them;
- * 3. a browser without WebGPU: the page ends in `data-state="failed"` and says how to enable it.
+ * 3. a browser without WebGPU: the page ends in `data-state="failed"` and says how to enable it;
+ * 4. junk query parameters (`?cases=abc&bench=false`): the page runs nothing, ends failed and names
+ *    each parameter with what it takes and what it got;
+ * 5. a page whose script cannot load (opened as file://, or served without main.js): index.html's
+ *    loader ends it failed and says to serve the folder with `deno task serve`.
  *
- * It also feeds the passing run's JSON to `deno task bench --merge`, which must put its rows in a table.
+ * It also feeds the passing run's JSON to `deno task bench --merge`, which must put its rows in a
+ * table named by the adapter and read on the page's own clock, and the planted run's JSON, which
+ * the merge must refuse.
  *
  * Writes to `--out` (default out/web-test): results.json and screenshot.png of each run (CI
  * artifacts). `--update-screenshot` also copies the passing run's screenshot to
@@ -317,33 +323,88 @@ async function noWebGpuProblems(executable: string, url: string, out: string): P
   }
 }
 
+/** Junk query parameters: the page must run nothing, end failed, and name each parameter. */
+async function badParamsProblems(browser: Browser, url: string, out: string): Promise<string[]> {
+  const run = await runPage(browser, `${url}?quick&cases=abc&bench=false`, 30_000, false, 1000);
+  await Deno.writeFile(`${out}/bad-params-screenshot.png`, run.screenshot);
+  const problems: string[] = [];
+  if (run.state !== "failed") problems.push(`data-state is "${run.state}", expected "failed"`);
+  if (!/\?cases takes an integer .*\(got "abc"\)/.test(run.message)) {
+    problems.push(`the page does not name ?cases and "abc": "${run.message}"`);
+  }
+  if (!/\?bench takes .*\(got "false"\)/.test(run.message)) {
+    problems.push(`the page does not name ?bench and "false": "${run.message}"`);
+  }
+  if ((run.results?.checks?.results ?? []).length > 0) problems.push("checks ran despite the bad parameters");
+  console.log(`bad-parameters run: data-state=${run.state} in ${run.seconds.toFixed(0)} s; names ?cases and ?bench`);
+  return problems;
+}
+
+/**
+ * A page whose script cannot load: opened as file://, and served without main.js. index.html's
+ * loader must end it failed and say to serve the folder, never leave it on "loading".
+ */
+async function noScriptProblems(browser: Browser, dir: string, out: string): Promise<string[]> {
+  const problems: string[] = [];
+  const bare = await Deno.makeTempDir();
+  for (const f of ["index.html", "style.css"]) await Deno.copyFile(`${dir}/${f}`, `${bare}/${f}`);
+  const server = servePage(bare, 0);
+  try {
+    for (const [name, url] of [["file://", `file://${dir}/index.html`], ["no main.js", server.url]]) {
+      const run = await runPage(browser, url, 20_000, false, 1000);
+      await Deno.writeFile(`${out}/no-script-${name.replace(/\W+/g, "")}-screenshot.png`, run.screenshot);
+      if (run.state !== "failed") problems.push(`${name}: data-state is "${run.state}", expected "failed"`);
+      if (!/deno task serve/.test(run.message)) problems.push(`${name}: the page shows no help: "${run.message}"`);
+      console.log(`page without its script (${name}): data-state=${run.state} in ${run.seconds.toFixed(0)} s`);
+    }
+  } finally {
+    await server.close();
+    await Deno.remove(bare, { recursive: true });
+  }
+  return problems;
+}
+
 /**
  * Feeds the page's results to `deno task bench --merge` (bench/engines.ts), the merge of bench JSON
  * files: it must read the file and put the page's sortPool2d rows in its table.
  */
-async function mergeProblems(results: string, out: string): Promise<string[]> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../bench/main.ts", import.meta.url).pathname,
-      "--merge",
-      results,
-      "--json",
-      `${out}/merged.json`,
-      "--report",
-      `${out}/merged-report`,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+async function mergeProblems(results: string, planted: string, out: string): Promise<string[]> {
+  const merge = (file: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../bench/main.ts", import.meta.url).pathname,
+        "--merge",
+        file,
+        "--json",
+        `${out}/merged.json`,
+        "--report",
+        `${out}/merged-report`,
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const { code, stdout, stderr } = await merge(results);
   const text = new TextDecoder().decode(stdout);
   const problems: string[] = [];
   if (code !== 0) {
     problems.push(`deno task bench --merge exited ${code}: ${new TextDecoder().decode(stderr).slice(-800)}`);
   } else if (!/\| wgsl@tfjs \|/.test(text)) problems.push("the merged table has no wgsl@tfjs row of the page's run");
-  else console.log(`deno task bench --merge ${results}: read it; table in ${out}/merged-report/README.md`);
+  else {
+    // The run line: named by the adapter (not its vendor), on the clock the page timed with.
+    const runLine = text.split("\n").find((l) => l.startsWith("- `")) ?? "";
+    if (/clock: process-cpu/.test(runLine)) problems.push(`the run line claims process CPU time: ${runLine}`);
+    if (/`chrome-google/.test(runLine)) problems.push(`the run is named by the adapter's vendor: ${runLine}`);
+    if (/predates/.test(runLine)) problems.push(`the run line says the file predates engine names: ${runLine}`);
+    console.log(`deno task bench --merge ${results}: read it; table in ${out}/merged-report/README.md`);
+  }
+  const refused = await merge(planted);
+  const err = new TextDecoder().decode(refused.stderr);
+  if (refused.code === 0 || !/not a trustworthy measurement.*Refused/.test(err)) {
+    problems.push(`the planted run's JSON was not refused (exit ${refused.code}): ${err.slice(-400)}`);
+  } else console.log(`deno task bench --merge ${planted}: refused (exit ${refused.code})`);
   return problems;
 }
 
@@ -351,8 +412,9 @@ async function mergeProblems(results: string, out: string): Promise<string[]> {
 export const BROWSER_TEST_CLI = defineCli({
   command: "deno task test:browser",
   summary: "Runs the browser harness page in headless Chromium over the DevTools protocol: a passing run (?quick), " +
-    "the planted failure (?quick&bench=0&plant=wrong-weights-order) and a browser without WebGPU; asserts what " +
-    "each must show, and feeds the passing run's JSON to deno task bench --merge.",
+    "the planted failure (?quick&bench=0&plant=wrong-weights-order), a browser without WebGPU, junk query " +
+    "parameters and a page whose script cannot load (file://, no main.js); asserts what each must show, and feeds " +
+    "the passing run's JSON (merged) and the planted run's (refused) to deno task bench --merge.",
   options: {
     chromium: { type: "string", value: "PATH", description: "the browser to start", default: "/usr/bin/chromium" },
     out: { type: "string", value: "DIR", description: "screenshots and results JSON", default: "out/web-test" },
@@ -389,7 +451,6 @@ export async function browserTestMain({ values }: ParsedCli): Promise<number> {
         `${r?.summary?.properties?.passed}/${r?.summary?.properties?.total}, ${r?.summary?.benchmarkRows} benchmark rows`,
     );
     problems.push(...passingProblems(r, pass.state, expectAdapter).map((p) => `passing run: ${p}`));
-    problems.push(...(await mergeProblems(`${out}/results.json`, out)).map((p) => `merge: ${p}`));
     if (values["update-screenshot"]) {
       await Deno.writeFile(new URL("screenshot.png", import.meta.url), pass.screenshot);
       console.log("updated web/screenshot.png");
@@ -406,6 +467,10 @@ export async function browserTestMain({ values }: ParsedCli): Promise<number> {
         `${pr?.summary?.properties?.passed}/${pr?.summary?.properties?.total} passed`,
     );
     problems.push(...plantedProblems(pr, planted.state, shown).map((p) => `planted run: ${p}`));
+    const merged = await mergeProblems(`${out}/results.json`, `${out}/planted-results.json`, out);
+    problems.push(...merged.map((p) => `merge: ${p}`));
+    problems.push(...(await badParamsProblems(browser, server.url, out)).map((p) => `bad parameters: ${p}`));
+    problems.push(...(await noScriptProblems(browser, dir, out)).map((p) => `page without its script: ${p}`));
     const noGpu = await noWebGpuProblems(executable, server.url, out);
     problems.push(...noGpu.map((p) => `no-WebGPU run: ${p}`));
     for (const l of [...pass.log, ...planted.log].filter((l) => l.startsWith("timed out"))) problems.push(l);
@@ -414,7 +479,8 @@ export async function browserTestMain({ values }: ParsedCli): Promise<number> {
     await server.close();
   }
   console.log(
-    `wrote ${out}/results.json, screenshot.png, planted-results.json, planted-screenshot.png, no-webgpu-screenshot.png`,
+    `wrote ${out}/results.json, screenshot.png, planted-results.json, planted-screenshot.png, no-webgpu-screenshot.png, ` +
+      "bad-params-screenshot.png, no-script-*-screenshot.png",
   );
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   if (problems.length > 0) {

@@ -5,8 +5,9 @@
  * Query parameters: `quick` (small benchmark shapes and fewer cases: CI on a software adapter),
  * `bench=0` (no benchmark), `seed=N` and `cases=N` (the property subset's seed and cases per
  * class), `plant=NAME` (a deliberately wrong kernel variant, web/plant.ts: the page must report
- * it). When the run ends the page sets `data-state="done"` (everything passed) or `"failed"` on
- * `<body>` and exposes the results as `window.sortpoolResults`.
+ * it); each is validated (web/params.ts), and a bad one runs nothing and ends failed. When the
+ * run ends the page sets `data-state="done"` (everything passed) or `"failed"` on `<body>` and
+ * exposes the results as `window.sortpoolResults`.
  *
  * @module
  */
@@ -34,20 +35,20 @@ import {
   runCheck,
   type Subject,
 } from "./checks.ts";
+import { parseParams } from "./params.ts";
 import { plantNamed } from "./plant.ts";
 
 /** Failures shown in full on the page per check (the JSON keeps more). */
 const SHOWN_FAILURES = 3;
 
-/** Default seed of the property subset (the conformance kit's default). */
-const DEFAULT_SEED = 20_251_130;
+// The module runs: tell index.html's loader script (it reports a page whose script never starts),
+// and take back its message should its timeout have fired on a slow download.
+(globalThis as { sortpoolStarted?: boolean }).sortpoolStarted = true;
+if (document.body.dataset.state === "failed") document.getElementById("message")!.hidden = true;
 
-const params = new URLSearchParams(location.search);
-const quick = params.has("quick") && params.get("quick") !== "0";
-const benchOn = params.get("bench") !== "0";
-const seed = Number(params.get("seed") ?? DEFAULT_SEED);
-const perClass = Number(params.get("cases") ?? (quick ? 2 : 4));
-const plantName = params.get("plant");
+const { params, errors: paramErrors } = parseParams(location.search);
+const { quick, benchOn, seed, perClass } = params;
+const plantName = params.plant;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -121,6 +122,11 @@ const NO_WEBGPU_HELP = "<p><b>How to get WebGPU:</b></p>" +
   "Safari 26+ on macOS and iOS.</li>" +
   "<li>The page must come from <code>https://</code> or <code>http://localhost</code> (WebGPU needs a secure " +
   "context).</li></ul>";
+
+const INSECURE_HELP = "<p><b>This page is not in a secure context</b> (it came from " +
+  "<code>http://</code> on a host other than localhost): WebGPU needs a secure context, https or localhost. " +
+  "Serve it over https, or open it on this machine as <code>http://localhost</code> or " +
+  "<code>http://127.0.0.1</code> (<code>deno task serve</code>).</p>";
 
 /** Everything the page reports; bench's JSON schema plus the checks (`checks`) and the browser (`browser`). */
 interface PageResults {
@@ -265,12 +271,15 @@ async function describeAdapter(): Promise<boolean> {
   const table = $("environment");
   kvRow(table, "browser", `${browser}; WebGPU engine ${engineOf(browser)}`);
   if (!("gpu" in navigator) || !navigator.gpu) {
-    const reason = "navigator.gpu is missing: this browser gives the page no WebGPU";
+    const reason = globalThis.isSecureContext === false
+      ? "navigator.gpu is missing: the page is not in a secure context, and WebGPU needs one (https or localhost)"
+      : "navigator.gpu is missing: this browser gives the page no WebGPU";
     results.environment.adapter = { available: false, reason };
+    results.environment.adapterLine = `no adapter on ${results.environment.engine.implementation}`;
     kvRow(table, "adapter", reason);
     showMessage(
       `<p><b>This browser gives the page no WebGPU</b> (${reason}), so nothing can run here.</p>` +
-        NO_WEBGPU_HELP,
+        (globalThis.isSecureContext === false ? INSECURE_HELP : "") + NO_WEBGPU_HELP,
     );
     results.failures.push(reason);
     return false;
@@ -285,6 +294,7 @@ async function describeAdapter(): Promise<boolean> {
     const reason = "navigator.gpu.requestAdapter() gave no adapter (WebGPU is present but no GPU is offered: it may " +
       "be blocklisted or disabled)";
     results.environment.adapter = { available: false, reason };
+    results.environment.adapterLine = `no adapter on ${results.environment.engine.implementation}`;
     kvRow(table, "adapter", reason);
     showMessage(`<p><b>No WebGPU adapter</b>: ${reason}. Nothing can run here.</p>${NO_WEBGPU_HELP}`);
     results.failures.push(reason);
@@ -570,6 +580,9 @@ async function run(): Promise<void> {
   }
   await disposeAll();
   const failedChecks = results.checks.results.filter((r) => r.failed > 0);
+  // A run that checked nothing has not passed: zero golden or property requests is a failure.
+  if (results.summary.golden.total === 0) results.failures.push("no golden request ran");
+  if (results.summary.properties.total === 0) results.failures.push("no property case ran");
   const ok = failedChecks.length === 0 && results.failures.length === 0;
   const g = results.summary.golden, p = results.summary.properties;
   status(
@@ -600,13 +613,34 @@ addEventListener("unhandledrejection", (e) => {
   }
 });
 
-run().catch((e) => {
-  results.failures.push(`the run stopped: ${errorText(e)}`);
-  status("The run stopped with an error.", 1);
-  showMessage(
-    `<p><b>The run stopped with an error:</b></p><pre>${
-      errorText(e).replace(/[<&]/g, (c) => (c === "<" ? "&lt;" : "&amp;"))
-    }</pre>`,
+/** Bad query parameters: nothing runs; the page names each one and ends failed. */
+function refuseParams(errors: readonly string[]): void {
+  results.failures.push(...errors.map((e) => `bad query parameter: ${e}`));
+  status(`Nothing was run: ${errors.length === 1 ? "a query parameter is" : "query parameters are"} invalid.`, 1);
+  showMessage("<p><b>Invalid query parameters</b> (nothing was run):</p>");
+  $("message").append(el("ul", {}, ...errors.map((e) => el("li", {}, e))));
+  $("message").append(
+    el(
+      "p",
+      {},
+      "The page takes ?quick (or ?quick=1; ?quick=0: off), ?bench=0 or ?bench=1, ?seed=N (0 to 4294967295), " +
+        "?cases=N (1 to 1000) and ?plant=NAME.",
+    ),
   );
   finish("failed");
-});
+}
+
+if (paramErrors.length > 0) {
+  refuseParams(paramErrors);
+} else {
+  run().catch((e) => {
+    results.failures.push(`the run stopped: ${errorText(e)}`);
+    status("The run stopped with an error.", 1);
+    showMessage(
+      `<p><b>The run stopped with an error:</b></p><pre>${
+        errorText(e).replace(/[<&]/g, (c) => (c === "<" ? "&lt;" : "&amp;"))
+      }</pre>`,
+    );
+    finish("failed");
+  });
+}

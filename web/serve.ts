@@ -30,7 +30,13 @@ export interface PageServer {
 export function servePage(dir: string, port = 0): PageServer {
   const root = dir.replace(/\/+$/, "");
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url).pathname);
+    } catch {
+      // A malformed percent-escape (e.g. "/%ZZ") is the client's error, not the server's.
+      return new Response("bad request: malformed URL escape", { status: 400 });
+    }
     const rel = path.endsWith("/") ? `${path}index.html` : path;
     if (rel.split("/").includes("..")) return new Response("bad path", { status: 400 });
     try {
@@ -57,14 +63,25 @@ export const SERVE_CLI = defineCli({
     port: { type: "string", value: "N", description: "port on 127.0.0.1 (0: a free port)", default: "8123" },
     "no-build": { type: "boolean", description: `serve ${WEB_OUT} as it is, without building it first` },
   },
-  epilog: "runs until interrupted; exit status 2 on usage errors",
+  epilog: "runs until interrupted; exit status 2 on usage errors and when the port is in use",
 });
 
 /** Builds (unless --no-build) and serves the page; resolves only when the server stops. */
 export async function serveMain({ values }: ParsedCli): Promise<number> {
   const port = intFlag(values, "port", 0, 65535);
   const dir = values["no-build"] ? new URL(`../${WEB_OUT}`, import.meta.url).pathname : await buildPage();
-  const server = servePage(dir, port);
+  let server: PageServer;
+  try {
+    server = servePage(dir, port);
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      console.error(
+        `deno task serve: port ${port} on 127.0.0.1 is in use; pick another with --port N (--port 0: a free port)`,
+      );
+      return 2;
+    }
+    throw e;
+  }
   console.log(`sortpool browser harness: ${server.url}`);
   console.log(`  quick run (small benchmark): ${server.url}?quick`);
   console.log(`  planted failure (must fail): ${server.url}?quick&plant=wrong-weights-order`);

@@ -13,7 +13,8 @@ import { createWgslImplementation } from "../src/webgpu/wgsl.ts";
 import { passingProblems, plantedProblems } from "./browser_test.ts";
 import { entrySubject, goldenRequests, propertyRequests, runCheck } from "./checks.ts";
 import { plantNamed, PLANTS } from "./plant.ts";
-import { servePage } from "./serve.ts";
+import { DEFAULT_SEED, parseParams } from "./params.ts";
+import { serveMain, servePage } from "./serve.ts";
 
 const golden = goldenRequests(await Deno.readTextFile(GOLDEN_URL));
 const planted = createWgslImplementation({ name: "wgsl", shaders: plantNamed("wrong-weights-order").shaders() });
@@ -95,9 +96,78 @@ describe("deno task serve", () => {
       const missing = await fetch(`${server.url}nope.js`);
       expect(missing.status).toBe(404);
       await missing.body?.cancel();
+      // A malformed percent-escape is a bad request, not a crash of the handler.
+      const malformed = await fetch(`${server.url}%ZZ`);
+      expect(malformed.status).toBe(400);
+      await malformed.body?.cancel();
     } finally {
       await server.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+describe("deno task serve on a busy port", () => {
+  test("says the port is in use, names --port, exits 2 (no stack trace)", async () => {
+    const dir = await Deno.makeTempDir();
+    const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (...a: unknown[]) => errors.push(a.join(" "));
+    try {
+      const port = String((busy.addr as Deno.NetAddr).port);
+      const code = await serveMain({ values: { port, "no-build": true }, positionals: [], help: false });
+      expect(code).toBe(2);
+      expect(errors.join("\n")).toMatch(new RegExp(`port ${port} .*in use.*--port`));
+    } finally {
+      console.error = original;
+      busy.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+describe("the page's query parameters", () => {
+  test("defaults, and the documented values", () => {
+    expect(parseParams("")).toEqual({
+      params: { quick: false, benchOn: true, seed: DEFAULT_SEED, perClass: 4, plant: null },
+      errors: [],
+    });
+    for (const q of ["?quick", "?quick=", "?quick=1"]) expect(parseParams(q).params.quick, q).toBe(true);
+    expect(parseParams("?quick=0").params.quick).toBe(false);
+    expect(parseParams("?quick").params.perClass).toBe(2);
+    expect(parseParams("?bench=0").params.benchOn).toBe(false);
+    expect(parseParams("?bench=1").params.benchOn).toBe(true);
+    expect(parseParams("?seed=0&cases=1").params).toMatchObject({ seed: 0, perClass: 1 });
+    expect(parseParams("?seed=4294967295&cases=1000").params).toMatchObject({ seed: 4294967295, perClass: 1000 });
+    expect(parseParams("?quick&bench=0&plant=wrong-weights-order").errors).toEqual([]);
+  });
+
+  test("junk values are named errors: the parameter, what it takes, what it got", () => {
+    const bad: [string, RegExp][] = [
+      ["?cases=abc", /\?cases takes an integer from 1 to 1000 \(got "abc"\)/],
+      ["?cases=-1", /\?cases .*got "-1"/],
+      ["?cases=0", /\?cases .*got "0"/],
+      ["?cases=1.5", /\?cases .*got "1.5"/],
+      ["?cases=", /\?cases .*got ""/],
+      ["?cases=1001", /\?cases .*got "1001"/],
+      ["?seed=abc", /\?seed takes an integer from 0 to 4294967295 \(got "abc"\)/],
+      ["?seed=4294967296", /\?seed .*got "4294967296"/],
+      ["?seed=99999999999999999999999", /\?seed .*got "99999999999999999999999"/],
+      ["?seed=-3", /\?seed .*got "-3"/],
+      ["?quick=false", /\?quick takes no value, "1" or "0" \(got "false"\)/],
+      ["?quick=yes", /\?quick .*got "yes"/],
+      ["?bench=false", /\?bench takes "0" \(no benchmark\) or "1" \(got "false"\)/],
+      ["?bench=no", /\?bench .*got "no"/],
+      ["?bench=-1", /\?bench .*got "-1"/],
+      ["?bench=", /\?bench .*got ""/],
+      ["?cases=2&cases=3", /\?cases is given 2 times/],
+      ["?case=2", /unknown parameter \?case/],
+    ];
+    for (const [q, re] of bad) {
+      const { errors } = parseParams(q);
+      expect(errors.length, q).toBe(1);
+      expect(errors[0], q).toMatch(re);
     }
   });
 });

@@ -169,12 +169,22 @@ async function swiftShaderIcd(): Promise<string | undefined> {
 }
 
 async function installDawn(): Promise<Installed> {
-  let dawn: { create(flags: string[]): GPU; globals: Record<string, unknown> };
-  try {
-    // A variable specifier keeps bundlers from pulling the native addon into browser bundles.
-    const specifier = "webgpu";
-    dawn = await import(specifier);
-  } catch (e) {
+  let dawn: { create(flags: string[]): GPU; globals: Record<string, unknown> } | undefined;
+  // Variable specifiers keep bundlers from pulling the native addon into browser bundles. The bare
+  // name resolves through the importer's import map or node_modules; under Deno without either
+  // (the library imported from a registry), the pinned npm specifier is the fallback.
+  const specifiers = deno() ? ["webgpu", `npm:${DAWN_PACKAGE.replace(" ", "@")}`] : ["webgpu"];
+  let failure: unknown;
+  for (const specifier of specifiers) {
+    try {
+      dawn = await import(specifier);
+      break;
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  if (!dawn) {
+    const e = failure;
     throw new EngineError(
       `engine "dawn": the npm package "webgpu" could not be loaded (${e instanceof Error ? e.message : e}); ` +
         `install it (Node: npm install webgpu@0.6.2; Deno: deno add npm:webgpu@0.6.2) or choose the runtime's own ` +
