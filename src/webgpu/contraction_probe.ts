@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { runOneShotKernel } from "./one_shot_kernel.ts";
 
 /** What the probe found. */
 export interface ContractionBehaviour {
@@ -80,47 +81,15 @@ function probeTriples(count: number): Float32Array<ArrayBuffer> {
 export async function probeContraction(device: GPUDevice): Promise<ContractionBehaviour> {
   const count = 256;
   const operands = probeTriples(count);
-  device.pushErrorScope("validation");
-  const module = device.createShaderModule({ label: "contraction probe", code: PROBE_WGSL });
-  const pipeline = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
-  const input = device.createBuffer({
-    size: operands.byteLength,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-  });
-  const output = device.createBuffer({ size: count * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const readback = device.createBuffer({ size: count * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  try {
-    device.queue.writeBuffer(input, 0, operands);
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [{ binding: 0, resource: { buffer: input } }, { binding: 1, resource: { buffer: output } }],
-      }),
-    );
-    pass.dispatchWorkgroups(Math.ceil(count / 64));
-    pass.end();
-    encoder.copyBufferToBuffer(output, 0, readback, 0, count * 4);
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`contraction probe: ${error.message}`);
-    await readback.mapAsync(GPUMapMode.READ);
-    const sums = new Float32Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    let fused = 0;
-    let separate = 0;
-    for (let i = 0; i < count; i++) {
-      const [a, b, c] = operands.subarray(i * 4, i * 4 + 3);
-      if (sums[i] === fusedF32(a, b, c)) fused++;
-      else if (sums[i] === Math.fround(a + Math.fround(b * c))) separate++;
-    }
-    return { fused, separate, cases: count, roundsSeparately: separate === count };
-  } finally {
-    input.destroy();
-    output.destroy();
-    readback.destroy();
+  const sums = new Float32Array(
+    await runOneShotKernel(device, "contraction probe", PROBE_WGSL, operands, count * 4, count),
+  );
+  let fused = 0;
+  let separate = 0;
+  for (let i = 0; i < count; i++) {
+    const [a, b, c] = operands.subarray(i * 4, i * 4 + 3);
+    if (sums[i] === fusedF32(a, b, c)) fused++;
+    else if (sums[i] === Math.fround(a + Math.fround(b * c))) separate++;
   }
+  return { fused, separate, cases: count, roundsSeparately: separate === count };
 }

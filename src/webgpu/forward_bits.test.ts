@@ -18,6 +18,7 @@ import { float32Weights, outputShape, rankCells, sizeOf, windowCells } from "../
 import type { Padding, Shape4, SortPoolCase } from "../types.ts";
 import { probeContraction } from "./contraction_probe.ts";
 import { requestDeviceOrThrow } from "./device.ts";
+import { runOneShotKernel } from "./one_shot_kernel.ts";
 import { kernelSources } from "./shaders.ts";
 import { createWgslImplementation } from "./wgsl.ts";
 
@@ -172,32 +173,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = pairs[gid.x];
   quotients[gid.x] = ${call};
 }`;
-    device.pushErrorScope("validation");
-    const pipeline = device.createComputePipeline({
-      layout: "auto",
-      compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
-    });
-    const input = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    const output = device.createBuffer({ size: count * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    const readback = device.createBuffer({ size: count * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(input, 0, Uint32Array.from(pairs));
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [{ binding: 0, resource: { buffer: input } }, { binding: 1, resource: { buffer: output } }],
-      }),
+    const got = new Uint32Array(
+      await runOneShotKernel(device, `${name} test`, code, Uint32Array.from(pairs), count * 4, count),
     );
-    pass.dispatchWorkgroups(Math.ceil(count / 64));
-    pass.end();
-    encoder.copyBufferToBuffer(output, 0, readback, 0, count * 4);
-    device.queue.submit([encoder.finish()]);
-    expect((await device.popErrorScope())?.message).toBeUndefined();
-    await readback.mapAsync(GPUMapMode.READ);
-    const got = new Uint32Array(readback.getMappedRange().slice(0));
     for (let i = 0; i < count; i++) {
       const [a, d] = [pairs[2 * i], pairs[2 * i + 1]];
       if (got[i] !== Math.floor(a / d)) expect.fail(`${name}(${a}, ${d}) = ${got[i]}, expected ${Math.floor(a / d)}`);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { runOneShotKernel } from "./one_shot_kernel.ts";
 
 /** What the probe found; each field is about float32 in WGSL on that device. */
 export interface SubnormalBehaviour {
@@ -57,55 +58,26 @@ fn main() {
  */
 export async function probeSubnormals(device: GPUDevice): Promise<SubnormalBehaviour> {
   const operands = new Float32Array([2 ** -127, 0, 2 ** -126, 0.5, 1]);
-  device.pushErrorScope("validation");
-  const module = device.createShaderModule({ label: "subnormal probe", code: PROBE_WGSL });
-  const pipeline = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
-  const input = device.createBuffer({ size: 32, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-  const output = device.createBuffer({ size: 32, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const readback = device.createBuffer({ size: 32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  try {
-    device.queue.writeBuffer(input, 0, operands);
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [{ binding: 0, resource: { buffer: input } }, { binding: 1, resource: { buffer: output } }],
-      }),
-    );
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    encoder.copyBufferToBuffer(output, 0, readback, 0, 32);
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`subnormal probe: ${error.message}`);
-    await readback.mapAsync(GPUMapMode.READ);
-    const r = new Uint32Array(readback.getMappedRange().slice(0, 20));
-    readback.unmap();
-    const subBits = new Uint32Array(operands.buffer)[0];
-    const comparisonsFlushInputs = r[0] === 0 || r[1] === 0;
-    const arithmeticFlushesInputs = r[2] !== 0x00800000;
-    const arithmeticFlushesOutputs = r[3] !== 0x00400000;
-    const copiesKeepBits = r[4] === subBits;
-    const yes = (b: boolean) => (b ? "yes" : "no");
-    const flushes = comparisonsFlushInputs || arithmeticFlushesInputs || arithmeticFlushesOutputs;
-    return {
-      comparisonsFlushInputs,
-      arithmeticFlushesInputs,
-      arithmeticFlushesOutputs,
-      copiesKeepBits,
-      flushes,
-      summary:
-        `${flushes ? "flushes" : "keeps"} float32 subnormals: comparisons flush inputs ${
-          yes(comparisonsFlushInputs)
-        }, arithmetic flushes inputs ${yes(arithmeticFlushesInputs)}, outputs ${yes(arithmeticFlushesOutputs)}; ` +
-        `copies ${copiesKeepBits ? "keep" : "change"} their bits`,
-    };
-  } finally {
-    input.destroy();
-    output.destroy();
-    readback.destroy();
-  }
+  const r = new Uint32Array(
+    (await runOneShotKernel(device, "subnormal probe", PROBE_WGSL, operands, 32, 1)).slice(0, 20),
+  );
+  const subBits = new Uint32Array(operands.buffer)[0];
+  const comparisonsFlushInputs = r[0] === 0 || r[1] === 0;
+  const arithmeticFlushesInputs = r[2] !== 0x00800000;
+  const arithmeticFlushesOutputs = r[3] !== 0x00400000;
+  const copiesKeepBits = r[4] === subBits;
+  const yes = (b: boolean) => (b ? "yes" : "no");
+  const flushes = comparisonsFlushInputs || arithmeticFlushesInputs || arithmeticFlushesOutputs;
+  return {
+    comparisonsFlushInputs,
+    arithmeticFlushesInputs,
+    arithmeticFlushesOutputs,
+    copiesKeepBits,
+    flushes,
+    summary:
+      `${flushes ? "flushes" : "keeps"} float32 subnormals: comparisons flush inputs ${
+        yes(comparisonsFlushInputs)
+      }, arithmetic flushes inputs ${yes(arithmeticFlushesInputs)}, outputs ${yes(arithmeticFlushesOutputs)}; ` +
+      `copies ${copiesKeepBits ? "keep" : "change"} their bits`,
+  };
 }
