@@ -113,7 +113,7 @@ function throwUncapturedErrors(when: string): void {
  *
  * @example
  * ```ts
- * import { throwGpuErrors } from "./runtime.ts";
+ * import { throwGpuErrors } from "@sortpool/sortpool";
  * await throwGpuErrors(); // resolves when no GPU error was raised
  * ```
  */
