@@ -240,7 +240,8 @@ function installBuiltin(): Installed {
 
 /**
  * Chooses the WebGPU engine for this process and installs it as `navigator.gpu`; idempotent.
- * Without an argument it uses `SORTPOOL_ENGINE` ("deno" when unset). Call it before the first
+ * Without an argument it keeps the engine already chosen, else uses `SORTPOOL_ENGINE` ("deno"
+ * when unset). Call it before the first
  * adapter request: the tfjs webgpu backend and the project's devices keep the engine they started
  * with, so asking for another engine afterwards throws.
  *
