@@ -90,7 +90,8 @@ export {
 
 /**
  * Chooses the WebGPU engine for this process and installs it as `navigator.gpu`; idempotent.
- * Without an argument it uses `SORTPOOL_ENGINE` ("deno", the runtime's own WebGPU, when unset).
+ * Without an argument it keeps the engine already chosen, else uses `SORTPOOL_ENGINE` ("deno", the
+ * runtime's own WebGPU, when unset).
  * Call it before the first adapter request: the tfjs webgpu backend and the project's devices keep
  * the engine they started with, so asking for another engine afterwards throws.
  *
