@@ -58,6 +58,24 @@ export function emptyCaseResult(
   }
 }
 
+/**
+ * An entry's answers to an empty case, before any device work (no zero-size dispatch or binding):
+ * a settled promise of the result when `c` is valid and empty, else undefined (the entry's own
+ * path runs and reports any error).
+ */
+export const emptyAnswer = {
+  forward: (c: SortPoolCase): Promise<ForwardResult> | undefined => {
+    const e = emptyCaseResult(c);
+    return e && Promise.resolve(e.forward);
+  },
+  gradient: (c: SortPoolCase, dy: ArrayLike<number>): Promise<GradientResult> | undefined => {
+    const e = emptyCaseResult(c, dy);
+    return e && Promise.resolve(e.gradient);
+  },
+  bench: (c: SortPoolCase): Promise<BenchHandle> | undefined =>
+    emptyCaseResult(c) && Promise.resolve(EMPTY_BENCH_HANDLE),
+};
+
 /** A bench handle of an empty case: nothing to time, nothing queued (SPEC.md §1 "Empty inputs"). */
 export const EMPTY_BENCH_HANDLE: BenchHandle = {
   forward: () => Promise.resolve(),

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { EMPTY_BENCH_HANDLE, emptyCaseResult } from "../reference.ts";
+import { emptyAnswer } from "../reference.ts";
 import { float32Weights } from "../spec.ts";
 import type { BenchHandle, ForwardResult, GradientResult, SortPoolCase } from "../types.ts";
 import { validateCase, validateDy, type ValidCase } from "../validate.ts";
@@ -123,17 +123,6 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     buffer.unmap();
     return out;
   }
-
-  // An empty case (SPEC.md §1 "Empty inputs") is answered before any device work: no zero-size dispatch or binding.
-  const emptyForward = (c: SortPoolCase) => {
-    const e = emptyCaseResult(c);
-    return e && Promise.resolve(e.forward);
-  };
-  const emptyGradient = (c: SortPoolCase, dy: ArrayLike<number>) => {
-    const e = emptyCaseResult(c, dy);
-    return e && Promise.resolve(e.gradient);
-  };
-  const emptyBench = (c: SortPoolCase) => emptyCaseResult(c) && Promise.resolve(EMPTY_BENCH_HANDLE);
 
   async function forward(input: SortPoolCase, limits?: Partial<BindingLimits>): Promise<ForwardResult> {
     const c = validateCase(input);
@@ -259,16 +248,16 @@ export function createWgslImplementation(options: WgslOptions): WgslImplementati
     device: "webgpu",
     backend: "webgpu",
     ties: { kind: "spec" },
-    forward: (c) => emptyForward(c) ?? exclusive(() => forward(c)),
-    gradient: (c, dy) => emptyGradient(c, dy) ?? exclusive(() => gradient(c, dy)),
-    prepareBench: (c) => emptyBench(c) ?? prepareBench(c),
+    forward: (c) => emptyAnswer.forward(c) ?? exclusive(() => forward(c)),
+    gradient: (c, dy) => emptyAnswer.gradient(c, dy) ?? exclusive(() => gradient(c, dy)),
+    prepareBench: (c) => emptyAnswer.bench(c) ?? prepareBench(c),
     withBindingLimits(limits) {
       return {
         ...entry,
         name: `${options.name} (limits ${describeLimits(limits)})`,
-        forward: (c) => emptyForward(c) ?? exclusive(() => forward(c, limits)),
-        gradient: (c, dy) => emptyGradient(c, dy) ?? exclusive(() => gradient(c, dy, limits)),
-        prepareBench: (c) => emptyBench(c) ?? prepareBench(c, limits),
+        forward: (c) => emptyAnswer.forward(c) ?? exclusive(() => forward(c, limits)),
+        gradient: (c, dy) => emptyAnswer.gradient(c, dy) ?? exclusive(() => gradient(c, dy, limits)),
+        prepareBench: (c) => emptyAnswer.bench(c) ?? prepareBench(c, limits),
         // The variant shares this entry's device: disposing it would dispose the entry.
         dispose: () => undefined,
       };

@@ -11,7 +11,7 @@
  * @module
  */
 import { sortPool2dWithKernels } from "../op.ts";
-import { EMPTY_BENCH_HANDLE, emptyCaseResult } from "../reference.ts";
+import { emptyAnswer } from "../reference.ts";
 import { float32Weights, outputShape } from "../spec.ts";
 import { finishWork, tf, useBackend, withBackend } from "../tfjs/runtime.ts";
 import type { BenchHandle, ForwardResult, GradientResult, SortPoolCase } from "../types.ts";
@@ -93,17 +93,6 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
       return out;
     });
   }
-
-  // An empty case (SPEC.md §1 "Empty inputs") is answered before any device work: no zero-size dispatch or binding.
-  const emptyForward = (c: SortPoolCase) => {
-    const e = emptyCaseResult(c);
-    return e && Promise.resolve(e.forward);
-  };
-  const emptyGradient = (c: SortPoolCase, dy: ArrayLike<number>) => {
-    const e = emptyCaseResult(c, dy);
-    return e && Promise.resolve(e.gradient);
-  };
-  const emptyBench = (c: SortPoolCase) => emptyCaseResult(c) && Promise.resolve(EMPTY_BENCH_HANDLE);
 
   /** `run()` with every kernel planned against `limits` (when given). */
   const limited = <T>(limits: Partial<BindingLimits> | undefined, run: () => T): T =>
@@ -196,9 +185,9 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
     device: "webgpu",
     backend: "tfjs-webgpu",
     ties: { kind: "spec" },
-    forward: (c) => emptyForward(c) ?? turn("forward", c, () => forward(c)),
-    gradient: (c, dy) => emptyGradient(c, dy) ?? turn("gradient", c, () => gradient(c, dy)),
-    prepareBench: (c) => emptyBench(c) ?? turn("prepareBench", c, () => prepareBench(c)),
+    forward: (c) => emptyAnswer.forward(c) ?? turn("forward", c, () => forward(c)),
+    gradient: (c, dy) => emptyAnswer.gradient(c, dy) ?? turn("gradient", c, () => gradient(c, dy)),
+    prepareBench: (c) => emptyAnswer.bench(c) ?? turn("prepareBench", c, () => prepareBench(c)),
     dispose() {
       releaseKernelSet(kernelSet);
     },
@@ -208,9 +197,9 @@ export function createWgslTfjsImplementation(options: WgslTfjsOptions): WgslImpl
       return {
         ...entry,
         name: `${name} (limits ${describeLimits(limits)})`,
-        forward: (c) => emptyForward(c) ?? turn("forward", c, () => forward(c, limits)),
-        gradient: (c, dy) => emptyGradient(c, dy) ?? turn("gradient", c, () => gradient(c, dy, limits)),
-        prepareBench: (c) => emptyBench(c) ?? turn("prepareBench", c, () => prepareBench(c, limits)),
+        forward: (c) => emptyAnswer.forward(c) ?? turn("forward", c, () => forward(c, limits)),
+        gradient: (c, dy) => emptyAnswer.gradient(c, dy) ?? turn("gradient", c, () => gradient(c, dy, limits)),
+        prepareBench: (c) => emptyAnswer.bench(c) ?? turn("prepareBench", c, () => prepareBench(c, limits)),
         // The variant shares this entry's kernel set: disposing it would release the entry's.
         dispose: () => undefined,
       };
