@@ -11,7 +11,7 @@ export default defineConfig({
       "src/**/*.test.ts",
       "props/**/*.test.ts",
       "bench/**/*.test.ts",
-      "ci/**/*.test.ts",
+      "gate/**/*.test.ts",
       "conformance/**/*.test.ts",
       "reproduce/**/*.test.ts",
       "build/**/*.test.ts",

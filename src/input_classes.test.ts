@@ -1,9 +1,11 @@
 /**
- * The smallest inputs of issue 10's input classes 1 to 5, run on every registry entry and on the tfjs
- * op `sortPool2d` on both tfjs backends, pinned to the values SPEC.md §5 fixes. Zeros whose sign the
+ * The smallest inputs of five edge-case input classes (masked windows, logits beyond float32,
+ * non-finite logits, zero signs, non-finite dy), run on every registry entry and on the tfjs op
+ * `sortPool2d` on both tfjs backends, pinned to the values SPEC.md §5 fixes. Zeros whose sign the
  * spec fixes (y, dx, dLogits for k = 1) are compared with Object.is, NaN meets NaN; a zero dLogits
- * element for k > 1 is compared with == (its sign is not fixed). Classes 6 and 7 (concurrent calls,
- * binding limits) live in src/input_classes_concurrency_limits.test.ts.
+ * element for k > 1 is compared with == (its sign is not fixed). Concurrent calls on several
+ * backends and auxiliary buffers past the binding limit live in
+ * src/concurrent_backends_binding_limits.test.ts.
  *
  * Every value here is exact in float32 (weights 1, 0 and 1/2, or subnormal weights flushed to 0), so
  * float32 entries must match exactly.
@@ -87,8 +89,8 @@ function caseOf(x: number[], k: number, logits: number[], shape: Shape4 = ONE, p
   return { x: Float32Array.from(x), shape, k, logits, padding } satisfies SortPoolCase;
 }
 
-describe.each(subjects.map((s) => [s.name, s] as const))("issue 10 inputs on %s", (_, subject) => {
-  test("class 1: k = 1 dLogits is exactly [+0] for a NaN or all -Infinity window", async () => {
+describe.each(subjects.map((s) => [s.name, s] as const))("edge-case input classes on %s", (_, subject) => {
+  test("masked windows: k = 1 dLogits is exactly [+0] for a NaN or all -Infinity window", async () => {
     for (const [fill, y] of [[NaN, NaN], [-Infinity, -Infinity]]) {
       const got = await subject.run(caseOf([fill, fill, fill, fill], 1, [0]), [1]);
       const label = `x [${fill} x4]`;
@@ -102,7 +104,7 @@ describe.each(subjects.map((s) => [s.name, s] as const))("issue 10 inputs on %s"
     expectSame(got.dLogits, [0], "dy Infinity: dLogits");
   });
 
-  test("class 2: logits finite in float64 but not in float32 give one-hot weights", async () => {
+  test("logits beyond float32: logits finite in float64 but not in float32 give one-hot weights", async () => {
     const cases: [number[], number, number[]][] = [
       [[1e39, 0], 4, [0, 1, 0, 0]],
       [[0, 5e38], 3, [0, 0, 1, 0]],
@@ -116,7 +118,7 @@ describe.each(subjects.map((s) => [s.name, s] as const))("issue 10 inputs on %s"
     }
   });
 
-  test("class 3: logits [Infinity, 0] and [NaN, 0] behave as softmax's limit, the same everywhere", async () => {
+  test("non-finite logits: logits [Infinity, 0] and [NaN, 0] behave as softmax's limit, the same everywhere", async () => {
     const inf = await subject.run(caseOf(X, 2, [Infinity, 0]), [1]);
     expectSame(inf.y, [4], "[Infinity, 0] y");
     expectSame(inf.dx, [0, 1, 0, 0], "[Infinity, 0] dx");
@@ -132,7 +134,7 @@ describe.each(subjects.map((s) => [s.name, s] as const))("issue 10 inputs on %s"
     expectSame(uniform.y, [3.5], "[-Infinity, -Infinity] y");
   });
 
-  test("class 4: a zero y keeps IEEE's sign (the sum starts from the first product)", async () => {
+  test("zero signs: a zero y keeps IEEE's sign (the sum starts from the first product)", async () => {
     const k1 = await subject.run(caseOf([-1, -0, -2, -3], 1, [0]), [1]);
     expectSame(k1.y, [-0], "[-1, -0, -2, -3] k = 1 y");
     expectSame(k1.dx, [0, 1, 0, 0], "[-1, -0, -2, -3] k = 1 dx");
@@ -146,7 +148,7 @@ describe.each(subjects.map((s) => [s.name, s] as const))("issue 10 inputs on %s"
     expectSame(dx.dx, [0, -2, -0, 0], "w = [1, 0], dy -2: dx");
   });
 
-  test("class 5: a non-finite dy reaches only the kept cells; padded cells never meet it", async () => {
+  test("non-finite dy: a non-finite dy reaches only the kept cells; padded cells never meet it", async () => {
     for (const g of [Infinity, -Infinity, NaN]) {
       const got = await subject.run(caseOf(X, 2, [0, 0]), [g]);
       expectSame(got.dx, [0, g, g, 0], `dy [${g}] dx`);
@@ -207,7 +209,7 @@ describe.each(["sortPool2d@cpu", "sortPool2d@webgpu"])("golden vectors on %s", (
   });
 });
 
-describe("issue 10, class 1 consequence: an optimiser step on a masked window", () => {
+describe("after a masked window: an optimiser step", () => {
   test.each(["cpu", "webgpu"] as const)("keeps k = 1 logits finite and the op usable on %s", async (backend) => {
     await useBackend(backend);
     const logits = tf.variable(tf.tensor1d([0.25]));

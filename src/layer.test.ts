@@ -263,7 +263,7 @@ describe("SortPooling2D shapes and config", () => {
     const square = sortPooling2d({ k: 9, poolSize: 3 });
     expect([square.poolSize, square.strides]).toEqual([[3, 3], [3, 3]]);
     expect(sortPooling2d({ k: 2, poolSize: 3, strides: 2 }).strides).toEqual([2, 2]);
-    // A config saved before issue 14 has none of the three keys.
+    // A config saved before general windows existed has none of the three keys.
     const { poolSize: _p, strides: _s, perChannel: _c, ...old } = JSON.parse(JSON.stringify(square.getConfig()));
     const legacy = SortPooling2D.fromConfig(SortPooling2D, { ...old, k: 3 }) as SortPooling2D;
     expect([legacy.poolSize, legacy.strides, legacy.perChannel]).toEqual([[2, 2], [2, 2], false]);

@@ -106,7 +106,7 @@ export interface Implementation {
   /** Whether ranking and gradient routing follow SPEC.md's tie rule exactly. */
   readonly ties: TieBehaviour;
   /**
-   * Whether the speed gate (`deno task gate`, ci/) times this entry against the base commit, and
+   * Whether the speed gate (`deno task gate`, gate/) times this entry against the base commit, and
    * the benchmarks (bench/) judge the kernel targets on it. Set it on the project's own kernels
    * (whose speed a change here can move); leave it false on entries whose speed belongs to a
    * library (the tfjs-op entries) or that are too slow to time in the gate's budget. Absent means

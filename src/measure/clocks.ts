@@ -43,7 +43,7 @@ export interface DeviceClock {
 /**
  * Whether an adapter is a CPU emulation of a GPU (its "GPU" work runs on this process's threads,
  * so process CPU time measures it and other processes' load stays out of it): WebGPU's fallback
- * flag, or a known software rasteriser in the description. The gate (ci/) and the benchmarks'
+ * flag, or a known software rasteriser in the description. The gate (gate/) and the benchmarks'
  * bandwidth suite (bench/bandwidth.ts) pick their clock with it.
  */
 export function isCpuAdapter(info: { readonly description: string; readonly isFallbackAdapter?: boolean }): boolean {

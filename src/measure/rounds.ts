@@ -1,6 +1,6 @@
 /**
  * Interleaved, rotated rounds: the one timing loop of the benchmarks (bench/) and the speed gate
- * (ci/). Several workloads run round by round, so drift of a shared machine (other processes,
+ * (gate/). Several workloads run round by round, so drift of a shared machine (other processes,
  * frequency changes, a GC) hits every workload alike and cancels out of their per-round ratios
  * (`pairedRatio` in ./stats.ts).
  *

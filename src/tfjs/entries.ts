@@ -79,7 +79,7 @@ interface DeviceOf {
  *
  * - Every family: a tensor tfjs could not bind. tfjs binds every tensor whole as one storage buffer,
  *   and a binding past `maxStorageBufferBindingSize` (bytes) fails validation, after which the
- *   kernel silently leaves its output unwritten (issue 10, class 7).
+ *   kernel silently leaves its output unwritten.
  * - A family that gathers by flat index (`gathersByIndex`, tfjs-topk): a windows tensor of more than
  *   {@link TFJS_WEBGPU_EXACT_INDEX_ELEMENTS} elements (its index tensors are no larger).
  */

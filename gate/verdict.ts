@@ -58,7 +58,7 @@ export interface Check {
   readonly limit: number;
   readonly faster: boolean;
   /**
-   * Verdicts of every measurement of this check, first to last (ci/confirm.ts); the verdict is
+   * Verdicts of every measurement of this check, first to last (gate/confirm.ts); the verdict is
    * "regression" only when every one of them was.
    */
   readonly history: readonly Verdict[];

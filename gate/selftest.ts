@@ -3,7 +3,7 @@
  * and that it passes what it should.
  *
  * A slowed tree is a copy of the working tree's `src/` and `kernels/` in a temporary directory
- * with some kernel files rewritten by ci/slowdown.ts (the body run twice, or a chosen amount of
+ * with some kernel files rewritten by gate/slowdown.ts (the body run twice, or a chosen amount of
  * extra work per invocation). The gate then times the slowed tree against the working tree exactly as it times the
  * working tree against a base commit: every gated entry, through its own registry, in worker
  * processes. Which files are "the forward kernels" comes from src/webgpu/shaders.ts

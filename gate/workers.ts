@@ -1,6 +1,6 @@
 /**
- * The driver's side of the gate's worker processes (ci/worker.ts): starts one per tree, sends
- * requests and awaits their replies (ci/protocol.ts), and stops it.
+ * The driver's side of the gate's worker processes (gate/worker.ts): starts one per tree, sends
+ * requests and awaits their replies (gate/protocol.ts), and stops it.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import type { EngineInfo } from "../src/webgpu/engine.ts";
 import { type Hello, LINE_MARK, readLines, type Reply, type Request, type WorkerLine, writeAll } from "./protocol.ts";
 
 /**
- * A worker's hello with what names its WebGPU engine and adapter (ci/worker.ts sends them; a
+ * A worker's hello with what names its WebGPU engine and adapter (gate/worker.ts sends them; a
  * worker of an older gate tree does not, hence optional).
  */
 export interface WorkerHello extends Hello {

@@ -159,7 +159,7 @@ export function runEntryPointTwice(source: string): string {
     .join(", ");
   const wrapper = [
     "",
-    "// Self-test slowdown (ci/slowdown.ts): the original entry point, run twice. The second",
+    "// Self-test slowdown (gate/slowdown.ts): the original entry point, run twice. The second",
     "// call's id offset is 0 at run time but unknown to the compiler, so both calls stay.",
     `${entry.attributes}`,
     `fn ${entry.name}(${wrapperParams}) {`,
@@ -194,7 +194,7 @@ export function addIdWork(source: string, iterations: number): string {
   const head = [
     entry.attributes,
     `fn ${entry.name}(${signature}) {`,
-    `  // Self-test slowdown (ci/slowdown.ts): ${iterations} hash steps whose result is an opaque 0 added to ${id.name}.`,
+    `  // Self-test slowdown (gate/slowdown.ts): ${iterations} hash steps whose result is an opaque 0 added to ${id.name}.`,
     `  var slowdown_hash = ${input}.x;`,
     `  for (var slowdown_step = 0u; slowdown_step < ${iterations}u; slowdown_step++) {`,
     "    slowdown_hash = (slowdown_hash ^ (slowdown_hash >> 13u)) * 1664525u + 1013904223u;",

@@ -2,7 +2,7 @@
  * Measures the gate's error rates by running it N times, each a fresh process as CI would, and
  * tallying the outcomes:
  *
- *   deno run -A ci/false_alarm.ts [--runs 20] [--expect pass|fail] [--json FILE] [-- GATE ARGS...]
+ *   deno run -A gate/false_alarm.ts [--runs 20] [--expect pass|fail] [--json FILE] [-- GATE ARGS...]
  *
  * `--expect pass` (default) on an unchanged tree counts false alarms (e.g. `-- --base-dir .` or
  * `-- --base HEAD` on a clean checkout); `--expect fail` on a tree with a regression counts
@@ -20,7 +20,7 @@ import { choiceFlag, defineCli, intFlag, type ParsedCli, runCli, UsageError } fr
 
 /** The command line of this script. */
 export const FALSE_ALARM_CLI = defineCli({
-  command: "deno run -A ci/false_alarm.ts",
+  command: "deno run -A gate/false_alarm.ts",
   summary: "Runs deno task gate N times in fresh processes and tallies how many ended as expected, with each " +
     "check's regressions, range of median ratios and highest interval low end.",
   options: {

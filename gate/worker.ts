@@ -1,10 +1,10 @@
 /**
  * A gate worker: loads one tree's registry (`<tree>/src/registry.ts`) in a process of its own and
- * times its entries' bench handles when the gate (ci/gate.ts) asks, one sample at a time, with the
- * measurement core of the tree the gate runs from (src/measure/). Started by ci/workers.ts; the
- * protocol is in ci/protocol.ts.
+ * times its entries' bench handles when the gate (gate/gate.ts) asks, one sample at a time, with the
+ * measurement core of the tree the gate runs from (src/measure/). Started by gate/workers.ts; the
+ * protocol is in gate/protocol.ts.
  *
- *   deno run -A --config <gate tree>/deno.json ci/worker.ts --tree DIR
+ *   deno run -A --config <gate tree>/deno.json gate/worker.ts --tree DIR
  *
  * The tree's modules are imported by file URL and resolve their packages through the gate tree's
  * configuration, so both trees run on the same installed packages (node_modules) whatever the
@@ -28,9 +28,9 @@ console.info = console.error;
 console.debug = console.error;
 
 const CLI = defineCli({
-  command: "deno run -A ci/worker.ts",
+  command: "deno run -A gate/worker.ts",
   summary: "A gate worker process (started by deno task gate; not meant to be run by hand). Speaks the line " +
-    "protocol of ci/protocol.ts on stdin and stdout.",
+    "protocol of gate/protocol.ts on stdin and stdout.",
   options: { tree: { type: "string", value: "DIR", description: "root of the tree whose registry to load" } },
 });
 

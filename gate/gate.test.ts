@@ -1,7 +1,7 @@
 /**
  * Tests of the gate: the decision rule, confirmation, the command line, entry planning, the base
  * rules (in a throwaway git repository), the report, and the worker processes (on small cases).
- * The self-test, which times real slowed kernels, is in ci/selftest.test.ts.
+ * The self-test, which times real slowed kernels, is in gate/selftest.test.ts.
  */
 import { describe, expect, test } from "vitest";
 import { parseCli, UsageError } from "../src/cli.ts";

@@ -1,5 +1,5 @@
 /**
- * The messages between the gate (the driver) and its worker processes (ci/worker.ts), one per
+ * The messages between the gate (the driver) and its worker processes (gate/worker.ts), one per
  * tree being timed. Both trees register tfjs kernels under the same names, so each tree's registry
  * lives in a process of its own; the driver asks them round by round to time one sample.
  *

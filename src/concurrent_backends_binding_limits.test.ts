@@ -1,11 +1,11 @@
 /**
- * Issue 10, classes 6 and 7, pinned on every registry entry and on the `sortPool2d` op on both tfjs
+ * Two edge-case input classes, pinned on every registry entry and on the `sortPool2d` op on both tfjs
  * backends:
  *
- * - class 6, calls on different tfjs backends started together: `Promise.all` of any entries'
+ * - calls on different tfjs backends started together: `Promise.all` of any entries'
  *   calls gives each call its own reference answer, with every tfjs kernel on the backend its entry
  *   declares (bench handles and the op included);
- * - class 7, auxiliary buffers past the device's binding limit: the issue's gradient at
+ * - auxiliary buffers past the device's binding limit: the reported gradient at
  *   [3000000, 3, 3, 1], k 2, "same" (x 108 MB fits the 128 MiB limit, the dLogits partial sums,
  *   192 MB, do not) is pinned in miniature by lowering the limit (300 images, a 16 KiB limit: x
  *   10.8 KB fits, the partial sums, 19.2 KB, do not); at its real size it is planned here without
@@ -40,8 +40,8 @@ import {
 import { createWgslImplementation } from "./webgpu/wgsl.ts";
 import { createWgslTfjsImplementation } from "./webgpu/wgsl_tfjs.ts";
 
-/** Issue 10, class 6's input. */
-const CLASS6: SortPoolCase = {
+/** The input every concurrent call shares. */
+const CONCURRENT_CASE: SortPoolCase = {
   x: new Float32Array([1, 4, 3, 2]),
   shape: [1, 2, 2, 1],
   logits: [0, 0],
@@ -78,15 +78,15 @@ function expectGradient(
   expect(mismatch(g.dLogits, ref.dLogits, FLOAT32_TOLERANCE, () => scale), `${label} dLogits`).toBeNull();
 }
 
-describe("issue 10 class 6: calls on different tfjs backends started together", () => {
-  test("the issue's input: Promise.all of wgsl@tfjs and tfjs-topk@cpu, and of tfjs-topk@webgpu and tfjs-topk@cpu", async () => {
+describe("calls on different tfjs backends started together", () => {
+  test("the reported input: Promise.all of wgsl@tfjs and tfjs-topk@cpu, and of tfjs-topk@webgpu and tfjs-topk@cpu", async () => {
     for (const [a, b] of [["wgsl@tfjs", "tfjs-topk@cpu"], ["tfjs-topk@webgpu", "tfjs-topk@cpu"]]) {
       const [ea, eb] = [implementation(a), implementation(b)];
       const results = await Promise.all([
-        traced(ea, () => ea.forward(CLASS6)),
-        traced(eb, () => eb.forward(CLASS6)),
-        traced(ea, () => ea.gradient(CLASS6, [1])),
-        traced(eb, () => eb.gradient(CLASS6, [1])),
+        traced(ea, () => ea.forward(CONCURRENT_CASE)),
+        traced(eb, () => eb.forward(CONCURRENT_CASE)),
+        traced(ea, () => ea.gradient(CONCURRENT_CASE, [1])),
+        traced(eb, () => eb.gradient(CONCURRENT_CASE, [1])),
       ]);
       for (const [i, r] of results.entries()) {
         const name = i % 2 === 0 ? a : b;
@@ -171,7 +171,7 @@ describe("issue 10 class 6: calls on different tfjs backends started together", 
   });
 });
 
-/** The issue's class-7 case with `batch` images: [batch, 3, 3, 1], k 2, "same", x uniform in [-0.5, 0.5). */
+/** The reported binding-limit case with `batch` images: [batch, 3, 3, 1], k 2, "same", x uniform in [-0.5, 0.5). */
 function class7(batch: number, seed: number): { c: SortPoolCase; dy: Float32Array } {
   const c = randomCase([batch, 3, 3, 1], 2, "same", seed);
   return {
@@ -183,9 +183,9 @@ function class7(batch: number, seed: number): { c: SortPoolCase; dy: Float32Arra
 /** A 16 KiB binding limit: for 300 images x (10,800 bytes) fits, the partial sums (19,200 bytes) do not. */
 const MINI_LIMIT = 16_384;
 
-describe("issue 10 class 7: auxiliary buffers past the device's binding limit", () => {
+describe("auxiliary buffers past the device's binding limit", () => {
   test("the real input is planned into chunks that each fit 128 MiB (planned, not run)", async () => {
-    const { device } = await requestDeviceOrThrow("class 7 plan");
+    const { device } = await requestDeviceOrThrow("binding-limit plan");
     try {
       const kernels = new SortPoolKernels(device, kernelSources(), new BufferTracker());
       // At WebGPU's default 128 MiB binding limit (every adapter has at least that; SwiftShader and

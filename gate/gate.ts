@@ -1,14 +1,14 @@
 /**
  * `deno task gate`: the speed gate. Times every gated registry entry (`Implementation.gated`) of
  * the working tree against the same entry of a base commit, in the same run on the same machine,
- * and fails when one got slower. See ci/README.md.
+ * and fails when one got slower. See gate/README.md.
  *
- * The base tree comes from git (`git archive`, ci/base.ts). Each tree's registry runs in a worker
- * process of its own (ci/worker.ts; both trees register tfjs kernels under the same names), and
- * the driver interleaves them round by round (ci/ab.ts). Per round it takes the ratio working
+ * The base tree comes from git (`git archive`, gate/base.ts). Each tree's registry runs in a worker
+ * process of its own (gate/worker.ts; both trees register tfjs kernels under the same names), and
+ * the driver interleaves them round by round (gate/ab.ts). Per round it takes the ratio working
  * tree / base of each entry and pass; a check fails when the seeded bootstrap 95% interval of the
  * median ratio lies wholly above 1 + tolerance, in the first measurement and again in fresh
- * processes (ci/confirm.ts). No stored record is involved.
+ * processes (gate/confirm.ts). No stored record is involved.
  *
  * Exit status: 0 pass (entries the base lacks are reported as not compared), 1 regression (or a
  * self-test whose assertions failed), 2 usage error or setup failure.
@@ -55,14 +55,14 @@ export const DAWN_WORKLOAD: GateWorkload = {
   warmup: 2,
 };
 
-/** The workloads `--workload` accepts: ci/workload.ts's and {@link DAWN_WORKLOAD}. */
+/** The workloads `--workload` accepts: gate/workload.ts's and {@link DAWN_WORKLOAD}. */
 export const GATE_WORKLOADS: Readonly<Record<string, GateWorkload>> = { ...WORKLOADS, dawn: DAWN_WORKLOAD };
 import { GATE_ROOT, GateWorker, type WorkerHello } from "./workers.ts";
 
 /**
  * Default tolerance: a check fails when the whole 95% interval of the median ratio working tree /
  * base lies above 1.10 (and again on re-measurement). Chosen from measurements on the project's
- * 2-core CI machine (ci/README.md, "Proof"): unchanged trees stayed below it in every run, and a
+ * 2-core CI machine (gate/README.md, "Proof"): unchanged trees stayed below it in every run, and a
  * forward kernel made 1.25x slower lands clearly above it.
  */
 export const DEFAULT_TOLERANCE = 0.1;
@@ -83,7 +83,7 @@ export const GATE_CLI = defineCli({
       value: "REF",
       description: `commit to compare against (default: $${BASE_ENV}, else the merge-base of HEAD with origin/main\n` +
         "or main, else HEAD~1 when HEAD is on main; a commit the clone lacks is fetched and a shallow clone deepened\n" +
-        "from its remote first, every fetch named in the rule reported; ci/base.ts)",
+        "from its remote first, every fetch named in the rule reported; gate/base.ts)",
     },
     "base-dir": {
       type: "string",
@@ -137,7 +137,7 @@ export const GATE_CLI = defineCli({
       type: "string",
       value: "N",
       description: "self-test: slow the kernels by N hash steps per invocation instead of running their body\n" +
-        "twice (sensitivity measurements; ci/slowdown.ts addIdWork)",
+        "twice (sensitivity measurements; gate/slowdown.ts addIdWork)",
     },
   },
   epilog: "exit status: 0 pass, 1 regression (or a failed self-test), 2 usage error or setup failure",
@@ -382,7 +382,7 @@ function ordered(checks: readonly Check[], candidates: readonly string[], entrie
   });
 }
 
-/** Re-measures failing checks in fresh processes (ci/confirm.ts). */
+/** Re-measures failing checks in fresh processes (gate/confirm.ts). */
 function confirmer(
   base: [string, string],
   trees: ReadonlyMap<string, string>,
@@ -493,7 +493,7 @@ export async function runGate(options: GateOptions, context: RunContext = {}): P
 
 /**
  * The self-test: an unmodified control and two slowed copies of the working tree (forward kernels,
- * backward kernels; ci/selftest.ts) are gated against the working tree with the gate's own
+ * backward kernels; gate/selftest.ts) are gated against the working tree with the gate's own
  * measurement, verdicts and confirmation. Succeeds only when the control passes every check, the
  * slowed forward fails every forward check and the slowed backward fails every forward+backward
  * check.

@@ -33,7 +33,7 @@ export interface GateReport {
   /** The WebGPU engine the workers used ("deno", "dawn"), as they reported it. */
   readonly engine: string;
   /**
-   * The adapter and engine in one line from the workers' adapter.info (ci/gate.ts `adapterLabel`),
+   * The adapter and engine in one line from the workers' adapter.info (gate/gate.ts `adapterLabel`),
    * with the requested DENO_WEBGPU_BACKEND noted on Deno's engine.
    */
   readonly adapter: string;
