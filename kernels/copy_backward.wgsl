@@ -1,3 +1,4 @@
+// generated from kernels/source/copy.wgsl (pass = backward) by build/kernels.ts (deno task kernels); do not edit
 // Copy kernel of the sort_pool2d backward pass: the same minimum memory traffic as the dx kernel
 // (read the 4 window floats and 1 upstream-gradient float, write 4 floats) with no ranking. The
 // forward copy kernel plus this one is what the benchmarks compare a forward + backward pass with

@@ -1,3 +1,4 @@
+// generated from kernels/source/copy.wgsl (pass = forward) by build/kernels.ts (deno task kernels); do not edit
 // Copy kernel of the sort_pool2d forward pass: the same minimum memory traffic (read 4 floats,
 // write 1) with no ranking. The benchmarks time it next to the forward kernels and report their
 // speed as a percentage of its bandwidth ("% of copy bandwidth", bench/bandwidth.ts). It is one

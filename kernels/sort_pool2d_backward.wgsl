@@ -1,3 +1,4 @@
+// generated from kernels/source/backward.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d backward: dx, plus stage 1 of dLogits, one channel per invocation (any C;
 // sort_pool2d_backward_vec4.wgsl is faster when C % 4 == 0).
 //

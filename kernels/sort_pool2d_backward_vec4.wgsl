@@ -1,3 +1,4 @@
+// generated from kernels/source/backward.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d backward: dx, plus stage 1 of dLogits, 4 channels per invocation (C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): every window is ranked exactly as in

@@ -1,3 +1,4 @@
+// generated from kernels/source/dlogits.wgsl by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d backward, stage 2 of dLogits: one workgroup finishes the rank sums and applies the
 // softmax VJP.
 //

@@ -1,3 +1,4 @@
+// generated from kernels/source/forward.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d forward, 4 channels per invocation (use when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): for every 2x2 window (stride 2, NHWC,

@@ -1,3 +1,4 @@
+// generated from kernels/source/general_dlogits.wgsl by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d backward for any window, stage 2 of dLogits: adds the stage-1 rank sums of
 // sort_pool2d_general_ranks*.wgsl per weight group in a fixed order, then applies the softmax VJP;
 // one workgroup per group (one group for weights shared by every channel, C for per-channel ones).

@@ -1,3 +1,4 @@
+// generated from kernels/source/general_forward.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d forward for any window, one channel per invocation (any C;
 // sort_pool2d_general_forward_vec4.wgsl is faster when C % 4 == 0).
 //

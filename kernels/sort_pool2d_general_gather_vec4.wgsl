@@ -1,3 +1,4 @@
+// generated from kernels/source/general_gather.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d backward for any window, pass 2 of 2: dx by gathering over the windows that contain
 // each input cell; 4 channels per invocation (use when C % 4 == 0).
 //

@@ -1,3 +1,4 @@
+// generated from kernels/source/general_ranks.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d backward for any window, pass 1 of 2: which cells each window keeps, and stage 1 of
 // dLogits; one channel per invocation (any C;
 // sort_pool2d_general_ranks_vec4.wgsl is faster when C % 4 == 0).

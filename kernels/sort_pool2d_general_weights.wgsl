@@ -1,3 +1,4 @@
+// generated from kernels/source/general_weights.wgsl by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d rank weights for the general kernels (any window, or per-channel logits):
 // w = softmax(logits), evaluated as its limit, computed once per call (one invocation per
 // weights-table column), for the general window and dLogits kernels to read. The 2x2 / stride 2

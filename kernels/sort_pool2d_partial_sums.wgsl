@@ -1,3 +1,4 @@
+// generated from kernels/source/partial_sums.wgsl by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d backward, chunk sums of dLogits stage 1: one workgroup adds one chunk's stage-1
 // partial sums into one vec4, in a fixed order, and stores it at a given index.
 //

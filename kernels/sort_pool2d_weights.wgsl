@@ -1,3 +1,4 @@
+// generated from kernels/source/weights.wgsl by build/kernels.ts (deno task kernels); do not edit
 // sort_pool2d rank weights: w = softmax(logits), evaluated as its limit, computed once per call by
 // a single invocation, for the forward, backward and dLogits kernels to read as a uniform.
 //

@@ -1,7 +1,7 @@
 // generated from kernels/*.wgsl by build/kernels.ts (deno task kernels); do not edit
 /**
  * The WGSL text of every file in `kernels/`, by file name. The library's kernels reach it
- * through this module (no file reads); edit the `.wgsl` files and regenerate.
+ * through this module (no file reads); edit the sources in `kernels/source/` and regenerate.
  *
  * @module
  */
@@ -9,7 +9,8 @@
 /** WGSL text of each `kernels/*.wgsl` file, keyed by its file name. */
 export const KERNEL_FILE_TEXT: Readonly<Record<string, string>> = {
   "copy_backward.wgsl":
-    `// Copy kernel of the sort_pool2d backward pass: the same minimum memory traffic as the dx kernel
+    `// generated from kernels/source/copy.wgsl (pass = backward) by build/kernels.ts (deno task kernels); do not edit
+// Copy kernel of the sort_pool2d backward pass: the same minimum memory traffic as the dx kernel
 // (read the 4 window floats and 1 upstream-gradient float, write 4 floats) with no ranking. The
 // forward copy kernel plus this one is what the benchmarks compare a forward + backward pass with
 // ("% of copy bandwidth"); a measured reference, not a bound.
@@ -53,7 +54,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   dx[base + 3u] = x[base + 3u] * g;
 }
 `,
-  "copy_forward.wgsl": `// Copy kernel of the sort_pool2d forward pass: the same minimum memory traffic (read 4 floats,
+  "copy_forward.wgsl":
+    `// generated from kernels/source/copy.wgsl (pass = forward) by build/kernels.ts (deno task kernels); do not edit
+// Copy kernel of the sort_pool2d forward pass: the same minimum memory traffic (read 4 floats,
 // write 1) with no ranking. The benchmarks time it next to the forward kernels and report their
 // speed as a percentage of its bandwidth ("% of copy bandwidth", bench/bandwidth.ts). It is one
 // measured copy-like kernel, not a bound: another kernel may beat it (other access pattern, caches).
@@ -94,7 +97,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   y[i] = max(max(x[base], x[base + 1u]), max(x[base + 2u], x[base + 3u]));
 }
 `,
-  "sort_pool2d_backward.wgsl": `// sort_pool2d backward: dx, plus stage 1 of dLogits, one channel per invocation (any C;
+  "sort_pool2d_backward.wgsl":
+    `// generated from kernels/source/backward.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward: dx, plus stage 1 of dLogits, one channel per invocation (any C;
 // sort_pool2d_backward_vec4.wgsl is faster when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): every window is ranked exactly as in
@@ -337,7 +342,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_backward_vec4.wgsl":
-    `// sort_pool2d backward: dx, plus stage 1 of dLogits, 4 channels per invocation (C % 4 == 0).
+    `// generated from kernels/source/backward.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward: dx, plus stage 1 of dLogits, 4 channels per invocation (C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): every window is ranked exactly as in
 // sort_pool2d_forward_vec4.wgsl (SPEC.md §4 "Ranking", the src/spec.ts SORTING_NETWORK carrying
@@ -579,7 +585,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_dlogits.wgsl":
-    `// sort_pool2d backward, stage 2 of dLogits: one workgroup finishes the rank sums and applies the
+    `// generated from kernels/source/dlogits.wgsl by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward, stage 2 of dLogits: one workgroup finishes the rank sums and applies the
 // softmax VJP.
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): s[r] = sum of the partial sums written
@@ -647,7 +654,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 `,
   "sort_pool2d_forward.wgsl":
-    `// sort_pool2d forward, one channel per invocation (any C; sort_pool2d_forward_vec4.wgsl is faster
+    `// generated from kernels/source/forward.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d forward, one channel per invocation (any C; sort_pool2d_forward_vec4.wgsl is faster
 // when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): for every 2x2 window (stride 2, NHWC,
@@ -866,7 +874,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }
 `,
-  "sort_pool2d_forward_vec4.wgsl": `// sort_pool2d forward, 4 channels per invocation (use when C % 4 == 0).
+  "sort_pool2d_forward_vec4.wgsl":
+    `// generated from kernels/source/forward.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d forward, 4 channels per invocation (use when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): for every 2x2 window (stride 2, NHWC,
 // SPEC.md §2 "Windows") and channel,
@@ -1085,7 +1095,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_general_dlogits.wgsl":
-    `// sort_pool2d backward for any window, stage 2 of dLogits: adds the stage-1 rank sums of
+    `// generated from kernels/source/general_dlogits.wgsl by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward for any window, stage 2 of dLogits: adds the stage-1 rank sums of
 // sort_pool2d_general_ranks*.wgsl per weight group in a fixed order, then applies the softmax VJP;
 // one workgroup per group (one group for weights shared by every channel, C for per-channel ones).
 //
@@ -1204,7 +1215,9 @@ fn main(
   }
 }
 `,
-  "sort_pool2d_general_forward.wgsl": `// sort_pool2d forward for any window, one channel per invocation (any C;
+  "sort_pool2d_general_forward.wgsl":
+    `// generated from kernels/source/general_forward.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d forward for any window, one channel per invocation (any C;
 // sort_pool2d_general_forward_vec4.wgsl is faster when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): for every KH x KW window (strides
@@ -1403,7 +1416,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_general_forward_vec4.wgsl":
-    `// sort_pool2d forward for any window, 4 channels per invocation (use when C % 4 == 0).
+    `// generated from kernels/source/general_forward.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d forward for any window, 4 channels per invocation (use when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): for every KH x KW window (strides
 // stride_h, stride_w; TensorFlow's "same"/"valid" padding, SPEC.md §2 "Windows", §3 "Padding")
@@ -1601,7 +1615,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_general_gather.wgsl":
-    `// sort_pool2d backward for any window, pass 2 of 2: dx by gathering over the windows that contain
+    `// generated from kernels/source/general_gather.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward for any window, pass 2 of 2: dx by gathering over the windows that contain
 // each input cell; one channel per invocation (any C;
 // sort_pool2d_general_gather_vec4.wgsl is faster when C % 4 == 0).
 //
@@ -1768,7 +1783,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_general_gather_vec4.wgsl":
-    `// sort_pool2d backward for any window, pass 2 of 2: dx by gathering over the windows that contain
+    `// generated from kernels/source/general_gather.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward for any window, pass 2 of 2: dx by gathering over the windows that contain
 // each input cell; 4 channels per invocation (use when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Gradient"): for every input cell (b, h, w) and channel c,
@@ -1934,7 +1950,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_general_ranks.wgsl":
-    `// sort_pool2d backward for any window, pass 1 of 2: which cells each window keeps, and stage 1 of
+    `// generated from kernels/source/general_ranks.wgsl (lanes = 1) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward for any window, pass 1 of 2: which cells each window keeps, and stage 1 of
 // dLogits; one channel per invocation (any C;
 // sort_pool2d_general_ranks_vec4.wgsl is faster when C % 4 == 0).
 //
@@ -2198,7 +2215,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_general_ranks_vec4.wgsl":
-    `// sort_pool2d backward for any window, pass 1 of 2: which cells each window keeps, and stage 1 of
+    `// generated from kernels/source/general_ranks.wgsl (lanes = 4) by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward for any window, pass 1 of 2: which cells each window keeps, and stage 1 of
 // dLogits; 4 channels per invocation (use when C % 4 == 0).
 //
 // What it computes (SPEC.md §5 "Forward and gradient"): every window is ranked exactly as in
@@ -2462,7 +2480,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `,
   "sort_pool2d_general_weights.wgsl":
-    `// sort_pool2d rank weights for the general kernels (any window, or per-channel logits):
+    `// generated from kernels/source/general_weights.wgsl by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d rank weights for the general kernels (any window, or per-channel logits):
 // w = softmax(logits), evaluated as its limit, computed once per call (one invocation per
 // weights-table column), for the general window and dLogits kernels to read. The 2x2 / stride 2
 // kernels with shared logits read the vec4 of sort_pool2d_weights.wgsl instead, whose arithmetic
@@ -2590,7 +2609,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 `,
   "sort_pool2d_partial_sums.wgsl":
-    `// sort_pool2d backward, chunk sums of dLogits stage 1: one workgroup adds one chunk's stage-1
+    `// generated from kernels/source/partial_sums.wgsl by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d backward, chunk sums of dLogits stage 1: one workgroup adds one chunk's stage-1
 // partial sums into one vec4, in a fixed order, and stores it at a given index.
 //
 // What it computes (SPEC.md §5 "Gradient", the rank sums s[r]): when a call is split into
@@ -2651,7 +2671,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 `,
   "sort_pool2d_weights.wgsl":
-    `// sort_pool2d rank weights: w = softmax(logits), evaluated as its limit, computed once per call by
+    `// generated from kernels/source/weights.wgsl by build/kernels.ts (deno task kernels); do not edit
+// sort_pool2d rank weights: w = softmax(logits), evaluated as its limit, computed once per call by
 // a single invocation, for the forward, backward and dLogits kernels to read as a uniform.
 //
 // What it computes (SPEC.md §5 "Weights", src/spec.ts softmax), in float32, over r < k:
