@@ -1,8 +1,8 @@
 /**
- * How the `wgsl` entry's cost grows across the device's storage-binding limit (issue 10, class 7):
- * x from 1/4 to 4 times maxStorageBufferBindingSize. Past the limit the kernels split a call along
- * the batch (src/webgpu/chunks.ts); the figure shows whether that costs more than the linear
- * growth the sizes below the limit set.
+ * How the `wgsl` entry's cost grows across the device's storage-binding limit: x from 1/4 to 4
+ * times maxStorageBufferBindingSize. Past the limit the kernels split a call along the batch
+ * (src/webgpu/chunks.ts); the figure shows whether that costs more than the linear growth the
+ * sizes below the limit set.
  *
  * ```
  * deno run -A bench/binding_limit.ts [--impl wgsl] [--fractions 0.25,0.5,1,2,4] [--limit BYTES]
@@ -33,7 +33,7 @@ import type { BenchHandle, Shape4, SortPoolCase } from "../src/types.ts";
 import { planChunks } from "../src/webgpu/chunks.ts";
 import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts";
 import type { WgslImplementation } from "../src/webgpu/implementation.ts";
-import { formatMs } from "./report.ts";
+import { formatMs } from "./format.ts";
 
 /** The command line. */
 export const BINDING_LIMIT_CLI = defineCli({

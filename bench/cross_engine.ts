@@ -1,58 +1,35 @@
 /**
  * The cross-engine comparison: bench JSON files from different WebGPU engines and adapters (Deno's
  * wgpu on llvmpipe through GL or lavapipe through Vulkan, Dawn on SwiftShader, a real GPU, ...)
- * merged into one table and one chart. Every figure is a ratio measured inside one run (one
- * process, one engine), side by side with its own tf.maxPool and copy kernel; the table never
- * divides one run's times by another's, since the engines ran at different times on a shared
- * machine.
+ * merged into one table. Every figure is a ratio measured inside one run (one process, one
+ * engine), side by side with its own tf.maxPool and copy kernel; the table never divides one run's
+ * times by another's, since the engines ran at different times on a shared machine.
  *
  * Per run, gated entry, shape and k: forward and forward+backward time / tf.maxPool of the same
  * engine (median of per-round ratios with its bootstrap 95% interval, src/measure/stats.ts
- * `pairedRatio`, on the run's headline clock: process CPU time on a CPU adapter, as in the
- * bandwidth suite, GPU timestamps on a GPU; bench/bandwidth.ts `headlineClock`),
- * PASS/FAIL against the kernel targets (forward <= 0.5x, forward+backward <= 1.0x), and percent of
- * the copy kernel's bandwidth, both passes. The table keeps the (shape, k) cases every run
- * measured; the others are listed by name.
- *
- * Pure functions of the saved runs, plus {@link crossEngineSvg}, which renders the vega-lite chart
- * headless with vega (no DOM, no canvas).
+ * `pairedRatio`, on the run's headline clock, bench/run_clock.ts: process CPU time on a CPU
+ * adapter, GPU timestamps on a GPU), PASS/FAIL against the kernel targets (forward <= 0.5x,
+ * forward+backward <= 1.0x), and percent of the copy kernel's bandwidth, both passes. The table
+ * keeps the (shape, k) cases every run measured; the others are listed by name. Its Markdown,
+ * JSON and chart are in bench/cross_engine_report.ts.
  *
  * @module
  */
-import { parse as parseVega, View } from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
-import { isCpuAdapter } from "../src/measure/clocks.ts";
 import type { BenchPass } from "../src/measure/passes.ts";
-import { pairedRatio } from "../src/measure/stats.ts";
-import { type BandwidthClock, headlineClock } from "./bandwidth.ts";
-import { engineName, type EnvironmentReport, runLabel, runSlug } from "./environment.ts";
-import type { BenchRun } from "./report.ts";
+import type { BandwidthClock } from "./bandwidth.ts";
+import { engineName, runLabel, runSlug } from "./environment.ts";
 import { maxPoolName, type ResultRow, type RowRatio } from "./rows.ts";
+import type { SavedRun } from "./run.ts";
+import { type CrossRatio, ratioOn, runClock } from "./run_clock.ts";
 
-/** A ratio between two rows of one run on one clock: median of per-round ratios, 95% interval, rounds. */
-export interface CrossRatio {
-  readonly median: number;
-  readonly low: number;
-  readonly high: number;
-  readonly n: number;
-  readonly clock: BandwidthClock;
-}
+export type { SavedRun } from "./run.ts";
+export { type CrossRatio, ratioOn, runClock } from "./run_clock.ts";
 
-const CLOCKS: readonly BandwidthClock[] = ["process-cpu", "gpu-timestamps", "wall-clock"];
+/** The clocks a row's figures are given on, the headline clock of a CPU adapter first. */
+export const CLOCKS: readonly BandwidthClock[] = ["process-cpu", "gpu-timestamps", "wall-clock"];
 
 /** The kernel targets the table judges: time / tf.maxPool time of the same engine, at most. */
 export const CROSS_TARGETS: Readonly<Record<BenchPass, number>> = { forward: 0.5, forwardBackward: 1.0 };
-
-/** A saved run as read back from `deno task bench --json` (older files lack some fields). */
-export type SavedRun = Pick<BenchRun, "plan" | "args" | "suites" | "gated" | "durationMs"> & {
-  readonly environment: Pick<EnvironmentReport, "date" | "denoWebgpuBackend" | "adapter" | "host"> & {
-    readonly engine?: EnvironmentReport["engine"];
-    readonly adapterLine?: string;
-    readonly timestampQuery?: EnvironmentReport["timestampQuery"];
-  };
-  /** Why the run's figures are not to be trusted (a failed or planted page run), when merged anyway. */
-  readonly untrusted?: readonly string[];
-};
 
 /** One run of the comparison, as the table names it. */
 export interface CrossRun {
@@ -124,68 +101,13 @@ export interface CrossSummary {
   readonly forwardBackward: { readonly pass: number; readonly of: number };
 }
 
-const PASSES: readonly BenchPass[] = ["forward", "forwardBackward"];
+/** Both passes, forward first. */
+export const PASSES: readonly BenchPass[] = ["forward", "forwardBackward"];
 const COPY = "copy@webgpu";
-
-/** A row's samples on `clock`, keyed by round, or null when some sample lacks it. */
-function samplesOn(row: ResultRow, clock: BandwidthClock): Map<number, number> | null {
-  const s = row.samples;
-  const values = clock === "gpu-timestamps" ? s?.device : clock === "process-cpu" ? s?.cpu : s?.wall;
-  if (!values || values.length === 0 || values.length !== s.round.length) return null;
-  return new Map(s.round.map((round, i) => [round, values[i]]));
-}
-
-/** a / b per round on `clock` (x `scale`), or null when the rows share no clock reading or round. */
-export function ratioOn(
-  a: ResultRow | undefined,
-  b: ResultRow | undefined,
-  clock: BandwidthClock,
-  scale = 1,
-): CrossRatio | null {
-  if (!a || !b || a.status !== "ok" || b.status !== "ok") return null;
-  const [sa, sb] = [samplesOn(a, clock), samplesOn(b, clock)];
-  if (!sa || !sb || ![...sa.keys()].some((r) => sb.has(r))) return null;
-  const { median, low, high, n } = pairedRatio(sa, sb);
-  return { median: median * scale, low: low * scale, high: high * scale, n, clock };
-}
 
 /** A stored ratio (a file without raw samples) as a CrossRatio. */
 function stored(r: RowRatio | null | undefined, scale = 1): CrossRatio | null {
   return r ? { median: r.median * scale, low: r.low * scale, high: r.high * scale, n: r.n, clock: r.timer } : null;
-}
-
-/**
- * The run's headline clock: process CPU time on a CPU adapter, else GPU timestamps when the run had
- * them. Only a clock the file's own samples carry: a browser page has no process CPU time, so a
- * page on a CPU adapter (SwiftShader) is read on the GPU timestamps (or wall clock) it timed with.
- */
-export function runClock(run: SavedRun): { clock: BandwidthClock; why: string } {
-  const env = run.environment;
-  const info = env.adapter.available ? env.adapter.info : {};
-  const cpuAdapter = env.adapter.available && isCpuAdapter({
-    description: String(info.description ?? ""),
-    isFallbackAdapter: info.isFallbackAdapter === true,
-  });
-  const has = (pick: (s: NonNullable<ResultRow["samples"]>) => readonly number[] | undefined) =>
-    run.suites.some((s) => s.rows.some((r) => r.samples !== undefined && (pick(r.samples)?.length ?? 0) > 0));
-  const gpu = has((s) => s.device);
-  const cpu = cpuAdapter && has((s) => s.cpu);
-  const chosen = headlineClock(cpu, gpu);
-  if (cpuAdapter && !cpu) {
-    return {
-      clock: chosen.clock,
-      why: `a CPU adapter, but the file has no process CPU time, which a browser page cannot read: ${
-        chosen.clock === "gpu-timestamps" ? "the GPU timestamps it timed with" : "wall clock"
-      }`,
-    };
-  }
-  return cpu
-    ? {
-      clock: chosen.clock,
-      why: "a CPU adapter: its device threads run in the bench process, so process CPU time counts the kernels' " +
-        "work and not other processes' load",
-    }
-    : chosen;
 }
 
 function verdictOf(ratio: CrossRatio | null, row: ResultRow | undefined, target: number): CrossVerdict {
@@ -347,252 +269,4 @@ export function crossEngine(runs: readonly { run: SavedRun; file?: string }[]): 
 
 function caseKey(entry: string, shape: readonly number[], k: number): string {
   return `${entry} ${shape.join("x")} k=${k}`;
-}
-
-const f3 = (v: number) => v.toPrecision(3);
-
-/** "0.113x [0.0685, 0.171]", or "-" when not measured. */
-export function ratioText(r: CrossRatio | null): string {
-  return r ? `${f3(r.median)}x [${f3(r.low)}, ${f3(r.high)}]` : "-";
-}
-
-/** "58 % [47, 114]", or "-" when not measured. */
-export function percentText(r: CrossRatio | null): string {
-  return r ? `${r.median.toFixed(0)} % [${r.low.toFixed(0)}, ${r.high.toFixed(0)}]` : "-";
-}
-
-/** "PASS", "FAIL (interval straddles 0.5)", "NOT MEASURED (reason)". */
-export function verdictText(v: CrossVerdict, target: number): string {
-  if (v.status === "NOT MEASURED") return `NOT MEASURED (${v.reason})`;
-  return `${v.status}${v.inconclusive ? ` (interval straddles ${target.toFixed(1)})` : ""}`;
-}
-
-/** "process-cpu, 9/5 rounds": the clock of a row's ratios to tf.maxPool and their rounds (forward/forward+backward). */
-function clockText(r: CrossRow): string {
-  const parts = PASSES.map((p) => r.vsMaxPool[p]).filter((x): x is CrossRatio => x !== null);
-  if (parts.length === 0) return "-";
-  const clocks = [...new Set(parts.map((x) => x.clock))];
-  const rounds = [...new Set(parts.map((x) => x.n))];
-  return clocks.length === 1
-    ? `${clocks[0]}, ${rounds.join("/")} rounds`
-    : parts.map((x) => `${x.clock}, ${x.n} rounds`).join(" / ");
-}
-
-/** The table in Markdown, with the runs named above it and the targets' summary below. */
-export function crossEngineMarkdown(c: CrossEngine): string {
-  if (c.runs.length === 0) return "No runs to compare.";
-  const esc = (t: string) => t.replace(/\|/g, "\\|");
-  const untrusted = c.runs.filter((r) => r.untrusted?.length);
-  const lines = [
-    ...(untrusted.length > 0
-      ? [
-        `WARNING: UNTRUSTED runs merged on request (SORTPOOL_MERGE_UNTRUSTED=1): ${
-          untrusted.map((r) => `\`${r.id}\``).join(", ")
-        }; their figures are not measurements of working kernels.`,
-        "",
-      ]
-      : []),
-    "Runs (engine and adapter from adapter.info; every ratio is measured within its own run):",
-    "",
-    ...c.runs.map((r) =>
-      `- \`${r.id}\`: ${r.label}; ${r.plan} plan, ${r.date}, ${(r.durationMs / 1000).toFixed(0)} s, ` +
-      `load average at start ${r.loadavg}; clock: ${r.clock} (${r.clockWhy})${r.file ? `; ${r.file}` : ""}`
-    ),
-    "",
-  ];
-  if (c.rows.length === 0) {
-    lines.push("No gated entry was measured on a (shape, k) case common to every run.");
-  } else {
-    lines.push(
-      "| run | entry | shape | k | fwd x tf.maxPool [95%] | fwd <= 0.5x | fwd+bwd x tf.maxPool [95%] | " +
-        "fwd+bwd <= 1.0x | fwd % copy bw [95%] | fwd+bwd % copy bw [95%] | clock, rounds | fwd ms | fwd+bwd ms |",
-      "|---|---|---|---:|---:|---|---:|---|---:|---:|---|---:|---:|",
-    );
-    for (const r of c.rows) {
-      const ms = (v: number | null) => (v === null ? "-" : v < 10 ? v.toFixed(2) : v.toFixed(0));
-      lines.push(
-        "| " + [
-          `\`${r.run}\``,
-          r.entry,
-          `${r.shapeLabel} ${r.shape.join("x")}`,
-          String(r.k),
-          ratioText(r.vsMaxPool.forward),
-          verdictText(r.verdict.forward, CROSS_TARGETS.forward),
-          ratioText(r.vsMaxPool.forwardBackward),
-          verdictText(r.verdict.forwardBackward, CROSS_TARGETS.forwardBackward),
-          percentText(r.copyPercent.forward),
-          percentText(r.copyPercent.forwardBackward),
-          clockText(r),
-          ms(r.ms.forward),
-          ms(r.ms.forwardBackward),
-        ].map(esc).join(" | ") + " |",
-      );
-    }
-    lines.push("", "Kernel targets per run (cases of the table that PASS):", "");
-    for (const s of c.summary) {
-      lines.push(
-        `- \`${s.run}\` ${s.entry}: forward <= ${CROSS_TARGETS.forward}x tf.maxPool ${s.forward.pass}/${s.forward.of}` +
-          `${s.forward.pass === s.forward.of ? " PASS" : " FAIL"}; forward+backward <= ` +
-          `${CROSS_TARGETS.forwardBackward.toFixed(1)}x ${s.forwardBackward.pass}/${s.forwardBackward.of}` +
-          `${s.forwardBackward.pass === s.forwardBackward.of ? " PASS" : " FAIL"}`,
-      );
-    }
-  }
-  const others = otherClocksTable(c);
-  if (others.length > 0) lines.push("", ...others);
-  if (c.notInEveryRun.length > 0) {
-    lines.push("", "Not in every run (left out of the table):", "", ...c.notInEveryRun.map((n) => `- ${n}`));
-  }
-  return lines.join("\n");
-}
-
-/**
- * The ratios to tf.maxPool on the clocks a row was not judged on (GPU timestamps, when the run's
- * clock is process CPU time): context, since on a CPU adapter they are the wall time of threads
- * that share the cores with every other process. Empty when there are none.
- */
-export function otherClocksTable(c: CrossEngine): string[] {
-  const runClock = new Map(c.runs.map((r) => [r.id, r.clock]));
-  const rows = c.rows.flatMap((r) =>
-    CLOCKS.filter((clock) => clock !== runClock.get(r.run) && clock !== "wall-clock" && r.byClock[clock])
-      .map((clock) => ({ r, clock, x: r.byClock[clock]! }))
-  );
-  if (rows.length === 0) return [];
-  return [
-    "The same ratios on GPU timestamps (context only on CPU adapters: the wall time of device threads that share the " +
-    "cores with other processes):",
-    "",
-    "| run | entry | shape | k | clock | fwd x tf.maxPool [95%] | fwd+bwd x tf.maxPool [95%] | fwd % copy bw [95%] |",
-    "|---|---|---|---:|---|---:|---:|---:|",
-    ...rows.map(({ r, clock, x }) =>
-      `| \`${r.run}\` | ${r.entry} | ${r.shapeLabel} ${r.shape.join("x")} | ${r.k} | ${clock} | ` +
-      `${ratioText(x.vsMaxPool.forward)} | ${ratioText(x.vsMaxPool.forwardBackward)} | ` +
-      `${percentText(x.copyPercent.forward)} |`
-    ),
-  ];
-}
-
-/** The JSON document of a merge. */
-export function crossEngineJson(c: CrossEngine): unknown {
-  return { kind: "sortpool-cross-engine", targets: CROSS_TARGETS, ...c };
-}
-
-/** One point of the chart. */
-interface ChartDatum {
-  readonly run: string;
-  readonly case: string;
-  readonly measure: string;
-  readonly median: number;
-  readonly low: number;
-  readonly high: number;
-  readonly target: number | null;
-}
-
-const MEASURES = {
-  forward: "forward: time / tf.maxPool (target <= 0.5)",
-  forwardBackward: "forward+backward: time / tf.maxPool (target <= 1.0)",
-  copy: "forward: % of copy kernel bandwidth",
-} as const;
-
-/** The chart's data: one point per run, case and measure (ratios to tf.maxPool, forward % of copy bandwidth). */
-export function chartData(c: CrossEngine): ChartDatum[] {
-  const out: ChartDatum[] = [];
-  for (const r of c.rows) {
-    const label = `${r.entry} ${r.shape.join("x")} k=${r.k}`;
-    const push = (measure: string, x: CrossRatio | null, target: number | null) => {
-      if (x) out.push({ run: r.run, case: label, measure, median: x.median, low: x.low, high: x.high, target });
-    };
-    push(MEASURES.forward, r.vsMaxPool.forward, CROSS_TARGETS.forward);
-    push(MEASURES.forwardBackward, r.vsMaxPool.forwardBackward, CROSS_TARGETS.forwardBackward);
-    push(MEASURES.copy, r.copyPercent.forward, null);
-  }
-  return out;
-}
-
-/**
- * The vega-lite spec: one panel per measure (independent x scales), a row per (entry, shape, k),
- * a point per run at the median with a bar over its 95% interval, and the target as a dashed rule.
- */
-export function crossEngineChartSpec(c: CrossEngine, title: string): TopLevelSpec {
-  const data = chartData(c);
-  const runs = c.runs.map((r) => r.id);
-  const color = {
-    field: "run",
-    type: "nominal",
-    title: "run (engine-adapter)",
-    scale: { domain: runs },
-    legend: { labelLimit: 400 },
-  } as const;
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: title,
-      subtitle: [
-        "Each run's ratios are measured within that run (one engine, one process): median of per-round ratios, " +
-        "bar: bootstrap 95% interval;",
-        "dashed: the kernel target. Runs (clock):",
-        ...c.runs.map((r) => `${r.id} = ${r.label} (${r.clock})`),
-      ],
-    },
-    data: { values: data as unknown as Record<string, unknown>[] },
-    facet: { column: { field: "measure", type: "nominal", title: null, sort: Object.values(MEASURES) } },
-    spec: {
-      width: 260,
-      height: { step: 14 },
-      layer: [
-        {
-          mark: { type: "rule", strokeWidth: 2, opacity: 0.6 },
-          encoding: {
-            y: { field: "case", type: "nominal", title: null, axis: { labelLimit: 400 } },
-            yOffset: { field: "run", type: "nominal", scale: { domain: runs } },
-            x: { field: "low", type: "quantitative", title: null, scale: { zero: true } },
-            x2: { field: "high" },
-            color,
-          },
-        },
-        {
-          mark: { type: "point", filled: true, size: 40 },
-          encoding: {
-            y: { field: "case", type: "nominal" },
-            yOffset: { field: "run", type: "nominal", scale: { domain: runs } },
-            x: { field: "median", type: "quantitative" },
-            color,
-            tooltip: [{ field: "run" }, { field: "case" }, { field: "median" }, { field: "low" }, { field: "high" }],
-          },
-        },
-        {
-          mark: { type: "rule", strokeDash: [6, 4], color: "black" },
-          encoding: { x: { aggregate: "max", field: "target", type: "quantitative" } },
-        },
-      ],
-    },
-    resolve: { scale: { x: "independent" } },
-  };
-}
-
-/** Renders {@link crossEngineChartSpec} to an SVG string, headless (vega's View, renderer "none"). */
-export async function crossEngineSvg(c: CrossEngine, title: string): Promise<string> {
-  const view = new View(parseVega(compile(crossEngineChartSpec(c, title)).spec), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
-/** The Markdown report of a merge: the table and the chart (written next to it as `chartFile`). */
-export function crossEngineReport(c: CrossEngine, chartFile: string | null, command: string): string {
-  const lines = [
-    "# sort_pool2d across WebGPU engines",
-    "",
-    `\`${command}\`. Gated registry entries against tf.maxPool and the copy kernel of the same engine, on the ` +
-    '(shape, k) cases every run measured (2x2 windows, stride 2, padding "same"). Targets: forward <= 0.5x ' +
-    "tf.maxPool, forward+backward <= 1.0x tf.maxPool (PASS when the median meets it; the interval is shown). " +
-    "Times (ms) are context only: the runs were taken at different times on a shared machine.",
-    "",
-    crossEngineMarkdown(c),
-    "",
-  ];
-  if (chartFile) lines.push(`![ratios per engine](${chartFile})`, "");
-  return lines.join("\n");
 }

@@ -24,7 +24,7 @@ import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import type { BenchHandle, Shape4 } from "../src/types.ts";
 import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
-import { formatMs } from "./report.ts";
+import { formatMs } from "./format.ts";
 import { engineName, type RunIdentity, runLabel } from "./environment.ts";
 import { describeAdapter, engineInfo } from "../src/webgpu/engine.ts";
 import type { ResultRow, SuiteResult } from "./rows.ts";

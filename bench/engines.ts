@@ -12,15 +12,11 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import {
-  crossEngine,
-  crossEngineJson,
-  crossEngineMarkdown,
-  crossEngineReport,
-  crossEngineSvg,
-} from "./cross_engine.ts";
-import type { SavedRun } from "./cross_engine.ts";
+import { crossEngine } from "./cross_engine.ts";
+import { crossEngineJson, crossEngineMarkdown, crossEngineReport, crossEngineSvg } from "./cross_engine_report.ts";
 import { type BenchFlags, engineSpecSlug } from "./flags.ts";
+import { reportPaths, writeText } from "./outputs.ts";
+import type { SavedRun } from "./run.ts";
 
 /** Root of this checkout (the child processes run its bench/main.ts with its deno.json). */
 const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
@@ -29,12 +25,6 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 export const CROSS_JSON = "out/cross-engine.json";
 export const CROSS_REPORT = "bench-report/cross-engine";
 const CHART_FILE = "cross-engine.svg";
-
-async function writeText(path: string, text: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  await Deno.writeTextFile(path, text);
-}
 
 /** Checks that a parsed JSON looks like a bench run; the message names the file and the missing field. */
 export function asSavedRun(value: unknown, file: string): SavedRun {
@@ -123,19 +113,19 @@ export async function mergeFiles(
   console.log(`sort_pool2d across WebGPU engines (${runs.length} runs)\n`);
   console.log(crossEngineMarkdown(merged));
   const jsonPath = flags.json ?? CROSS_JSON;
-  const reportDir = (flags.report ?? CROSS_REPORT).replace(/\/+$/, "");
+  const report = reportPaths(flags.report ?? CROSS_REPORT);
   await writeText(jsonPath, JSON.stringify(crossEngineJson(merged), null, 2) + "\n");
   let chart: string | null = null;
   if (merged.rows.length > 0) {
     try {
-      await writeText(`${reportDir}/${CHART_FILE}`, await crossEngineSvg(merged, "sort_pool2d across WebGPU engines"));
+      await writeText(`${report.dir}/${CHART_FILE}`, await crossEngineSvg(merged, "sort_pool2d across WebGPU engines"));
       chart = CHART_FILE;
     } catch (e) {
       console.error(`bench: the chart could not be rendered: ${e instanceof Error ? e.message : e}`);
     }
   }
-  await writeText(`${reportDir}/README.md`, crossEngineReport(merged, chart, command));
-  console.log(`\nwrote ${jsonPath}, ${reportDir}/README.md${chart ? ` (+ ${chart})` : ""}`);
+  await writeText(report.markdown, crossEngineReport(merged, chart, command));
+  console.log(`\nwrote ${jsonPath}, ${report.markdown}${chart ? ` (+ ${report.dir}/${chart})` : ""}`);
   return merged.rows.length > 0 ? 0 : 1;
 }
 

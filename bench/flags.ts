@@ -10,14 +10,19 @@ import { POOL_RANGES } from "../src/spec.ts";
 /** The flags of `deno task bench`. */
 export const BENCH_CLI = defineCli({
   command: "deno task bench",
-  summary: "Throughput benchmarks of every registry entry with a bench handle, against tf.maxPool / tf.avgPool and " +
-    "the copy kernel, on a WebGPU engine (--engine: Deno's wgpu or Dawn; --engines / --merge: the cross-engine " +
-    "table) and tfjs's cpu backend for CPU entries. Progress on stderr; the tables " +
-    "on stdout; JSON and a Markdown report with SVG charts written to files. See bench/README.md.",
+  summary: "Benchmarks of the sort_pool2d registry entries against tf.maxPool, tf.avgPool and the copy kernel on " +
+    "a WebGPU engine (--engine: Deno's wgpu or Dawn; --engines / --merge: the cross-engine table). Without a plan " +
+    "flag: the kernel targets only (gated entries on 32x64x64x32, k = 4, and the bandwidth suite; about 2 min on " +
+    "a 2-core CPU adapter). Progress on stderr; the tables on stdout; JSON and a Markdown report with vega-lite " +
+    "SVG charts written to files. See bench/README.md.",
   options: {
     quick: {
       type: "boolean",
       description: "reduced plan: three shapes (cpu group on the smallest only), k = 1 and 4, fewer samples",
+    },
+    "dry-run": {
+      type: "boolean",
+      description: "print the plan (suites, shapes, k, subjects, sample budgets) and exit without measuring",
     },
     filter: {
       type: "string",
@@ -27,8 +32,8 @@ export const BENCH_CLI = defineCli({
     },
     full: {
       type: "boolean",
-      description: "the full plan (the default, except for Dawn on a CPU adapter such as SwiftShader, which gets\n" +
-        "--cross: the full plan takes hours there)",
+      description: "the whole plan: five shapes from 16 K to 25.7 M elements, every entry and baseline, k = 1..4,\n" +
+        "both device groups, the bandwidth suite at every k and the 3x3/2 suite (about 10 min here)",
     },
     cross: {
       type: "boolean",
@@ -56,13 +61,14 @@ export const BENCH_CLI = defineCli({
       value: "FILE",
       description:
         "full results as JSON (default out/bench[-<plan>]-<engine>-<adapter>[-<DENO_WEBGPU_BACKEND>].json,\n" +
-        "e.g. out/bench-dawn-swiftshader.json); FILE with .json replaced by .benchmark-action.json gets\n" +
-        "github-action-benchmark's customSmallerIsBetter array",
+        "<plan> left out for the default plan, e.g. out/bench-full-dawn-swiftshader.json); FILE with .json\n" +
+        "replaced by .benchmark-action.json gets github-action-benchmark's customSmallerIsBetter array",
     },
     report: {
       type: "string",
-      value: "DIR",
-      description: "Markdown report with SVG charts (default bench-report/[<plan>-]<engine>-<adapter>[-<backend>]/)",
+      value: "DIR|FILE.md",
+      description: "Markdown report (DIR/README.md, or FILE.md) with vega-lite SVG charts in its folder\n" +
+        "(default bench-report/[<plan>-]<engine>-<adapter>[-<backend>]/)",
     },
     shapes: {
       type: "string",
@@ -73,20 +79,13 @@ export const BENCH_CLI = defineCli({
     suites: {
       type: "string",
       value: "LIST",
-      description: "comma-separated suites to run (default all): shapes (the shape plan: every entry and baseline),\n" +
-        "bandwidth (2x2/2 forward vs the copy kernel, paired rounds), windows (3x3/2 on the ResNet stem\n" +
-        "shape vs tf.maxPool 3x3/2)",
+      description: "comma-separated suites to run (default: the plan's; --dry-run lists every suite and what it\n" +
+        "measures)",
     },
   },
   epilog: "exit status: 0 every planned measurement ran, 1 something failed (no adapter, a workload threw, a tensor " +
     "leak), 2 usage error",
 });
-
-/** The suites of a run: the shape plan, the bandwidth suite (bench/bandwidth.ts), the 3x3/2 suite (bench/windows.ts). */
-export const BENCH_SUITES = ["shapes", "bandwidth", "windows"] as const;
-
-/** One of {@link BENCH_SUITES}. */
-export type BenchSuite = typeof BENCH_SUITES[number];
 
 /** One engine of `--engines`: an engine name and, for Deno's engine, an optional wgpu backend. */
 export interface EngineSpec {
@@ -114,9 +113,11 @@ export function engineSpecSlug(spec: EngineSpec): string {
 export interface BenchFlags {
   /** `--quick`: the reduced plan (at most about a minute on the 2-core machine). */
   readonly quick: boolean;
+  /** `--dry-run`: print the plan and exit without measuring. */
+  readonly dryRun: boolean;
   /** `--cross`: the cross-engine plan (bench/plan.ts CROSS_PLAN). */
   readonly cross: boolean;
-  /** `--full`: the full plan, also for Dawn on a CPU adapter (whose default is the cross plan). */
+  /** `--full`: the whole plan (on Dawn on a CPU adapter too, whose default is the cross plan). */
   readonly full: boolean;
   /** `--engines a,b`: run the cross plan once per engine in child processes and merge (empty: not given). */
   readonly engines: readonly EngineSpec[];
@@ -132,12 +133,15 @@ export interface BenchFlags {
   readonly shapes: readonly string[];
   /** `--k 1,4`: keep only these k (empty: the plan's k values). */
   readonly ks: readonly number[];
-  /** `--suites bandwidth,windows`: the suites to run (default all of {@link BENCH_SUITES}). */
-  readonly suites: readonly BenchSuite[];
+  /** `--suites bandwidth,windows`: the suites to run (undefined: those of the plan level). */
+  readonly suites?: readonly string[];
 }
 
-/** Turns parsed flag values into {@link BenchFlags}; throws UsageError naming the flag. */
-export function benchFlags(values: FlagValues): BenchFlags {
+/**
+ * Turns parsed flag values into {@link BenchFlags}, with `suiteNames` the names `--suites` accepts
+ * (bench/suites.ts); throws UsageError naming the flag.
+ */
+export function benchFlags(values: FlagValues, suiteNames: readonly string[]): BenchFlags {
   const given = (name: string) => values[name] !== undefined;
   const text = (name: string) => {
     const v = values[name];
@@ -167,16 +171,20 @@ export function benchFlags(values: FlagValues): BenchFlags {
   if (modes.length > 1) {
     throw new UsageError(modes[1], `only one of --quick, --full, --cross, --engines, --merge`, modes.join(" "));
   }
+  if (engines.length > 0 && values["dry-run"] === true) {
+    throw new UsageError("--dry-run", "no --dry-run with --engines (each engine runs the --cross plan)", "both");
+  }
   if (engines.length > 0 && given("suites")) {
     throw new UsageError("--suites", "no --suites with --engines (each engine runs the --cross plan's shapes)", "one");
   }
   if (merge.length > 0) {
-    for (const name of ["suites", "filter", "shapes", "k"]) {
+    for (const name of ["suites", "filter", "shapes", "k", "dry-run"]) {
       if (given(name)) throw new UsageError(`--${name}`, "no measuring flag with --merge (it measures nothing)", "one");
     }
   }
   return {
     quick,
+    dryRun: values["dry-run"] === true,
     full,
     cross,
     engines,
@@ -194,15 +202,15 @@ export function benchFlags(values: FlagValues): BenchFlags {
         return k;
       })
       : [],
-    suites: given("suites")
-      ? listFlag(values, "suites", (item) => {
-        if (!(BENCH_SUITES as readonly string[]).includes(item)) {
-          throw new UsageError("--suites", `names among ${BENCH_SUITES.join(", ")}`, JSON.stringify(item));
-        }
-        return item as BenchSuite;
-      })
-      : cross || engines.length > 0
-      ? ["shapes"]
-      : [...BENCH_SUITES],
+    ...(given("suites")
+      ? {
+        suites: listFlag(values, "suites", (item) => {
+          if (!suiteNames.includes(item)) {
+            throw new UsageError("--suites", `names among ${suiteNames.join(", ")}`, JSON.stringify(item));
+          }
+          return item;
+        }),
+      }
+      : {}),
   };
 }

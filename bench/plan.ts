@@ -1,12 +1,14 @@
 /**
- * Which shapes, k values and sample budgets a run uses (`--quick` or full), per device group.
- * Pure data plus the selection logic of `--shapes` and `--k`.
+ * Which shapes, k values and sample budgets the shape suites use at each plan level (the default,
+ * `--quick`, `--full`, `--cross`), per device group. Pure data plus the selection logic of
+ * `--shapes` and `--k`.
  *
  * @module
  */
 import type { Shape4 } from "../src/types.ts";
 import type { WindowOptions } from "../src/spec.ts";
 import { UsageError } from "../src/cli.ts";
+import type { PlanLevel } from "./run.ts";
 
 /** Device groups: subjects of one group are interleaved together and compared with each other. */
 export type Group = "webgpu" | "cpu";
@@ -46,9 +48,12 @@ export function logitsFor(k: number): number[] {
   return [0.4, 0.1, -0.2, -0.5, 0.3, -0.1, 0.2, -0.3, 0].slice(0, k);
 }
 
-/** A whole run's plan. */
+/** The float64 reference is slow JS: benchmarked only up to this many input elements. */
+export const FLOAT64_MAX_ELEMENTS = 1 << 20;
+
+/** The shape suites' plan at one level. */
 export interface BenchPlan {
-  readonly name: "quick" | "full" | "cross";
+  readonly name: PlanLevel;
   /** No suite starts after this many ms since the run started (bounds the run time). */
   readonly deadlineMs: number;
   readonly shapes: readonly PlannedShape[];
@@ -199,6 +204,39 @@ export const CROSS_PLAN: BenchPlan = {
       },
     },
   ],
+};
+
+/**
+ * The default plan (`deno task bench`): the kernel targets' question only, in about two minutes
+ * with the bandwidth suite. The gated entries, tf.maxPool and the copy kernel on the targets' shape
+ * 32x64x64x32 at k = 4, WebGPU only, both passes, 15 interleaved rounds that every task takes
+ * (each ratio needs tf.maxPool's call of the same round; its forward+backward takes about a second
+ * a call here).
+ */
+export const DEFAULT_PLAN: BenchPlan = {
+  name: "default",
+  deadlineMs: 5 * 60_000,
+  gatedOnly: true,
+  shapes: [
+    {
+      label: "target",
+      shape: [32, 64, 64, 32],
+      note: "4.2 M elements; the shape of the kernel targets; k = 4 only",
+      ks: [4],
+      groups: {
+        webgpu: policy(15, Infinity, 60_000, 0, 15),
+        cpu: { skip: "the default plan runs on WebGPU only (--full for the cpu group)" },
+      },
+    },
+  ],
+};
+
+/** The shape plan of each level. */
+export const SHAPE_PLANS: Readonly<Record<PlanLevel, BenchPlan>> = {
+  default: DEFAULT_PLAN,
+  quick: QUICK_PLAN,
+  full: FULL_PLAN,
+  cross: CROSS_PLAN,
 };
 
 /** Applies `--shapes` and `--k` to a plan; throws UsageError naming the flag when a value matches nothing. */

@@ -1,172 +1,155 @@
 /**
- * Regenerates the results section of bench/README.md from benchmark JSON files:
- * `deno run -A bench/readme_results.ts out/bench-gl.json out/bench-vulkan.json`.
- * Replaces the text between `<!-- results:begin -->` and `<!-- results:end -->`.
+ * Regenerates the results sections of the READMEs from benchmark JSON files:
+ * `deno run -A bench/readme_results.ts out/bench-deno-llvmpipe-vulkan.json [more.json ...]`.
+ *
+ * Two sections, each between its markers, in every file named by `--readme` (default README.md
+ * and bench/README.md) that has them:
+ * - `<!-- bench-headline:begin -->` ... `<!-- bench-headline:end -->`: per run, one line naming the
+ *   date, engine, adapter, host load and clock, and the kernel targets per entry (one column per
+ *   target, with intervals): the README's results table;
+ * - `<!-- results:begin -->` ... `<!-- results:end -->`: per run, the same line, every verdict, and
+ *   each suite's compact summary (bench/README.md's results).
+ * The suites are read through the suite table (bench/suites.ts). `--stdout` prints the sections
+ * instead of writing.
  *
  * @module
  */
 import { defineCli, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
-import { bandwidthMarkdown } from "./bandwidth.ts";
-import { type BenchRun, evaluateTargets, formatMs, queueRoundTripText, targetsMarkdown } from "./report.ts";
-import { windowsMarkdown } from "./windows.ts";
 import { runLabel, runSlug } from "./environment.ts";
-import type { Group } from "./plan.ts";
-import type { ResultRow } from "./rows.ts";
+import { durationText, queueRoundTripText, suiteSections } from "./report.ts";
+import type { BenchRun } from "./run.ts";
+import { runClock } from "./run_clock.ts";
+import { runVerdicts } from "./suites.ts";
+import { headlineMarkdown, targetsMarkdown } from "./targets.ts";
 
-const BEGIN = "<!-- results:begin -->";
-const END = "<!-- results:end -->";
+/** The marker pairs this tool fills. */
+export const SECTIONS = {
+  headline: ["<!-- bench-headline:begin -->", "<!-- bench-headline:end -->"],
+  results: ["<!-- results:begin -->", "<!-- results:end -->"],
+} as const;
 
-/** A run as saved by `deno task bench --json` (the targets are judged again from its rows). */
-type Saved = BenchRun;
+/** The files written by default, relative to this checkout. */
+const DEFAULT_READMES = ["README.md", "bench/README.md"];
 
-function cell(r: ResultRow | undefined): string {
-  if (!r) return "";
-  if (r.status !== "ok" || r.ms === null) return r.status;
-  const parts = [`${formatMs(r.ms)}${r.timer === "gpu-timestamps" ? "" : " (wall)"}`];
-  const extra: string[] = [];
-  if (r.vsMaxPool !== null && !r.subject.startsWith("tf.maxPool")) extra.push(`${r.vsMaxPool.median.toPrecision(2)}x`);
-  if (r.copyPercent !== null && r.kind !== "copy") {
-    extra.push(
-      `${r.copyPercent.median.toFixed(0)}% [${r.copyPercent.low.toFixed(0)}-${r.copyPercent.high.toFixed(0)}]`,
-    );
-  }
-  if (extra.length > 0) parts.push(`(${extra.join(", ")})`);
-  return parts.join(" ");
+/** "2026-12-07 02:31 UTC" from an ISO date. */
+function day(iso: string): string {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
 
-/** Compact table of one group: rows (shape, k, pass), one column per subject. */
-function groupTable(run: Saved, group: Group): string[] {
-  const rows = run.suites.filter((s) => s.group === group && !s.skipped).flatMap((s) => s.rows);
-  if (rows.length === 0) return [];
-  const subjects = [...new Set(rows.map((r) => r.subject))];
-  const ks = [...new Set(rows.filter((r) => r.k !== null).map((r) => r.k!))].sort();
-  const lines = [
-    `| shape | k | pass | ${subjects.join(" | ")} |`,
-    `|---|---|---|${subjects.map(() => "---:").join("|")}|`,
-  ];
-  for (const suite of run.suites.filter((s) => s.group === group && !s.skipped)) {
-    for (const k of ks) {
-      if (!suite.rows.some((r) => r.k === k)) continue;
-      for (const pass of ["forward", "forwardBackward"] as const) {
-        const cells = subjects.map((name) =>
-          cell(suite.rows.find((r) => r.subject === name && r.pass === pass && (r.k === null || r.k === k)))
-        );
-        lines.push(
-          `| ${suite.shapeLabel} ${suite.shape.join("x")} | ${k} | ${pass === "forward" ? "fwd" : "fwd+bwd"} | ` +
-            `${cells.join(" | ")} |`,
-        );
-      }
-    }
-  }
-  for (const s of run.suites.filter((s) => s.group === group && s.skipped)) {
-    lines.push("", `${s.shapeLabel} ${s.shape.join("x")}: ${s.skipped}`);
-  }
-  const failed = rows.filter((r) => r.status === "failed");
-  if (failed.length > 0) {
-    lines.push("", "Failed:", "");
-    for (const r of failed) {
-      lines.push(`- ${r.shapeLabel} ${r.subject}${r.k === null ? "" : ` k=${r.k}`} ${r.pass}: ${r.reason}`);
-    }
-  }
-  // Skips are many and alike: one line per (shape, subject); every reason is in the JSON.
-  const skippedRows = new Map<string, ResultRow[]>();
-  for (const r of rows.filter((r) => r.status === "skipped")) {
-    const key = `${r.shapeLabel} ${r.subject}`;
-    skippedRows.set(key, [...(skippedRows.get(key) ?? []), r]);
-  }
-  if (skippedRows.size > 0) {
-    lines.push(
-      "",
-      "Skipped as too slow for the suite's per-call limit (first call over it, or predicted over it):",
-      "",
-    );
-    for (const [key, list] of skippedRows) {
-      lines.push(`- ${key}: ${list.length} task(s), e.g. k=${list[0].k} ${list[0].pass}: ${list[0].reason}`);
-    }
-  }
-  return lines;
+/** One paragraph naming a run: date, command, duration, engine and adapter, host and load, clock. */
+export function runLine(run: BenchRun): string {
+  const env = run.environment;
+  const suites = suiteSections(run).map((s) => s.suite.name).join(", ");
+  const clock = runClock(run);
+  const load = `load average ${env.host.loadavg} at start${run.loadavgAtEnd ? `, ${run.loadavgAtEnd} at the end` : ""}`;
+  return `Measured ${day(env.date)} with \`deno task bench${run.args.length > 0 ? ` ${run.args.join(" ")}` : ""}\` ` +
+    `(${run.plan} plan: ${suites}) in ${durationText(run)}. Engine and adapter (adapter.info): ${runLabel(env)}. ` +
+    `Host: ${env.host.cpus} CPUs, ${load}. Kernel targets judged on ${clock.clock} (${clock.why}): median of ` +
+    'per-round ratios [95% bootstrap interval]; PASS when the median meets the target, "interval straddles" ' +
+    "when its interval crosses it.";
 }
 
-/**
- * The generated section for several runs; `files` are the JSON files they were read from (default:
- * the names `deno task bench` gives them by default).
- */
-export function resultsSection(runs: readonly Saved[], files?: readonly string[]): string {
-  const out: string[] = [
-    BEGIN,
-    "",
-    "_Generated by `deno run -A bench/readme_results.ts " +
-    (files ?? runs.map((r) => `out/bench-${r.plan === "full" ? "" : `${r.plan}-`}${runSlug(r.environment)}.json`))
-      .join(" ") +
-    "`; do not edit by hand._",
-    "",
-    "Cells: median ms of one call (GPU-timestamp time for WebGPU rows unless marked wall; wall clock for CPU rows), " +
-    "then (median per-round time ratio to tf.maxPool of the same backend; percent of the copy kernel's bandwidth " +
-    "with its 95% interval).",
-    "",
-  ];
+function generatedBy(files: readonly string[]): string {
+  return `_Generated by \`deno run -A bench/readme_results.ts ${files.join(" ")}\`; do not edit by hand._`;
+}
+
+/** The headline section: per run, its line and the kernel targets per entry. */
+export function headlineSection(runs: readonly BenchRun[], files: readonly string[]): string {
+  const out: string[] = [SECTIONS.headline[0], "", generatedBy(files), ""];
   for (const run of runs) {
-    const env = run.environment;
+    out.push(`**${runSlug(run.environment)}.** ${runLine(run)}`, "", headlineMarkdown(runVerdicts(run)), "");
+    if (run.failures.length > 0) out.push("Failures of this run:", "", ...run.failures.map((f) => `- ${f}`), "");
+  }
+  out.push(SECTIONS.headline[1]);
+  return out.join("\n");
+}
+
+/** The full results section: per run, its line, every verdict and each suite's summary. */
+export function resultsSection(runs: readonly BenchRun[], files: readonly string[]): string {
+  const out: string[] = [SECTIONS.results[0], "", generatedBy(files), ""];
+  for (const run of runs) {
     out.push(
-      `### ${runSlug(env)} (${run.plan} plan)`,
+      `### ${runSlug(run.environment)} (${run.plan} plan)`,
       "",
-      `Engine and adapter (adapter.info): ${runLabel(env)}.`,
-      "",
-      `Measured ${env.date} with \`deno task bench ${run.args.join(" ")}\` in ${
-        (run.durationMs / 1000).toFixed(0)
-      } s ` +
-        `on ${env.adapter.available ? env.adapter.info.description : "no adapter"}, ${env.host.cpus} CPUs, ` +
-        `load average at start ${env.host.loadavg}. Deno ${env.deno.deno}, tfjs ${env.tfjs.tfjs}, ` +
-        `${
-          env.engine?.name === "dawn" ? env.engine.implementation : `wgpu-core ${env.wgpu["wgpu-core"]}`
-        }, Mesa ${env.wgpu.mesa}. Empty queue round trip ` +
-        `${queueRoundTripText(run)}. Timer: ` +
-        `${env.timestampQuery.usable ? "GPU timestamps (usable on this adapter)" : "wall clock"}.`,
+      `${runLine(run)} Empty queue round trip ${queueRoundTripText(run)}.`,
       "",
       "Kernel targets:",
       "",
-      targetsMarkdown(evaluateTargets(run.suites, run.gated, run.bandwidth)),
+      targetsMarkdown(runVerdicts(run)),
       "",
     );
-    if (run.bandwidth) out.push("2x2/2 forward against the copy kernel:", "", bandwidthMarkdown(run.bandwidth), "");
-    if (run.windows) out.push("3x3/2 suite against tf.maxPool 3x3/2:", "", windowsMarkdown(run.windows), "");
-    for (const group of ["webgpu", "cpu"] as const) {
-      const table = groupTable(run, group);
-      if (table.length > 0) out.push(`${group === "webgpu" ? "WebGPU" : "CPU"} group:`, "", ...table, "");
-    }
+    for (const { report } of suiteSections(run)) out.push(`${report.title}:`, "", report.summary, "");
     if (run.failures.length > 0) out.push("Failures of this run:", "", ...run.failures.map((f) => `- ${f}`), "");
   }
-  out.push(END);
+  out.push(SECTIONS.results[1]);
   return out.join("\n");
+}
+
+/**
+ * `text` with every section whose markers it has replaced; the names of the sections replaced.
+ * Text outside the markers is kept as it is.
+ */
+export function replaceSections(
+  text: string,
+  sections: Readonly<Record<keyof typeof SECTIONS, string>>,
+): { text: string; replaced: string[] } {
+  let out = text;
+  const replaced: string[] = [];
+  for (const [name, [begin, end]] of Object.entries(SECTIONS) as [keyof typeof SECTIONS, readonly string[]][]) {
+    const b = out.indexOf(begin);
+    const e = out.indexOf(end);
+    if (b < 0 || e < b) continue;
+    out = out.slice(0, b) + sections[name] + out.slice(e + end.length);
+    replaced.push(name);
+  }
+  return { text: out, replaced };
 }
 
 /** The command line of the results regenerator. */
 export const README_RESULTS_CLI = defineCli({
   command: "deno run -A bench/readme_results.ts",
-  summary: "Regenerates the results section of bench/README.md (between <!-- results:begin --> and " +
-    "<!-- results:end -->) from benchmark JSON files written by deno task bench.",
-  options: {},
+  summary: "Regenerates the benchmark results sections of the READMEs from JSON files written by deno task bench: " +
+    "the kernel-target table between <!-- bench-headline:begin --> and <!-- bench-headline:end -->, the full " +
+    "summary between <!-- results:begin --> and <!-- results:end -->, each run dated and named by its engine, " +
+    "adapter and host load.",
+  options: {
+    readme: {
+      type: "string",
+      value: "FILE",
+      multiple: true,
+      description: `a file with one or both marker pairs (repeatable; default ${DEFAULT_READMES.join(", ")})`,
+    },
+    stdout: { type: "boolean", description: "print both sections instead of writing any file" },
+  },
   positionals: "RUN.json [RUN.json ...]",
 });
 
-/** Rewrites the results section from the JSON files named as positionals; returns the exit status. */
-export async function readmeResultsMain({ positionals }: ParsedCli): Promise<number> {
+/** Rewrites the sections from the JSON files named as positionals; returns the exit status. */
+export async function readmeResultsMain({ values, positionals }: ParsedCli): Promise<number> {
   if (positionals.length === 0) throw new UsageError("RUN.json", "one or more benchmark JSON files", "none");
-  const runs = await Promise.all(positionals.map(async (f) => JSON.parse(await Deno.readTextFile(f)) as Saved));
-  const path = new URL("./README.md", import.meta.url);
-  const readme = await Deno.readTextFile(path);
-  const begin = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (begin < 0 || end < begin) {
-    console.error(`bench/README.md has no ${BEGIN} ... ${END} section`);
-    return 1;
+  const runs = await Promise.all(positionals.map(async (f) => JSON.parse(await Deno.readTextFile(f)) as BenchRun));
+  const sections = { headline: headlineSection(runs, positionals), results: resultsSection(runs, positionals) };
+  if (values.stdout === true) {
+    console.log(`${sections.headline}\n\n${sections.results}`);
+    return 0;
   }
-  await Deno.writeTextFile(
-    path,
-    readme.slice(0, begin) + resultsSection(runs, positionals) + readme.slice(end + END.length),
-  );
-  console.log(`rewrote the results section of bench/README.md from ${positionals.join(", ")}`);
-  return 0;
+  const root = new URL("../", import.meta.url);
+  const files = Array.isArray(values.readme) ? values.readme : DEFAULT_READMES.map((f) => new URL(f, root).pathname);
+  let status = 0;
+  for (const file of files) {
+    const { text, replaced } = replaceSections(await Deno.readTextFile(file), sections);
+    if (replaced.length === 0) {
+      console.error(
+        `${file}: no section to replace (expected ${Object.values(SECTIONS).map((m) => m.join(" ... ")).join(" or ")})`,
+      );
+      status = 1;
+      continue;
+    }
+    await Deno.writeTextFile(file, text);
+    console.log(`rewrote ${replaced.join(" and ")} of ${file} from ${positionals.join(", ")}`);
+  }
+  return status;
 }
 
 if (import.meta.main) await runCli(README_RESULTS_CLI, Deno.args, readmeResultsMain);

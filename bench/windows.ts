@@ -7,7 +7,7 @@
  * (tfjs-op) entry predicted too slow for a call is skipped with its prediction. The suite is one
  * `runSuite` (bench/suite.ts): interleaved rounds, per-round ratios to tf.maxPool.
  *
- * Targets (issue 14): forward <= 1.0x and forward+backward <= 1.0x tf.maxPool 3x3/2, per entry and k.
+ * Targets: forward <= 1.0x and forward+backward <= 1.0x tf.maxPool 3x3/2, per entry and k.
  *
  * @module
  */
