@@ -17,8 +17,17 @@
  * Numbers are JSON numbers, except the strings "NaN", "Infinity", "-Infinity" and "-0" (the
  * encoding of vectors/sort_pool2d.json). A JSON number `-0.0` is read as -0 too.
  *
+ * Both directions as JSON Schema: schemas/conformance_request.schema.json and
+ * schemas/conformance_answer.schema.json ({@link requestSchemaViolations},
+ * {@link answerSchemaViolations}).
+ *
  * @module
  */
+import {
+  conformanceAnswerViolations,
+  conformanceRequestViolations,
+  type SchemaViolation,
+} from "../schemas/validate.ts";
 import { decodeSpecialNumber, encodeNumber } from "../src/golden.ts";
 
 /** A number on the wire. */
@@ -62,6 +71,25 @@ export function encodeRequest(r: Request): string {
   if (r.strides !== undefined) body.strides = r.strides;
   if (r.dy !== undefined) body.dy = enc(r.dy);
   return JSON.stringify(body);
+}
+
+/**
+ * How a request (parsed JSON) breaks schemas/conformance_request.schema.json; empty when it fits.
+ * Every request the kit sends fits it except the bad inputs that are ill-typed on purpose (a logit
+ * "abc", a rank-3 shape, padding "full", ...), which a port must answer with an error anyway.
+ */
+export function requestSchemaViolations(request: unknown): SchemaViolation[] {
+  return conformanceRequestViolations(request);
+}
+
+/**
+ * How an answer (parsed JSON) to a request of `op` breaks schemas/conformance_answer.schema.json:
+ * an object with only the protocol's fields, each of its type (numbers in the wire encoding), and
+ * either `error` or the fields of `op` (forward: shape and y; gradient: dx and dLogits). Empty
+ * when it fits; lengths and values are judged against the request afterwards (compare.ts).
+ */
+export function answerSchemaViolations(op: Op, body: unknown): SchemaViolation[] {
+  return conformanceAnswerViolations(body, op);
 }
 
 /** Decodes one wire number; undefined when `v` is neither a number nor one of the four strings. */

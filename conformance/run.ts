@@ -8,9 +8,17 @@
 import type { Precision } from "../props/generators.ts";
 import { UsageError } from "../src/cli.ts";
 import { allCases, CATEGORIES, type ConformanceCase, type Needs } from "./cases.ts";
-import { checkAnswer, expectedFor, type Problem, reverseGroups, type WeightsOrder } from "./compare.ts";
+import { schemaPath } from "../schemas/validate.ts";
+import { checkAnswer, type Expected, expectedFor, type Problem, reverseGroups, type WeightsOrder } from "./compare.ts";
 import { type Exchange, PortProcess } from "./port.ts";
-import { encodeRequest, invisibleNote, parseAnswerLine, type Request, visible } from "./protocol.ts";
+import {
+  answerSchemaViolations,
+  encodeRequest,
+  invisibleNote,
+  parseAnswerLine,
+  type Request,
+  visible,
+} from "./protocol.ts";
 
 /**
  * What the port declares it supports (`--windows`, `--logits`), like the registry's `supports`:
@@ -164,6 +172,58 @@ export function formatProblem(p: Problem): string[] {
   return lines;
 }
 
+/** Schema violations of one answer reported in full; the rest are counted in one more problem. */
+const LISTED_VIOLATIONS = 5;
+
+/** What is wrong with an answer whose id matched, and whether it fits the answer schema. */
+export interface AnswerJudgement {
+  readonly problems: Problem[];
+  /** The answer fits schemas/conformance_answer.schema.json for the request's op. */
+  readonly wellFormed: boolean;
+}
+
+/**
+ * Judges an answer (parsed, its id already matched). First its form: an answer that breaks
+ * schemas/conformance_answer.schema.json for the request's op (a field missing, unknown or of the
+ * wrong type, a number not in the wire encoding) is the port's fault, reported as "answer"
+ * problems naming each JSON path, and its values are not compared; when its kind is wrong too (an
+ * answer with values for a bad input, an error for a valid one), that problem comes first. A
+ * well-formed answer is judged against the expected one (compare.ts `checkAnswer`).
+ */
+export function judgeAnswer(
+  request: Request,
+  expected: Expected,
+  body: Record<string, unknown>,
+  precision: Precision,
+  order: WeightsOrder,
+): AnswerJudgement {
+  const violations = answerSchemaViolations(request.op, body);
+  if (violations.length === 0) {
+    return { problems: checkAnswer(request, expected, body, precision, order), wellFormed: true };
+  }
+  const schema = schemaPath("conformance_answer");
+  const problems: Problem[] = violations.slice(0, LISTED_VIOLATIONS).map((v) => ({
+    what: "answer",
+    expected: `${v.path}: ${v.expected} (${schema})`,
+    received: `${v.path}: ${v.received}`,
+  }));
+  if (violations.length > LISTED_VIOLATIONS) {
+    problems.push({
+      what: "answer",
+      expected: `an answer that fits ${schema}`,
+      received: `${violations.length - LISTED_VIOLATIONS} more violation${
+        violations.length - LISTED_VIOLATIONS === 1 ? "" : "s"
+      } of it`,
+    });
+  }
+  // An error answer where values were due, or values where an error was: checkAnswer says so without reading values.
+  const kindWrong = Object.hasOwn(body, "error") !== (expected.kind === "error");
+  return {
+    problems: kindWrong ? [...checkAnswer(request, expected, body, precision, order), ...problems] : problems,
+    wellFormed: false,
+  };
+}
+
 /** Why the port stopped, in words, from an exchange that did not produce a usable answer. */
 function portFailureReason(ex: Exchange): string {
   switch (ex.kind) {
@@ -259,10 +319,11 @@ export async function runKit(o: KitOptions): Promise<KitReport> {
             }, expected ${JSON.stringify(c.name)} ` +
             "(answers must come one per request, in order, echoing the request's id)";
         } else {
-          const problems = checkAnswer(c.request, expected, parsed.body, o.precision, o.weightsOrder);
+          const { problems, wellFormed } = judgeAnswer(c.request, expected, parsed.body, o.precision, o.weightsOrder);
           const fits = CATEGORIES.find((cat) => cat.name === c.category)?.hintFits;
+          // An answer that breaks the schema is no computed result, so it fits no hint's cause.
           if (
-            problems.length > 0 && !hinted.has(c.category) &&
+            wellFormed && problems.length > 0 && !hinted.has(c.category) &&
             (fits?.({
               request: c.request,
               body: parsed.body,

@@ -1,9 +1,11 @@
 /**
- * The golden vectors (vectors/sort_pool2d.json): the file matches a fresh generation, its cases cover
- * what the spec fixes (SPEC.md §2-5, issues 10 and 14), the reference reproduces them bitwise, and
- * every registry entry reproduces them within its precision's tolerance. A case an entry does not
- * support (src/registry.ts `unsupportedReason`) is not compared: its test, named with the reason,
- * checks that the entry rejects it with a SortPoolArgumentError instead, as the registry requires.
+ * The golden vectors (vectors/sort_pool2d.json): the file matches a fresh generation and fits its
+ * JSON Schema (schemas/golden_vectors.schema.json), and a file that does not is refused with the
+ * JSON path of each problem; its cases cover what the spec fixes (SPEC.md §2-5), the reference
+ * reproduces them bitwise, and every registry entry reproduces them within its precision's
+ * tolerance. A case an entry does not support (src/registry.ts `unsupportedReason`) is not
+ * compared: its test, named with the reason, checks that the entry rejects it with a
+ * SortPoolArgumentError instead, as the registry requires.
  * The tf.layers layer, on tfjs's webgpu backend, reproduces them too (y, dx, and dLogits where it
  * has logits).
  */
@@ -13,11 +15,14 @@ import {
   GOLDEN_CLI,
   GOLDEN_URL,
   type GoldenCase,
+  GoldenFileError,
   goldenFileText,
   goldenInput,
   goldenMain,
   loadGoldenCases,
+  parseGoldenFile,
 } from "./golden.ts";
+import { goldenVectorsViolations } from "../schemas/validate.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { disposeAll, implementations, unsupportedReason } from "./registry.ts";
 import { sortPooling2d } from "./layer.ts";
@@ -55,9 +60,9 @@ describe("golden vectors", () => {
     expect(committed === goldenFileText()).toBe(true);
   });
 
-  test("the 49 default-window cases are byte-identical to those before issue 14 (2x2/2 unchanged)", async () => {
-    // SHA-256 of JSON.stringify of the first 49 cases as stored, taken from the file before issue 14
-    // added general windows. A change here changes what every 2x2 port was checked against: it must
+  test("the 49 default-window cases are byte-identical to those before general windows (2x2/2 unchanged)", async () => {
+    // SHA-256 of JSON.stringify of the first 49 cases as stored, taken from the file before general
+    // windows were added. A change here changes what every 2x2 port was checked against: it must
     // be a deliberate spec change, never a side effect.
     const raw = JSON.parse(await Deno.readTextFile(GOLDEN_URL)) as { cases: Record<string, unknown>[] };
     const head = raw.cases.slice(0, 49);
@@ -90,7 +95,7 @@ describe("golden vectors", () => {
     }
   });
 
-  test("cover the general windows of issue 14: overlap, gaps, asymmetric, padding on both sides, per-channel", () => {
+  test("cover general windows: overlap, gaps, asymmetric, padding on both sides, per-channel logits", () => {
     const window = (kh: number, kw: number, sh: number, sw: number) =>
       cases.filter((c) => {
         const g = geometryOf(c);
@@ -145,7 +150,7 @@ describe("golden vectors", () => {
     expect(Object.is(c.dx[9 + 1], 0)).toBe(true);
   });
 
-  test("cover the input classes of issue 10 with the values SPEC.md §5 fixes", () => {
+  test("cover the special input classes with the values SPEC.md §5 fixes", () => {
     const byName = new Map(cases.map((c) => [c.name, c]));
     const get = (name: string) => {
       const c = byName.get(name);
@@ -188,6 +193,129 @@ describe("golden vectors", () => {
       expect(firstDifference(dx, c.dx), c.name).toBeNull();
       expect(firstDifference(dLogits, c.dLogits), c.name).toBeNull();
     }
+  });
+});
+
+describe("the vectors file format (schemas/golden_vectors.schema.json)", () => {
+  const committedText = Deno.readTextFileSync(GOLDEN_URL);
+
+  /** The committed file cut to its first three cases, changed by `edit`, as text. */
+  const edited = (edit: (file: { schema: Record<string, unknown>; cases: Record<string, unknown>[] }) => void) => {
+    const file = JSON.parse(committedText);
+    file.cases = file.cases.slice(0, 3);
+    edit(file);
+    return JSON.stringify(file);
+  };
+
+  /** The GoldenFileError parseGoldenFile throws for `text` (fails the test when it throws none). */
+  const refusal = (text: string): GoldenFileError => {
+    try {
+      parseGoldenFile(text);
+    } catch (e) {
+      expect(e).toBeInstanceOf(GoldenFileError);
+      return e as GoldenFileError;
+    }
+    throw new Error("parseGoldenFile accepted the file");
+  };
+
+  test("the committed file fits the schema, and parses into every case", () => {
+    expect(goldenVectorsViolations(JSON.parse(committedText))).toEqual([]);
+    expect(parseGoldenFile(committedText).map((c) => c.name)).toEqual(cases.map((c) => c.name));
+  });
+
+  test("a missing field, a wrong type, an unknown field: refused, naming the JSON path and the case", () => {
+    const missing = refusal(edited((f) => delete f.cases[1].dLogits));
+    expect(missing.message).toContain(
+      '$.cases[1].dLogits (case "distinct-k1-same-odd"): expected a field "dLogits"; received nothing: the field ' +
+        "is missing",
+    );
+    expect(missing.message).toMatch(/^golden vectors: 1 problem \(the format: vectors\/README\.md, schemas\//);
+    expect(missing.problems).toEqual([
+      { path: "$.cases[1].dLogits", expected: 'a field "dLogits"', received: "nothing: the field is missing" },
+    ]);
+    expect(refusal(edited((f) => (f.cases[0].k = "1"))).message).toContain(
+      '$.cases[0].k (case "distinct-k1-same-even"): expected an integer; received "1" (a string)',
+    );
+    expect(refusal(edited((f) => (f.cases[2].k = 17))).problems).toEqual([
+      { path: "$.cases[2].k", expected: "an integer in 1..16", received: "17" },
+    ]);
+    expect(refusal(edited((f) => (f.cases[0].padding = "SAME"))).problems[0]).toEqual({
+      path: "$.cases[0].padding",
+      expected: 'one of "same", "valid"',
+      received: '"SAME"',
+    });
+    const unknown = refusal(edited((f) => (f.cases[0].pool_size = [3, 3]))).problems[0];
+    expect(unknown.path).toBe("$.cases[0].pool_size");
+    expect(unknown.expected).toMatch(/^no field "pool_size" \(the fields are "name", "description", "shape", /);
+    expect(unknown.received).toBe("[3,3]");
+    expect(refusal(edited((f) => (f.schema.version = 3))).problems).toEqual([
+      { path: "$.schema.version", expected: "2", received: "3" },
+    ]);
+    expect(refusal(edited((f) => (f.cases[0].shape = [2, 4, 6]))).problems).toEqual([
+      { path: "$.cases[0].shape", expected: "an array of exactly 4 items", received: "3 items: [2,4,6]" },
+    ]);
+    expect(refusal(edited((f) => (f.cases[0].poolSize = [3, 3]))).problems).toEqual([
+      {
+        path: "$.cases[0].strides",
+        expected: 'a field "strides" too, since "poolSize" is present',
+        received: "nothing: the field is missing",
+      },
+    ]);
+  });
+
+  test("numbers: a JSON number or one of four strings; another string or null is refused at its element", () => {
+    const encoding = 'a JSON number, or one of the strings "NaN", "Infinity", "-Infinity", "-0"';
+    expect(refusal(edited((f) => ((f.cases[0].x as unknown[])[5] = "nan"))).problems).toEqual([
+      { path: "$.cases[0].x[5]", expected: encoding, received: '"nan"' },
+    ]);
+    expect(refusal(edited((f) => ((f.cases[2].dLogits as unknown[])[0] = null))).problems).toEqual([
+      { path: "$.cases[2].dLogits[0]", expected: encoding, received: "null" },
+    ]);
+    expect(refusal(edited((f) => ((f.cases[1].y as unknown[])[0] = "-0.0"))).problems[0].path).toBe("$.cases[1].y[0]");
+    // The four strings and JSON numbers are the encoding: they decode to the values JSON cannot hold.
+    const special = ["NaN", "Infinity", "-Infinity", "-0", 1.5];
+    const decoded = parseGoldenFile(
+      edited((f) => (f.cases[0].x = (f.cases[0].x as unknown[]).map((_, i) => special[i % 5]))),
+    );
+    expect(Array.from(decoded[0].x.slice(0, 5))).toEqual([NaN, Infinity, -Infinity, -0, 1.5]);
+    expect(Object.is(decoded[0].x[3], -0)).toBe(true);
+    // A bare NaN token is not JSON at all.
+    expect(refusal(committedText.replace('"logits": [0.5]', '"logits": [NaN]')).message).toMatch(
+      /^golden vectors: not JSON: /,
+    );
+  });
+
+  test("what the schema cannot state: unique names, lengths, the output shape", () => {
+    expect(refusal(edited((f) => (f.cases[2].name = f.cases[0].name))).problems).toEqual([
+      {
+        path: "$.cases[2].name",
+        expected: "a name no other case has",
+        received: '"distinct-k1-same-even", the name of $.cases[0] too',
+      },
+    ]);
+    expect(refusal(edited((f) => (f.cases[0].x = (f.cases[0].x as unknown[]).slice(1)))).problems).toEqual([
+      { path: "$.cases[0].x", expected: "144 values (B·H·W·C of shape [2, 4, 6, 3])", received: "143" },
+      { path: "$.cases[0].dx", expected: "143 values (x's length)", received: "144" },
+    ]);
+    expect(refusal(edited((f) => (f.cases[0].logits = [0.5, 0]))).problems).toEqual([
+      { path: "$.cases[0].logits", expected: "k = 1 or C·k = 3 values", received: "2" },
+      { path: "$.cases[0].dLogits", expected: "2 values (the logits' length)", received: "1" },
+    ]);
+    expect(refusal(edited((f) => (f.cases[0].outputShape = [2, 3, 3, 3]))).problems[0]).toEqual({
+      path: "$.cases[0].outputShape",
+      expected: "[2, 2, 3, 3] (SPEC.md §3, for this shape, padding and window)",
+      received: "[2,3,3,3]",
+    });
+  });
+
+  test("many problems: the first ten listed, the rest counted", () => {
+    const e = refusal(edited((f) => {
+      for (const c of f.cases) c.x = (c.x as unknown[]).map(() => "nan");
+    }));
+    expect(e.problems.length).toBeGreaterThan(10);
+    const lines = e.message.split("\n");
+    expect(lines).toHaveLength(1 + 10 + 1);
+    expect(lines.at(-1)).toBe(`  ... and ${e.problems.length - 10} more`);
   });
 });
 

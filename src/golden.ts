@@ -1,11 +1,13 @@
 /**
  * Golden vectors for porters: named sort_pool2d cases with inputs and the reference's outputs,
  * written to vectors/sort_pool2d.json by `deno task golden` and checked by src/golden.test.ts. The
- * format and the case list: vectors/README.md. Cases are appended, never reordered: each case's
+ * format and the case list: vectors/README.md; as JSON Schema: schemas/golden_vectors.schema.json,
+ * which {@link parseGoldenFile} validates against. Cases are appended, never reordered: each case's
  * random values are seeded by its position, and the 2x2/2 cases must stay byte-identical.
  *
  * @module
  */
+import { formatViolation, goldenVectorsViolations, schemaPath, type SchemaViolation } from "../schemas/validate.ts";
 import { defineCli, type ParsedCli, runCli } from "./cli.ts";
 import { mulberry32 } from "./random.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
@@ -78,9 +80,9 @@ export const GOLDEN_SCHEMA = {
   fields: "name, description, shape, k, padding, poolSize (optional), strides (optional), logits, x, outputShape, " +
     "y, dy, dx, dLogits",
   windows: "poolSize [kh, kw] and strides [sh, sw] (SPEC.md §2-3) appear only on cases whose window is not 2x2 with " +
-    "stride 2, and then both appear; absent, they are [2, 2] and poolSize. Added in issue 14 without a version " +
-    "change: every field of version 2 keeps its meaning and every default-window case is unchanged, so a reader " +
-    "of the 2x2 layer only must skip (or fail) the cases that carry poolSize, never read them as 2x2",
+    "stride 2, and then both appear; absent, they are [2, 2] and poolSize. They were added to version 2 without a " +
+    "version change: every field of version 2 keeps its meaning and every default-window case is unchanged, so a " +
+    "reader of the 2x2 layer only must skip (or fail) the cases that carry poolSize, never read them as 2x2",
   perChannelLogits: "logits has length k (shared by all channels) or C·k (per channel: channel c's logits at " +
     "[c·k, c·k + k), each group its own softmax); dLogits has the logits' length. A reader of the shared " +
     "layer only can tell per-channel cases by logits.length !== k",
@@ -277,7 +279,7 @@ function recipes(): CaseRecipe[] {
     logits: [0],
     x: () => [-Infinity, 1, NaN, 2, Infinity, -Infinity, -Infinity, NaN, -Infinity],
   });
-  out.push(...issue10Recipes());
+  out.push(...inputClassRecipes());
   // Appended last: each case's random stream is seeded by its position, so the cases above stay
   // byte-identical.
   out.push(...generalWindowRecipes());
@@ -285,10 +287,10 @@ function recipes(): CaseRecipe[] {
 }
 
 /**
- * Cases of the input classes of issue 10, each pinned by SPEC.md §5: k = 1 dLogits, logits outside
+ * Cases of the special input classes, each pinned by SPEC.md §5: k = 1 dLogits, logits outside
  * float32's range or non-finite, signed zeros, non-finite dy and padded cells.
  */
-function issue10Recipes(): CaseRecipe[] {
+function inputClassRecipes(): CaseRecipe[] {
   const window = (x: number[]) => () => x;
   const one: Shape4 = [1, 2, 2, 1];
   const out: CaseRecipe[] = [];
@@ -413,9 +415,9 @@ function generalLogits(k: number): number[] {
 }
 
 /**
- * Cases of issue 14 (SPEC.md §2-5): windows other than 2x2/2 (overlapping, with gaps, asymmetric,
- * "same" padding split before and after), per-channel logits, and ties, NaN, ±Infinity and signed
- * zeros under overlap. Every one carries `poolSize` and `strides`, except the per-channel cases on
+ * Cases of general windows (SPEC.md §2-5): windows other than 2x2/2 (overlapping, with gaps,
+ * asymmetric, "same" padding split before and after), per-channel logits, and ties, NaN, ±Infinity
+ * and signed zeros under overlap. Every one carries `poolSize` and `strides`, except the per-channel cases on
  * the default window.
  */
 function generalWindowRecipes(): CaseRecipe[] {
@@ -635,11 +637,116 @@ export function goldenFileText(): string {
     `  "generator": ${JSON.stringify(body.generator)},\n  "cases": [\n${lines.join(",\n")}\n  ]\n}\n`;
 }
 
-/** Parses the vectors file text into decoded cases. */
+/** A vectors file that cannot be read: not JSON, or not the format; `problems` says where and why. */
+export class GoldenFileError extends Error {
+  /** Each problem: the JSON path, what was expected there and what was received. */
+  readonly problems: readonly SchemaViolation[];
+
+  constructor(message: string, problems: readonly SchemaViolation[] = []) {
+    super(message);
+    this.name = "GoldenFileError";
+    this.problems = problems;
+  }
+}
+
+/** Problems listed in full in a GoldenFileError's message; the rest are counted. */
+const LISTED_PROBLEMS = 10;
+
+/** The file as the schema describes it. */
+interface GoldenFile {
+  schema: Record<string, unknown>;
+  generator: string;
+  cases: GoldenCaseFile[];
+}
+
+/**
+ * What the schema cannot state, for a file that fits it: unique case names, and every array of
+ * the length its case implies (x: B·H·W·C; logits: k or C·k; outputShape: SPEC.md §3's for the
+ * shape, padding and window; y and dy: outputShape's size; dx: x's; dLogits: the logits').
+ */
+function crossFieldProblems(file: GoldenFile): SchemaViolation[] {
+  const problems: SchemaViolation[] = [];
+  const firstWithName = new Map<string, number>();
+  file.cases.forEach((c, i) => {
+    const at = `$.cases[${i}]`;
+    const earlier = firstWithName.get(c.name);
+    if (earlier === undefined) firstWithName.set(c.name, i);
+    else {
+      problems.push({
+        path: `${at}.name`,
+        expected: "a name no other case has",
+        received: `${JSON.stringify(c.name)}, the name of $.cases[${earlier}] too`,
+      });
+    }
+    const length = (field: string, values: readonly unknown[], want: number, how: string) => {
+      if (values.length !== want) {
+        problems.push({ path: `${at}.${field}`, expected: `${want} values (${how})`, received: `${values.length}` });
+      }
+    };
+    const [, , , channels] = c.shape;
+    length("x", c.x, sizeOf(c.shape), `B·H·W·C of shape [${c.shape.join(", ")}]`);
+    if (c.logits.length !== c.k && c.logits.length !== channels * c.k) {
+      problems.push({
+        path: `${at}.logits`,
+        expected: `k = ${c.k} or C·k = ${channels * c.k} values`,
+        received: `${c.logits.length}`,
+      });
+    }
+    const window = { ...(c.poolSize ? { poolSize: c.poolSize } : {}), ...(c.strides ? { strides: c.strides } : {}) };
+    const expectedShape = outputShape(c.shape, c.padding, window);
+    if (expectedShape.some((d, j) => d !== c.outputShape[j])) {
+      problems.push({
+        path: `${at}.outputShape`,
+        expected: `[${expectedShape.join(", ")}] (SPEC.md §3, for this shape, padding and window)`,
+        received: JSON.stringify(c.outputShape),
+      });
+    }
+    const outputs = `the size of outputShape [${c.outputShape.join(", ")}]`;
+    length("y", c.y, sizeOf(c.outputShape), outputs);
+    length("dy", c.dy, sizeOf(c.outputShape), outputs);
+    length("dx", c.dx, c.x.length, "x's length");
+    length("dLogits", c.dLogits, c.logits.length, "the logits' length");
+  });
+  return problems;
+}
+
+/** A problem as a message line; a path inside `$.cases[i]` is followed by that case's name, when it has one. */
+function describeProblem(file: unknown, p: SchemaViolation): string {
+  const index = /^\$\.cases\[(\d+)\]/.exec(p.path)?.[1];
+  const cases = (file as { cases?: unknown } | null)?.cases;
+  const name = index !== undefined && Array.isArray(cases) ? cases[Number(index)]?.name : undefined;
+  const path = typeof name === "string" ? `${p.path} (case ${JSON.stringify(name)})` : p.path;
+  return formatViolation({ ...p, path });
+}
+
+/**
+ * Parses the vectors file text into decoded cases. The file must fit
+ * schemas/golden_vectors.schema.json, and what the schema cannot state must hold too (unique case
+ * names; every array of the length its case implies; outputShape as SPEC.md §3 gives it);
+ * otherwise this throws a {@link GoldenFileError} listing each problem as its JSON path (with the
+ * case's name), what was expected there and what was received.
+ */
 export function parseGoldenFile(text: string): GoldenCase[] {
-  const parsed = JSON.parse(text) as { cases: GoldenCaseFile[] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new GoldenFileError(`golden vectors: not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const schemaProblems = goldenVectorsViolations(parsed);
+  const problems = schemaProblems.length > 0 ? schemaProblems : crossFieldProblems(parsed as GoldenFile);
+  if (problems.length > 0) {
+    const listed = problems.slice(0, LISTED_PROBLEMS).map((p) => `  ${describeProblem(parsed, p)}`);
+    const more = problems.length > LISTED_PROBLEMS ? [`  ... and ${problems.length - LISTED_PROBLEMS} more`] : [];
+    throw new GoldenFileError(
+      `golden vectors: ${problems.length} problem${problems.length === 1 ? "" : "s"} ` +
+        `(the format: vectors/README.md, ${schemaPath("golden_vectors")}):\n${[...listed, ...more].join("\n")}`,
+      problems,
+    );
+  }
+  const file = parsed as GoldenFile;
   const decode = (a: EncodedNumber[]) => Float64Array.from(a, decodeNumber);
-  return parsed.cases.map((c) => ({
+  return file.cases.map((c) => ({
     name: c.name,
     description: c.description,
     shape: c.shape,

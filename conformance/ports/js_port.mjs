@@ -4,7 +4,8 @@
 //   deno task conformance -- node conformance/ports/js_port.mjs
 //   deno task conformance --precision float64 -- node conformance/ports/js_port.mjs --precision float64
 //
-// Protocol: one JSON request per line on stdin, one JSON answer per line on stdout (conformance/README.md).
+// Protocol: one JSON request per line on stdin, one JSON answer per line on stdout (conformance/README.md;
+// as JSON Schema: schemas/conformance_request.schema.json and schemas/conformance_answer.schema.json).
 // Numbers are JSON numbers or the strings "NaN", "Infinity", "-Infinity", "-0". Diagnostics go to stderr.
 //
 // One window at a time, in output order: the window's cells are put in rank order by an insertion sort

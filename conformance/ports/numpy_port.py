@@ -6,7 +6,8 @@ Run it under the kit (Debian's python3-numpy; any NumPy >= 1.20 works):
     deno task conformance -- /usr/bin/python3 conformance/ports/numpy_port.py
     deno task conformance --precision float64 -- /usr/bin/python3 conformance/ports/numpy_port.py --precision float64
 
-Protocol: one JSON request per line on stdin, one JSON answer per line on stdout (conformance/README.md).
+Protocol: one JSON request per line on stdin, one JSON answer per line on stdout (conformance/README.md;
+as JSON Schema: schemas/conformance_request.schema.json and schemas/conformance_answer.schema.json).
 Numbers are JSON numbers or the strings "NaN", "Infinity", "-Infinity", "-0". Diagnostics go to stderr.
 
 Any window kh x kw and strides sh, sw in 1..4 (SPEC §2-3), logits shared by all channels (length k) or per
