@@ -25,4 +25,6 @@ export default defineConfig({
     setupFiles: ["./src/webgpu/engine.ts"],
     testTimeout: 120_000,
   },
+  // wgsl_reflect's package entry is CommonJS-flavoured for Node; its ES module is what deno.json maps.
+  resolve: { alias: [{ find: /^wgsl_reflect$/, replacement: "wgsl_reflect/wgsl_reflect.module.js" }] },
 });

@@ -24,7 +24,7 @@
 // item by float division made exact (see divide, divide_small): CPU adapters run integer
 // division lane by lane. Speed on CPU adapters (llvmpipe, lavapipe: every storage access is a
 // loop over lanes, both sides of every branch run) is why the host specialises this kernel with
-// the constants below and picks a larger workgroup (src/webgpu/kernels.ts).
+// the constants below and picks a larger workgroup (src/webgpu/pool2x2.ts).
 //
 // Bindings (group 0):
 //   0  x        storage, read        array<f32>        input, NHWC, B*H*W*C floats

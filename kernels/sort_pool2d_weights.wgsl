@@ -19,7 +19,7 @@
 // Why a kernel of its own: the logits may live on the GPU (a tfjs tensor), and recomputing the
 // softmax in every invocation of the window kernels cost about a third of their time on the CPU
 // adapters (llvmpipe) this project measures on. A host that has the logits as numbers may write
-// w into the weights buffer itself instead (src/webgpu/kernels.ts, WeightsSource).
+// w into the weights buffer itself instead (src/webgpu/plan.ts, WeightsSource).
 //
 // Bindings (group 0):
 //   0  logits   storage, read        array<f32>  k unnormalised weights, [0] weights the largest

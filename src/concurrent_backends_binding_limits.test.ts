@@ -25,7 +25,7 @@ import { SortPoolArgumentError } from "./validate.ts";
 import { BufferTracker } from "./webgpu/buffers.ts";
 import { requestAdapterOrThrow, requestDeviceOrThrow, WebGpuError } from "./webgpu/device.ts";
 import type { WgslImplementation } from "./webgpu/implementation.ts";
-import { SortPoolKernels, type SortPoolPlan } from "./webgpu/kernels.ts";
+import { SortPoolKernels, type SortPoolPlan } from "./webgpu/sort_pool_kernels.ts";
 import { kernelSources } from "./webgpu/shaders.ts";
 import { DEFAULT_KERNEL_SET, registerKernelSet, releaseKernelSet } from "./webgpu/tfjs_kernels.ts";
 import {

@@ -9,7 +9,7 @@
 // (src/spec.ts softmaxVjp; the dot product in rank order), so one non-finite s[r] makes that
 // group's every element non-finite; and exactly +0 for k = 1 (src/spec.ts logitsGradient: one
 // logit is no free weight, and 1 * (s - s) would be NaN for a non-finite s).
-// A call split into chunks (src/webgpu/kernels.ts) runs this kernel in "store" mode after each
+// A call split into chunks (src/webgpu/general_windows.ts) runs this kernel in "store" mode after each
 // chunk's stage 1: the first chunk writes its sums, each later one adds its own to them (in chunk
 // order, so the order stays fixed, and the running sums take one slot per group whatever the
 // number of chunks); then once in "finish" mode over those running sums.

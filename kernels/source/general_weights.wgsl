@@ -25,7 +25,7 @@
 // Why a kernel of its own: the logits may live on the GPU (a tfjs tensor), and recomputing the
 // softmax in every invocation of the window kernels cost about a third of their time on the CPU
 // adapters (llvmpipe) this project measures on. A host that has the logits as numbers may write
-// w into the weights buffer itself instead (src/webgpu/kernels.ts, WeightsSource).
+// w into the weights buffer itself instead (src/webgpu/plan.ts, WeightsSource).
 //
 // Output layout: a table of `rows` rows and `width` columns, weights[r * width + c] = w[r] of
 // column c's group (0 for r >= k). The general kernels use width C and rows k:

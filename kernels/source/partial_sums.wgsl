@@ -4,7 +4,7 @@
 //
 // What it computes (SPEC.md §5 "Gradient", the rank sums s[r]): when a call is split into
 // chunks because its buffers exceed the device's maxStorageBufferBindingSize (src/webgpu/
-// kernels.ts plan), sort_pool2d_backward*.wgsl writes each chunk's partials to a scratch buffer
+// plan.ts), sort_pool2d_backward*.wgsl writes each chunk's partials to a scratch buffer
 // that the next chunk reuses. Before that, this kernel reduces them:
 //   sums[index] = partials[0] + partials[1] + ... + partials[count - 1]   (component r = rank r)
 // in this order of additions: invocation i adds partials i, i + WORKGROUP_SIZE,

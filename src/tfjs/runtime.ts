@@ -4,8 +4,8 @@
  *
  * tfjs has ONE active backend per process (`tf.setBackend` is global) and every op runs on it.
  * Two async calls that each switch to their own backend and then await something (a readback, an
- * initialisation) would otherwise run each other's ops on the wrong backend, or crash (issue 10,
- * class 6: `Promise.all` of a webgpu and a cpu call). So every tfjs-backed call of the project
+ * initialisation) would otherwise run each other's ops on the wrong backend, or crash (e.g.
+ * `Promise.all` of a webgpu and a cpu call). So every tfjs-backed call of the project
  * runs its whole body inside {@link withBackend}: one FIFO queue, the backend switched at the
  * start of each turn, nothing else touching tfjs until the body has settled (readback included).
  * The turn's backend is carried by an AsyncLocalStorage context, so code inside a turn that asks

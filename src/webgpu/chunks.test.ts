@@ -72,7 +72,7 @@ describe("planChunks", () => {
     expect(layout.clears).toEqual([]);
   });
 
-  test("issue 10 class 7: x fits the 128 MiB limit, the partial sums do not: two batch chunks", () => {
+  test("x fits the 128 MiB limit, the partial sums do not: two batch chunks", () => {
     const layout = planChunks(request([3_000_000, 3, 3, 1], "same"), {
       maxStorageBufferBindingSize: 134_217_728,
       minStorageBufferOffsetAlignment: 32,

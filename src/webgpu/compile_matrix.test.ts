@@ -16,7 +16,7 @@ import type { Shape4 } from "../types.ts";
 import { BufferTracker } from "./buffers.ts";
 import { COPY_PIPELINE_CONSTANTS } from "./copy_kernel.ts";
 import { describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "./device.ts";
-import { SortPoolKernels } from "./kernels.ts";
+import { SortPoolKernels } from "./sort_pool_kernels.ts";
 import { COPY_FILES, copySources, KERNEL_FILES, kernelSources, kernelUrl } from "./shaders.ts";
 
 /** One pipeline of the matrix: its kernel file, source and how to describe it on a module of that source. */
@@ -214,7 +214,8 @@ describe("compile matrix", () => {
         logitsLength: c.perChannel ? c.k * c.shape[3] : c.k,
       });
       const buffer = (size: number) => recorder.buffer(Math.max(16, size));
-      const logits = buffer(plan.general ? plan.general.logitsLength * 4 : plan.k * 4);
+      const logitsBytes = plan.family === "general" ? plan.logitsLength * 4 : plan.k * 4;
+      const logits = buffer(logitsBytes);
       const scratch = { get: (_name: string, bytes: number) => buffer(bytes) };
       kernels.encodeForward(
         recorder.encoder(),
@@ -226,7 +227,7 @@ describe("compile matrix", () => {
         x: buffer(plan.xBytes),
         dy: buffer(plan.yBytes),
         dx: buffer(plan.xBytes),
-        dLogits: buffer(plan.general ? plan.general.logitsLength * 4 : 16),
+        dLogits: buffer(Math.max(16, logitsBytes)),
         logits,
       }, scratch);
     }

@@ -12,8 +12,10 @@ import { sizeOf } from "../spec.ts";
 import type { BenchHandle, Shape4 } from "../types.ts";
 import { validateShape } from "../validate.ts";
 import { BufferTracker } from "./buffers.ts";
-import { describeAdapter, requestDeviceOrThrow } from "./device.ts";
-import { DEFAULT_FORWARD_WORKGROUP_SIZE, dispatchGrid, formatBytes } from "./kernels.ts";
+import { describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "./device.ts";
+import { formatBytes } from "./chunks.ts";
+import { dispatchGrid } from "./program.ts";
+import { DEFAULT_FORWARD_WORKGROUP_SIZE } from "./sort_pool_kernels.ts";
 import { copySources } from "./shaders.ts";
 
 /**
@@ -61,48 +63,52 @@ export async function prepareCopyBench(shape: Shape4): Promise<CopyBench> {
           `received [${shape.join(", ")}] = ${formatBytes(xBytes)}`,
       );
     }
-    device.pushErrorScope("validation");
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-    const x = tracker.create(device, { label: "copy x", size: xBytes, usage });
-    const y = tracker.create(device, { label: "copy y", size: yBytes, usage });
-    const dy = tracker.create(device, { label: "copy dy", size: yBytes, usage });
-    const dx = tracker.create(device, { label: "copy dx", size: xBytes, usage });
-    const params = tracker.create(device, {
-      label: "copy params",
-      size: 16,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
-    const fill = new Float32Array(xBytes / 4);
-    for (let i = 0; i < fill.length; i++) fill[i] = ((i * 2654435761) >>> 0) / 2 ** 32 - 0.5;
-    device.queue.writeBuffer(x, 0, fill);
-    device.queue.writeBuffer(dy, 0, fill, 0, yBytes / 4);
-    device.queue.writeBuffer(params, 0, new Uint32Array([outputs, 0, 0, 0]));
+    const setup = await withGpuErrorScopes(device, "copy kernel setup", async () => {
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+      const x = tracker.create(device, { label: "copy x", size: xBytes, usage });
+      const y = tracker.create(device, { label: "copy y", size: yBytes, usage });
+      const dy = tracker.create(device, { label: "copy dy", size: yBytes, usage });
+      const dx = tracker.create(device, { label: "copy dx", size: xBytes, usage });
+      const params = tracker.create(device, {
+        label: "copy params",
+        size: 16,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
+      const fill = new Float32Array(xBytes / 4);
+      for (let i = 0; i < fill.length; i++) fill[i] = ((i * 2654435761) >>> 0) / 2 ** 32 - 0.5;
+      device.queue.writeBuffer(x, 0, fill);
+      device.queue.writeBuffer(dy, 0, fill, 0, yBytes / 4);
+      device.queue.writeBuffer(params, 0, new Uint32Array([outputs, 0, 0, 0]));
 
-    const sources = copySources();
-    const pipeline = async (code: string, label: string) => {
-      const module = device.createShaderModule({ label, code });
-      return await device.createComputePipelineAsync({
-        label,
-        layout: "auto",
-        compute: { module, entryPoint: "main", constants: { ...COPY_PIPELINE_CONSTANTS } },
-      });
-    };
-    const forwardPipeline = await pipeline(sources.forward, "copy forward");
-    const backwardPipeline = await pipeline(sources.backward, "copy backward");
-    const bind = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
-      device.createBindGroup({
-        layout: p.getBindGroupLayout(0),
-        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
-    const forwardGroup = bind(forwardPipeline, [x, y, params]);
-    const backwardGroup = bind(backwardPipeline, [x, dy, dx, params]);
-    const [gx, gy] = dispatchGrid(
-      Math.ceil(outputs / COPY_WORKGROUP_SIZE),
-      device.limits.maxComputeWorkgroupsPerDimension,
-    );
-    await device.queue.onSubmittedWorkDone();
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`WebGPU copy kernel: ${error.message}`);
+      const sources = copySources();
+      const pipeline = async (code: string, label: string) => {
+        const module = device.createShaderModule({ label, code });
+        return await device.createComputePipelineAsync({
+          label,
+          layout: "auto",
+          compute: { module, entryPoint: "main", constants: { ...COPY_PIPELINE_CONSTANTS } },
+        });
+      };
+      const forwardPipeline = await pipeline(sources.forward, "copy forward");
+      const backwardPipeline = await pipeline(sources.backward, "copy backward");
+      const bind = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
+        device.createBindGroup({
+          layout: p.getBindGroupLayout(0),
+          entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+        });
+      return {
+        forwardPipeline,
+        backwardPipeline,
+        forwardGroup: bind(forwardPipeline, [x, y, params]),
+        backwardGroup: bind(backwardPipeline, [x, dy, dx, params]),
+        grid: dispatchGrid(
+          Math.ceil(outputs / COPY_WORKGROUP_SIZE),
+          device.limits.maxComputeWorkgroupsPerDimension,
+        ),
+      };
+    }, () => device.queue.onSubmittedWorkDone());
+    const { forwardPipeline, backwardPipeline, forwardGroup, backwardGroup } = setup;
+    const [gx, gy] = setup.grid;
 
     let disposed = false;
     const run = async (backward: boolean) => {

@@ -1,6 +1,7 @@
 /**
- * WebGPU adapter and device acquisition. Every failure throws with the reason: checks and the CI
- * gate must fail loudly when there is no GPU, never skip.
+ * WebGPU adapter and device acquisition, and the project's GPU error scopes (every one is opened
+ * by {@link openGpuErrorScopes}). Every failure throws with the reason: checks and the speed gate
+ * must fail loudly when there is no GPU, never skip.
  *
  * @module
  */
@@ -85,13 +86,49 @@ export class WebGpuError extends Error {
   }
 }
 
+/** Open GPU error scopes of one device (see {@link openGpuErrorScopes}). */
+export interface GpuErrorScopes {
+  /**
+   * Pops the scopes (at once) and resolves to the first error they caught, in the order the
+   * scopes were opened (validation before out-of-memory), as a {@link WebGpuError}, or
+   * undefined. Never rejects: a scope that cannot answer (a lost device) resolves to a
+   * WebGpuError too.
+   */
+  close(): Promise<WebGpuError | undefined>;
+}
+
+/**
+ * Pushes a validation and an out-of-memory error scope (or the `kinds` given, in that order) on
+ * `device`; every GPU error scope of the project is opened here. `what` names the work in the
+ * error, e.g. "wgsl gradient". WebGPU reports those errors asynchronously; without scopes they
+ * reach only the device's uncaptured-error event, and the work they spoil returns garbage silently.
+ */
+export function openGpuErrorScopes(
+  device: GPUDevice,
+  what: string,
+  kinds: readonly ("validation" | "out-of-memory")[] = ["validation", "out-of-memory"],
+): GpuErrorScopes {
+  for (const kind of kinds) device.pushErrorScope(kind);
+  return {
+    close() {
+      // The innermost scope pops first: reversed, the answers line up with `kinds` again.
+      const answers = kinds.map(() => device.popErrorScope()).reverse();
+      return Promise.all(answers).then(
+        (errors) => {
+          const i = errors.findIndex((e) => e !== null);
+          return i < 0 ? undefined : new WebGpuError(what, kinds[i], errors[i]!.message);
+        },
+        (e) => new WebGpuError(what, "validation", `error scope failed: ${String(e)}`),
+      );
+    },
+  };
+}
+
 /**
  * Runs `body` inside validation and out-of-memory error scopes of `device`, then throws the first
  * error either scope caught as a {@link WebGpuError} (after `body` settled; the scopes are popped
  * even when `body` throws, which then wins). `settle` runs before the scopes are popped, e.g. to
- * submit work a library batches lazily. WebGPU reports those errors asynchronously; without
- * scopes they reach only the device's uncaptured-error event, and the work they spoil returns
- * garbage silently.
+ * submit work a library batches lazily.
  */
 export async function withGpuErrorScopes<T>(
   device: GPUDevice,
@@ -99,8 +136,7 @@ export async function withGpuErrorScopes<T>(
   body: () => T | Promise<T>,
   settle?: () => void | Promise<void>,
 ): Promise<T> {
-  device.pushErrorScope("validation");
-  device.pushErrorScope("out-of-memory");
+  const scopes = openGpuErrorScopes(device, what);
   let outcome: { value: T } | { thrown: unknown };
   try {
     outcome = { value: await body() };
@@ -108,11 +144,8 @@ export async function withGpuErrorScopes<T>(
   } catch (e) {
     outcome = { thrown: e };
   }
-  const oom = device.popErrorScope();
-  const validation = device.popErrorScope();
-  const [oomError, validationError] = await Promise.all([oom, validation]);
+  const error = await scopes.close();
   if ("thrown" in outcome) throw outcome.thrown;
-  if (validationError) throw new WebGpuError(what, "validation", validationError.message);
-  if (oomError) throw new WebGpuError(what, "out-of-memory", oomError.message);
+  if (error) throw error;
   return outcome.value;
 }

@@ -15,10 +15,10 @@ import type { Implementation, Padding, Pair, Shape4, SortPoolCase } from "../typ
 import { mulberry32 } from "../random.ts";
 import { SortPoolArgumentError } from "../validate.ts";
 import { BufferTracker } from "./buffers.ts";
-import { generalBytesPerImage, planGeneralChunks } from "./chunks.ts";
+import { generalBytesPerImage, planGeneralChunks } from "./general_chunks.ts";
 import { requestDeviceOrThrow } from "./device.ts";
 import { wgslImplementations } from "./entries.ts";
-import { GENERAL_SEGMENT, generalImageBytes, SortPoolKernels } from "./kernels.ts";
+import { GENERAL_SEGMENT, generalImageBytes, SortPoolKernels } from "./sort_pool_kernels.ts";
 import { kernelSources } from "./shaders.ts";
 import {
   asFloat32,
@@ -593,10 +593,11 @@ describe("the 2x2 / stride 2 path with shared logits is unchanged", () => {
     try {
       const kernels = new SortPoolKernels(device, kernelSources(), new BufferTracker());
       await kernels.ready();
-      expect(kernels.plan([1, 6, 6, 4], 2, "same").general).toBeUndefined();
-      expect(kernels.plan([1, 6, 6, 4], 2, "same", undefined, { logitsLength: 8 }).general?.perChannel).toBe(true);
-      expect(kernels.plan([1, 6, 6, 4], 2, "same", undefined, { poolSize: [3, 3], strides: [2, 2] }).general)
-        .toBeDefined();
+      expect(kernels.plan([1, 6, 6, 4], 2, "same").family).toBe("2x2");
+      const perChannel = kernels.plan([1, 6, 6, 4], 2, "same", undefined, { logitsLength: 8 });
+      expect(perChannel.family === "general" && perChannel.perChannel).toBe(true);
+      expect(kernels.plan([1, 6, 6, 4], 2, "same", undefined, { poolSize: [3, 3], strides: [2, 2] }).family)
+        .toBe("general");
       expect(() => kernels.plan([1, 6, 6, 4], 2, "same", undefined, { logitsLength: 3 })).toThrow(/logitsLength/);
       // generalImageBytes predicts the refusal: a limit of exactly that plans, 4 bytes less refuses.
       expect(generalImageBytes([1, 6, 6, 4], 2, "same")).toBeUndefined();
@@ -615,8 +616,8 @@ describe("the 2x2 / stride 2 path with shared logits is unchanged", () => {
         const bytes = generalImageBytes(shape, k, "valid", perChannel);
         if (bytes === undefined) continue;
         const at = (limit: number) => ({ maxStorageBufferBindingSize: limit, minStorageBufferOffsetAlignment: 4096 });
-        expect(kernels.plan(shape, k, "valid", at(Math.max(bytes, k * shape[3] * 4)), perChannel).general)
-          .toBeDefined();
+        expect(kernels.plan(shape, k, "valid", at(Math.max(bytes, k * shape[3] * 4)), perChannel).family)
+          .toBe("general");
         if (bytes - 4 >= k * shape[3] * 4 && bytes - 4 >= 16) {
           expect(() => kernels.plan(shape, k, "valid", at(bytes - 4), perChannel)).toThrow(SortPoolArgumentError);
         }

@@ -6,7 +6,8 @@
  */
 import type { BenchHandle, Implementation, SortPoolCase } from "../types.ts";
 import type { BufferStats } from "./buffers.ts";
-import type { BindingLimits, KernelOptions } from "./kernels.ts";
+import type { BindingLimits } from "./chunks.ts";
+import type { KernelOptions } from "./sort_pool_kernels.ts";
 import type { KernelSources } from "./shaders.ts";
 import { uniformFloat32 } from "../random.ts";
 

@@ -680,7 +680,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 // item by float division made exact (see divide, divide_small): CPU adapters run integer
 // division lane by lane. Speed on CPU adapters (llvmpipe, lavapipe: every storage access is a
 // loop over lanes, both sides of every branch run) is why the host specialises this kernel with
-// the constants below and picks a larger workgroup (src/webgpu/kernels.ts).
+// the constants below and picks a larger workgroup (src/webgpu/pool2x2.ts).
 //
 // Bindings (group 0):
 //   0  x        storage, read        array<f32>        input, NHWC, B*H*W*C floats
@@ -900,7 +900,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // item by float division made exact (see divide, divide_small): CPU adapters run integer
 // division lane by lane. Speed on CPU adapters (llvmpipe, lavapipe: every storage access is a
 // loop over lanes, both sides of every branch run) is why the host specialises this kernel with
-// the constants below and picks a larger workgroup (src/webgpu/kernels.ts).
+// the constants below and picks a larger workgroup (src/webgpu/pool2x2.ts).
 //
 // Bindings (group 0):
 //   0  x        storage, read        array<vec4<f32>>  input, NHWC, B*H*W*C floats
@@ -1106,7 +1106,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // (src/spec.ts softmaxVjp; the dot product in rank order), so one non-finite s[r] makes that
 // group's every element non-finite; and exactly +0 for k = 1 (src/spec.ts logitsGradient: one
 // logit is no free weight, and 1 * (s - s) would be NaN for a non-finite s).
-// A call split into chunks (src/webgpu/kernels.ts) runs this kernel in "store" mode after each
+// A call split into chunks (src/webgpu/general_windows.ts) runs this kernel in "store" mode after each
 // chunk's stage 1: the first chunk writes its sums, each later one adds its own to them (in chunk
 // order, so the order stays fixed, and the running sums take one slot per group whatever the
 // number of chunks); then once in "finish" mode over those running sums.
@@ -2507,7 +2507,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Why a kernel of its own: the logits may live on the GPU (a tfjs tensor), and recomputing the
 // softmax in every invocation of the window kernels cost about a third of their time on the CPU
 // adapters (llvmpipe) this project measures on. A host that has the logits as numbers may write
-// w into the weights buffer itself instead (src/webgpu/kernels.ts, WeightsSource).
+// w into the weights buffer itself instead (src/webgpu/plan.ts, WeightsSource).
 //
 // Output layout: a table of \`rows\` rows and \`width\` columns, weights[r * width + c] = w[r] of
 // column c's group (0 for r >= k). The general kernels use width C and rows k:
@@ -2615,7 +2615,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 //
 // What it computes (SPEC.md §5 "Gradient", the rank sums s[r]): when a call is split into
 // chunks because its buffers exceed the device's maxStorageBufferBindingSize (src/webgpu/
-// kernels.ts plan), sort_pool2d_backward*.wgsl writes each chunk's partials to a scratch buffer
+// plan.ts), sort_pool2d_backward*.wgsl writes each chunk's partials to a scratch buffer
 // that the next chunk reuses. Before that, this kernel reduces them:
 //   sums[index] = partials[0] + partials[1] + ... + partials[count - 1]   (component r = rank r)
 // in this order of additions: invocation i adds partials i, i + WORKGROUP_SIZE,
@@ -2692,7 +2692,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 // Why a kernel of its own: the logits may live on the GPU (a tfjs tensor), and recomputing the
 // softmax in every invocation of the window kernels cost about a third of their time on the CPU
 // adapters (llvmpipe) this project measures on. A host that has the logits as numbers may write
-// w into the weights buffer itself instead (src/webgpu/kernels.ts, WeightsSource).
+// w into the weights buffer itself instead (src/webgpu/plan.ts, WeightsSource).
 //
 // Bindings (group 0):
 //   0  logits   storage, read        array<f32>  k unnormalised weights, [0] weights the largest

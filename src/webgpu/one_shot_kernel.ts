@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { openGpuErrorScopes } from "./device.ts";
 
 /**
  * Compiles `code` (entry point `main`), dispatches `ceil(invocations / 64)` workgroups (declare
@@ -32,7 +33,7 @@ export async function runOneShotKernel(
   outputBytes: number,
   invocations: number,
 ): Promise<ArrayBuffer> {
-  device.pushErrorScope("validation");
+  const scopes = openGpuErrorScopes(device, label, ["validation"]);
   const module = device.createShaderModule({ label, code });
   const pipeline = device.createComputePipeline({ label, layout: "auto", compute: { module, entryPoint: "main" } });
   const inputBuffer = device.createBuffer({
@@ -57,8 +58,8 @@ export async function runOneShotKernel(
     pass.end();
     encoder.copyBufferToBuffer(output, 0, readback, 0, outputBytes);
     device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`${label}: ${error.message}`);
+    const error = await scopes.close();
+    if (error) throw new Error(`${label}: ${error.gpuMessage}`);
     await readback.mapAsync(GPUMapMode.READ);
     const result = readback.getMappedRange().slice(0);
     readback.unmap();

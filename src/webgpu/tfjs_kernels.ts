@@ -11,7 +11,7 @@
  * overwrite because every call has submitted before the next writes them.
  *
  * Sizes: tfjs holds each tensor in one GPUBuffer (up to maxBufferSize). A call is planned before
- * anything is allocated or queued (src/webgpu/kernels.ts `plan`): the kernels bind ranges of
+ * anything is allocated or queued (src/webgpu/sort_pool_kernels.ts `plan`): the kernels bind ranges of
  * those buffers at aligned offsets and split the work along the batch, then (2x2 / stride 2 with
  * shared logits) rows, so whatever tfjs can hold on its device the op computes, or refuses with a
  * SortPoolArgumentError naming x (only when a single window row, or for other windows and
@@ -20,7 +20,7 @@
  *
  * Windows and logits: the attrs carry `poolSize` and `strides` (SPEC.md §2) and the logits
  * tensor has k or C·k elements (SPEC.md §1); the 2x2 / stride 2 kernels run for the article's
- * layer (shared logits), the general kernels for everything else (src/webgpu/kernels.ts). dLogits
+ * layer (shared logits), the general kernels for everything else (src/webgpu/sort_pool_kernels.ts). dLogits
  * has the logits' shape.
  *
  * tfjs internals used (tfjs-backend-webgpu 4.22.0, pinned by the lock file): `device`,
@@ -33,14 +33,14 @@ import { DEFAULT_POOL_SIZE } from "../spec.ts";
 import { checkEachWebgpuTurn, tf, watchUncapturedErrors } from "../tfjs/runtime.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { BufferPool, type BufferStats, BufferTracker } from "./buffers.ts";
-import { WebGpuError } from "./device.ts";
+import { openGpuErrorScopes, type WebGpuError } from "./device.ts";
 import {
   type BindingLimits,
   type KernelOptions,
   SortPoolKernels,
   type SortPoolPlan,
   type WeightsSource,
-} from "./kernels.ts";
+} from "./sort_pool_kernels.ts";
 import { type KernelSources, kernelSources } from "./shaders.ts";
 
 /** tfjs kernel name of the forward pass (inputs x, logits; attrs k, padding, poolSize, strides, kernelSet, weights). */
@@ -257,8 +257,7 @@ function throwEarlierError(device: GPUDevice): void {
 
 /** Records and submits our own work on tfjs's device inside validation and out-of-memory error scopes. */
 function submitScoped(device: GPUDevice, what: string, record: (encoder: GPUCommandEncoder) => void): void {
-  device.pushErrorScope("validation");
-  device.pushErrorScope("out-of-memory");
+  const scopes = openGpuErrorScopes(device, `${SORT_POOL_KERNEL} ${what}`);
   let thrown: unknown;
   try {
     const encoder = device.createCommandEncoder({ label: `sortpool tfjs ${what}` });
@@ -267,23 +266,9 @@ function submitScoped(device: GPUDevice, what: string, record: (encoder: GPUComm
   } catch (e) {
     thrown = e;
   }
-  const oom = device.popErrorScope();
-  const validation = device.popErrorScope();
-  const keep = (error: WebGpuError | undefined) => {
+  const check = scopes.close().then((error) => {
     if (error && !earlierErrors.has(device)) earlierErrors.set(device, error);
-  };
-  const check = Promise.all([oom, validation]).then(
-    ([o, v]) =>
-      keep(
-        v
-          ? new WebGpuError(`${SORT_POOL_KERNEL} ${what}`, "validation", v.message)
-          : o
-          ? new WebGpuError(`${SORT_POOL_KERNEL} ${what}`, "out-of-memory", o.message)
-          : undefined,
-      ),
-    // A scope that cannot answer (a lost device) is an error too, never silence.
-    (e) => keep(new WebGpuError(`${SORT_POOL_KERNEL} ${what}`, "validation", `error scope failed: ${String(e)}`)),
-  );
+  });
   let pending = pendingScopes.get(device);
   if (!pending) pendingScopes.set(device, pending = new Set());
   pending.add(check);

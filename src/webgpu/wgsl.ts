@@ -1,7 +1,7 @@
 /**
  * The `wgsl` implementation: the kernels of `kernels/` on a raw GPUDevice of this process's
  * WebGPU adapter, for every window, stride and logits layout of SPEC.md (2x2 / stride 2 with
- * shared logits on the 2x2 kernels, everything else on the general ones: src/webgpu/kernels.ts).
+ * shared logits on the 2x2 kernels, everything else on the general ones: src/webgpu/sort_pool_kernels.ts).
  * Buffers are pooled and reused across calls, pipelines compiled once. A call whose buffers
  * exceed the device's maxStorageBufferBindingSize (128 MiB on the CPU adapters here) is split
  * along the batch, then (2x2 / stride 2 only) along rows (src/webgpu/chunks.ts): every binding is
@@ -20,7 +20,7 @@ import { BufferPool, BufferTracker } from "./buffers.ts";
 import { type AcquiredDevice, describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "./device.ts";
 import { benchDy, type WgslImplementation, type WgslOptions } from "./implementation.ts";
 import { describeLimits } from "./chunks.ts";
-import { type BindingLimits, type PlanWindow, SortPoolKernels, type SortPoolPlan } from "./kernels.ts";
+import { type BindingLimits, type PlanWindow, SortPoolKernels, type SortPoolPlan } from "./sort_pool_kernels.ts";
 import { kernelSources } from "./shaders.ts";
 import { createWgslTfjsImplementation } from "./wgsl_tfjs.ts";
 

@@ -19,7 +19,7 @@ import { validateCase, validateDy } from "../validate.ts";
 import type { BufferStats } from "./buffers.ts";
 import { describeAdapter, withGpuErrorScopes } from "./device.ts";
 import { benchDy, type WgslImplementation, type WgslOptions } from "./implementation.ts";
-import type { BindingLimits } from "./kernels.ts";
+import type { BindingLimits } from "./chunks.ts";
 import {
   DEFAULT_KERNEL_SET,
   kernelErrors,
