@@ -25,10 +25,10 @@ import {
   type CaseParams,
   DEFAULT_WINDOW,
   paramsArbitrary,
-  type Precision,
   type PropCase,
   VALUE_KINDS,
 } from "../props/generators.ts";
+import type { Precision } from "../testkit/mod.ts";
 import { fitsHint } from "./causes.ts";
 import { answersWithFloat32Logits, type FailedAnswer } from "./compare.ts";
 import type { Op, Request } from "./protocol.ts";

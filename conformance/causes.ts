@@ -15,7 +15,6 @@
  *
  * @module
  */
-import type { Precision } from "../props/generators.ts";
 import {
   type AxisGeometry,
   cellIndex,
@@ -34,16 +33,8 @@ import {
 } from "../src/spec.ts";
 import type { Padding, Pair, Shape4 } from "../src/types.ts";
 import { validateCase, type ValidCase } from "../src/validate.ts";
-import {
-  caseWindows,
-  checkAnswer,
-  type Expected,
-  expectedFor,
-  type FailedAnswer,
-  membershipsOf,
-  reverseGroups,
-} from "./compare.ts";
-import { decodeWireArray } from "./protocol.ts";
+import { caseWindows, decodeNumberArray, membershipsOf, type Precision } from "../testkit/mod.ts";
+import { checkAnswer, type Expected, expectedFor, type FailedAnswer, reverseGroups } from "./compare.ts";
 
 /** One mistake a port can make; every field left out is done as the spec says. */
 export interface Mistake {
@@ -84,7 +75,7 @@ function validCase(f: FailedAnswer): ValidCase | null {
 
 /** The port's dLogits in this project's order, or null when the answer has none of the right length. */
 function receivedDLogits(f: FailedAnswer, length: number): Float64Array | null {
-  const d = decodeWireArray(f.body.dLogits);
+  const d = decodeNumberArray(f.body.dLogits);
   if (!d.ok || d.values.length !== length) return null;
   return f.order === "smallest-first" ? Float64Array.from(reverseGroups(Array.from(d.values), f.request.k)) : d.values;
 }
@@ -178,7 +169,7 @@ export function mistakenAnswer(f: FailedAnswer, m: Mistake): Expected | null {
  * ±Infinity exactly, finite values within 2^-16 of the array's largest finite magnitude.
  */
 function near(got: unknown, want: Float64Array): boolean {
-  const d = decodeWireArray(got);
+  const d = decodeNumberArray(got);
   if (!d.ok || d.values.length !== want.length) return false;
   let scale = 0;
   for (const v of want) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
@@ -217,7 +208,7 @@ function signsFromAnswer(f: FailedAnswer, e: Expected): Expected | null {
     return Float64Array.from(want, (v, i) => (v === 0 && got[i] === 0 ? got[i] : v));
   };
   const field = (name: string) => {
-    const d = decodeWireArray(f.body[name]);
+    const d = decodeNumberArray(f.body[name]);
     return d.ok ? d.values : null;
   };
   if (e.kind === "forward") return { ...e, y: adopt(e.y, field("y")) };
@@ -248,7 +239,7 @@ export function hasSizeProblem(f: FailedAnswer): boolean {
 export function hasDxOutsideWindows(f: FailedAnswer): boolean {
   const c = validCase(f);
   if (c === null || f.request.op !== "gradient") return false;
-  const d = decodeWireArray(f.body.dx);
+  const d = decodeNumberArray(f.body.dx);
   if (!d.ok || d.values.length !== c.x.length) return false;
   const cw = caseWindows(c);
   return d.values.some((v, i) => !Object.is(v, 0) && membershipsOf(cw, i).length === 0);

@@ -3,52 +3,40 @@
  *
  * The expected answer comes from the float64 reference (src/reference.ts) at run time: values for
  * a valid request, or the error that the shared validation (src/validate.ts) raises for a bad one.
- * Values are compared within the project's tolerance model (props/tolerance.ts) for the chosen
- * precision, plus an underflow term (see {@link UNDERFLOW}); NaN must meet NaN, ±Infinity must be
+ * Values are compared within the project's tolerance model (testkit/tolerance.ts) for the chosen
+ * precision, plus an underflow term (testkit's `UNDERFLOW`); NaN must meet NaN, ±Infinity must be
  * matched exactly. Where SPEC §5 fixes the sign of a zero, a zero answer must carry it (Object.is):
  * every zero y (-0 exactly when every kept product is -0) and every zero dx (+0 where nothing is
  * kept, else the IEEE sign of the sum of w[r]·dy over the windows keeping the cell, started from
  * the first term); the sign of a zero dLogits is fixed only for k = 1, where dLogits is exactly +0.
  * k = 1's y (the window's maximum itself) is compared bitwise.
  *
- * Window arithmetic (geometry, cells, ranking, the windows containing a cell) is src/spec.ts's, so
+ * Window facts (geometry, cells, ranking, the windows containing a cell) come from
+ * testkit/windows.ts, on src/spec.ts's arithmetic, and the failure text from testkit/render.ts, so
  * a failure report locates an element in any window and stride: for dx under overlapping windows
  * there is no single window, and the report lists every window containing the cell.
  *
  * @module
  */
-import type { Precision } from "../props/generators.ts";
-import { dLogitsTolerance, referenceTolerance } from "../props/tolerance.ts";
 import { referenceForward, referenceGradient } from "../src/reference.ts";
-import {
-  cellCol,
-  cellRow,
-  coordinatesOf,
-  float32Weights,
-  inputCol,
-  inputRow,
-  outputIndex,
-  type PoolGeometry,
-  poolGeometry,
-  rankCells,
-  softmax,
-  weightOffset,
-  type WindowCell,
-  windowCells,
-  windowsContaining,
-} from "../src/spec.ts";
+import { float32Weights, softmax, weightOffset } from "../src/spec.ts";
 import type { Padding, Pair, Shape4, SortPoolCase } from "../src/types.ts";
 import { SortPoolArgumentError, validateCase, type ValidCase } from "../src/validate.ts";
-import { decodeWireArray, type Request } from "./protocol.ts";
-
-/**
- * Smallest normal number per precision. props/tolerance.ts bounds roundings of normal numbers
- * only; a product or sum that falls below this in the port's precision (or a device that flushes
- * subnormals to zero) may lose everything under it, so each bound gets `4·UNDERFLOW·scale` on top
- * of the model's relative term. (Weights themselves are not an issue: the expected values are
- * computed with the weights rounded to the port's precision, as SPEC §5 prescribes.)
- */
-export const UNDERFLOW: Readonly<Record<Precision, number>> = { float32: 2 ** -126, float64: 2 ** -1022 };
+import {
+  type CaseWindows,
+  caseWindows,
+  decodeNumberArray,
+  dLogitsTolerance,
+  formatNumberExact,
+  membershipsOf,
+  type Precision,
+  referenceTolerance,
+  UNDERFLOW,
+  whereInput,
+  whereOutput,
+  type WindowFacts,
+} from "../testkit/mod.ts";
+import type { Request } from "./protocol.ts";
 
 /** Weight order of the port's logits and dLogits. */
 export type WeightsOrder = "largest-first" | "smallest-first";
@@ -193,152 +181,6 @@ export function answersWithFloat32Logits(f: FailedAnswer): boolean {
   return false;
 }
 
-/** One window of a case as the spec ranks it. */
-export interface WindowFacts {
-  /** Flat output index. */
-  readonly out: number;
-  readonly b: number;
-  readonly oh: number;
-  readonly ow: number;
-  readonly ch: number;
-  /** Participants in window order (padded zeros for k > 1 included; k = 1 leaves padded cells out). */
-  readonly cells: readonly WindowCell[];
-  /** Participants in spec rank order. */
-  readonly ranked: readonly WindowCell[];
-  /** max |value| over the top k ranked values, NaN left out (0 when they are all zero). */
-  readonly topAbs: number;
-}
-
-/** A valid case with its geometry and every window, in output order (src/spec.ts arithmetic). */
-export interface CaseWindows {
-  readonly c: ValidCase;
-  readonly g: PoolGeometry;
-  readonly outShape: Shape4;
-  readonly windows: readonly WindowFacts[];
-}
-
-/** The windows of a valid case, in output order. */
-export function caseWindows(c: ValidCase): CaseWindows {
-  const g = poolGeometry(c.shape, c.padding, c);
-  const outShape: Shape4 = [c.shape[0], g.rows.out, g.cols.out, c.shape[3]];
-  const windows: WindowFacts[] = [];
-  for (let b = 0; b < outShape[0]; b++) {
-    for (let oh = 0; oh < outShape[1]; oh++) {
-      for (let ow = 0; ow < outShape[2]; ow++) {
-        for (let ch = 0; ch < outShape[3]; ch++) {
-          const cells = windowCells(c.x, c.shape, c.k, b, oh, ow, ch, g);
-          const ranked = rankCells(cells);
-          let topAbs = 0;
-          for (let r = 0; r < c.k && r < ranked.length; r++) {
-            if (!Number.isNaN(ranked[r].value)) topAbs = Math.max(topAbs, Math.abs(ranked[r].value));
-          }
-          windows.push({ out: outputIndex(outShape, b, oh, ow, ch), b, oh, ow, ch, cells, ranked, topAbs });
-        }
-      }
-    }
-  }
-  return { c, g, outShape, windows };
-}
-
-/** A window's cells in words: `RC=value rN` per cell (R, C: row and column offset), `pad 0` or `pad(ignored)`. */
-export function describeCells(cw: CaseWindows, w: WindowFacts): string {
-  const kw = cw.g.poolSize[1];
-  const parts: string[] = [];
-  for (let cell = 0; cell < cw.g.cells; cell++) {
-    const label = `${cellRow(cell, kw)}${cellCol(cell, kw)}`;
-    const p = w.cells.find((q) => q.cell === cell);
-    if (!p) {
-      parts.push(`${label}=pad(ignored)`);
-      continue;
-    }
-    parts.push(`${label}=${p.index < 0 ? "pad 0" : num(p.value)} r${w.ranked.indexOf(p)}`);
-  }
-  return parts.join(" | ");
-}
-
-/** "rows 3..5" or "row 3", with the rows outside 0..size-1 named as padding. */
-function span(what: string, first: number, last: number, size: number): string {
-  const range = first === last ? `${what} ${first}` : `${what}s ${first}..${last}`;
-  const padded = [];
-  if (first < 0) padded.push(`${-first} before the input`);
-  if (last >= size) padded.push(`${last - size + 1} after it`);
-  return padded.length > 0 ? `${range} (padding: ${padded.join(", ")})` : range;
-}
-
-/** Where output element `w.out` is, in words: position, its window's input rows and columns, every cell and rank. */
-export function whereOutput(cw: CaseWindows, w: WindowFacts): string {
-  const [kh, kw] = cw.g.poolSize;
-  const rows = span("row", inputRow(cw.g, w.oh, 0), inputRow(cw.g, w.oh, kh - 1), cw.c.shape[1]);
-  const cols = span("column", inputCol(cw.g, w.ow, 0), inputCol(cw.g, w.ow, kw - 1), cw.c.shape[2]);
-  return `batch ${w.b}, row ${w.oh}, column ${w.ow}, channel ${w.ch} of y; its ${kh}x${kw} window: input ${rows}, ` +
-    `${cols}, cells (row-column: value, spec rank) ${describeCells(cw, w)}`;
-}
-
-/** One window containing an input cell: the window, the cell's number in it and its spec rank there. */
-export interface Membership {
-  readonly window: WindowFacts;
-  readonly cell: number;
-  readonly rank: number;
-}
-
-/**
- * The windows that contain input element `i` (src/spec.ts `windowsContaining` on both axes), in
- * output order (SPEC §5: the order of a cell's dx sum), each with the cell's number and rank there.
- */
-export function membershipsOf(cw: CaseWindows, i: number): Membership[] {
-  const { b, row, col, ch } = coordinatesOf(cw.c.shape, i);
-  const [r0, r1] = windowsContaining(cw.g.rows, row);
-  const [c0, c1] = windowsContaining(cw.g.cols, col);
-  const out: Membership[] = [];
-  for (let oh = r0; oh <= r1; oh++) {
-    for (let ow = c0; ow <= c1; ow++) {
-      const window = cw.windows[outputIndex(cw.outShape, b, oh, ow, ch)];
-      const cell = (row - inputRow(cw.g, oh, 0)) * cw.g.poolSize[1] + (col - inputCol(cw.g, ow, 0));
-      const p = window.cells.find((q) => q.index === i);
-      out.push({ window, cell, rank: p ? window.ranked.indexOf(p) : -1 });
-    }
-  }
-  return out;
-}
-
-/**
- * Where input element `i` is, in words: its coordinates, then every window containing it with the
- * cell's number and spec rank there and whether it is kept (rank < k). With one window, that
- * window's cells too; with several (overlapping windows), each kept one's term w[r]·dy when
- * `terms` gives the weights and dy: the cell's dx is their sum, in this order (SPEC §5).
- */
-export function whereInput(
-  cw: CaseWindows,
-  i: number,
-  terms?: { readonly w: ArrayLike<number>; readonly dy: ArrayLike<number> },
-): string {
-  const { b, row, col, ch } = coordinatesOf(cw.c.shape, i);
-  const head = `batch ${b}, row ${row}, column ${col}, channel ${ch} of x`;
-  const k = cw.c.k;
-  const members = membershipsOf(cw, i);
-  if (members.length === 0) {
-    return `${head}: in no window (a row or column that "valid" drops, or that a stride longer than the window ` +
-      "skips): its dx is exactly +0";
-  }
-  const kept = (m: Membership) => m.rank >= 0 && m.rank < k ? `kept (rank < k = ${k})` : `not kept (rank >= k = ${k})`;
-  if (members.length === 1) {
-    const m = members[0];
-    return `${head}: cell ${m.cell} of the window at y row ${m.window.oh}, column ${m.window.ow}, spec rank ` +
-      `${m.rank}, ${kept(m)}; window cells (row-column: value, spec rank) ${describeCells(cw, m.window)}`;
-  }
-  const base = weightOffset(cw.c.logits.length, k, ch);
-  const parts = members.map((m) => {
-    let term = "";
-    if (terms && m.rank >= 0 && m.rank < k) {
-      term = `, w[${m.rank}]·dy = ${num(terms.w[base + m.rank] * terms.dy[m.window.out])}`;
-    }
-    return `y row ${m.window.oh}, column ${m.window.ow}: cell ${m.cell}, spec rank ${m.rank}, ${kept(m)}${term}`;
-  });
-  const keptCount = members.filter((m) => m.rank >= 0 && m.rank < k).length;
-  return `${head}: in ${members.length} overlapping windows, kept by ${keptCount}; its dx is the sum of ` +
-    `w[r]·dy over those, in this order, starting from the first term (SPEC §5): ${parts.join("; ")}`;
-}
-
 /** "largest", "2nd largest", ... "16th largest". */
 function ordinalLargest(r: number): string {
   if (r === 0) return "largest";
@@ -372,11 +214,6 @@ function describeBound(b: Bound): string {
   return `${b.tol === 0 ? "exact" : Number(b.tol.toPrecision(3)).toExponential()}${sign}`;
 }
 
-/** A number in full (shortest round-trip) precision, with -0 visible. */
-export function num(v: number): string {
-  return Object.is(v, -0) ? "-0" : String(v);
-}
-
 /** Compares arrays element by element; a problem naming the first differing element, or null. */
 function compareArrays(
   what: string,
@@ -400,8 +237,8 @@ function compareArrays(
     element: label(first),
     index: first,
     location: locate(first),
-    expected: num(expected[first]),
-    received: num(received[first]),
+    expected: formatNumberExact(expected[first]),
+    received: formatNumberExact(received[first]),
     tolerance: describeBound(bound(first)),
     differing: `${count} of ${expected.length}`,
   };
@@ -462,7 +299,7 @@ function arrayField(body: Record<string, unknown>, field: string, length: number
   if (!Object.hasOwn(body, field)) {
     return { what: "answer", expected: `a field "${field}" with ${length} numbers`, received: summarise(body) };
   }
-  const d = decodeWireArray(body[field]);
+  const d = decodeNumberArray(body[field]);
   if (!d.ok) return { what: "answer", expected: `"${field}": ${length} numbers`, received: `"${field}": ${d.problem}` };
   if (d.values.length !== length) {
     return { what: "answer", expected: `"${field}" of length ${length}`, received: `length ${d.values.length}` };

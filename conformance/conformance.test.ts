@@ -22,7 +22,8 @@ import {
   goldenCases,
   LOGITS_RANGE_HINT,
 } from "./cases.ts";
-import { caseWindows, expectedFor, membershipsOf, whereInput } from "./compare.ts";
+import { expectedFor } from "./compare.ts";
+import { caseWindows, membershipsOf, whereInput } from "../testkit/mod.ts";
 import { validateCase } from "../src/validate.ts";
 import { encodeRequest, invisibleNote, parseAnswerLine, visible } from "./protocol.ts";
 import { checkJsonPath, CONFORMANCE_CLI, splitCommandLine } from "./main.ts";

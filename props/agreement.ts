@@ -1,8 +1,8 @@
 /**
  * The case as implementations receive it, and element-wise agreement of one entry's results with
- * the float64 reference on the same case, with the tolerance model of `tolerance.ts` and failures
- * located by window (used by the concurrency and binding-limit properties, which check every call
- * against the reference of its own case).
+ * the float64 reference on the same case, with the tolerance model of testkit/tolerance.ts and
+ * failures located by window (used by the concurrency and binding-limit properties, which check
+ * every call against the reference of its own case).
  *
  * @module
  */
@@ -11,16 +11,15 @@ import { unsupportedReason } from "../src/registry.ts";
 import { FLOAT32_MIN_NORMAL, outputShape, softmax } from "../src/spec.ts";
 import type { Implementation, SortPoolCase } from "../src/types.ts";
 import {
-  buildCase,
-  type CaseParams,
   containingWindows,
-  DEFAULT_WINDOW,
-  type PropCase,
+  dLogitsTolerance,
   rankSums,
-  windowFields,
-  windowInfos,
-} from "./generators.ts";
-import { dLogitsTolerance, referenceTolerance, subnormalDLogitsSlack, subnormalForwardSlack } from "./tolerance.ts";
+  referenceTolerance,
+  subnormalDLogitsSlack,
+  subnormalForwardSlack,
+  windowFacts,
+} from "../testkit/mod.ts";
+import { buildCase, type CaseParams, DEFAULT_WINDOW, type PropCase, windowFields } from "./generators.ts";
 import { locateInput, locateOutput, type VerdictBuilder } from "./verdict.ts";
 
 /**
@@ -63,7 +62,8 @@ export function skipReason(entry: Implementation, c: PropCase): string | undefin
 /**
  * `c` if `entry` supports it, else the same draw with the default window (2x2/2), shared logits and
  * k folded onto 1..4 ("same" padding when "valid" would not fit): for a partner call that must run
- * (props/concurrency.ts), not for the entry under test, whose unsupported cases are skipped.
+ * (props/properties/concurrency.ts), not for the entry under test, whose unsupported cases are
+ * skipped.
  */
 export function supportedCase(entry: Implementation, c: PropCase): PropCase {
   if (skipReason(entry, c) === undefined) return c;
@@ -108,7 +108,7 @@ export function checkForwardAgainstReference(
   }
   // SPEC.md §4 "Subnormal values": a float32 entry on a device that flushes may lose k·2^-126.
   const slack = entry.precision === "float32" && hasSubnormal(c.x) ? subnormalForwardSlack(c.k) : 0;
-  for (const w of windowInfos(c, c.x)) {
+  for (const w of windowFacts(c, c.x)) {
     v.compare(
       `${prefix}y vs reference`,
       ref[w.out],
@@ -143,8 +143,8 @@ export function checkGradientAgainstReference(
     );
     return;
   }
-  const infos = windowInfos(c, c.x);
-  const windows = containingWindows(c, infos);
+  const facts = windowFacts(c, c.x);
+  const windows = containingWindows(c, facts);
   const dxTolerance = (i: number) => {
     let dyAbs = 0;
     for (const o of windows[i]) dyAbs += Math.abs(c.dy[o]);
@@ -165,12 +165,12 @@ export function checkGradientAgainstReference(
       ref.dx[i],
       g.dx[i],
       referenceTolerance(entry.precision, dyAbs),
-      () => locateInput(c.shape, i, held.length > 0 ? infos[held[0]] : undefined, held.length),
+      () => locateInput(c.shape, i, held.length > 0 ? facts[held[0]] : undefined, held.length),
       "fail",
       note,
     );
   }
-  const { t, windowsPerGroup } = rankSums(c, infos);
+  const { t, windowsPerGroup } = rankSums(c, facts);
   const w = softmax(c.logits, c.k);
   for (let j = 0; j < n; j++) {
     v.compare(

@@ -6,7 +6,8 @@ import { CHECK_GRADS_CLI, checkGrads, parseArgs, plantedVerdicts, type Progress,
 import { plantedEntries } from "./planted.ts";
 import { properties } from "./properties.ts";
 import { formatCoverage, formatSkips, formatSummary } from "./report.ts";
-import { emptyCoverage, emptySkips, expectedConfigurations, expectedSkipsPerCase, planRuns } from "./runner.ts";
+import { expectedConfigurations, expectedSkipsPerCase, planRuns } from "./plan.ts";
+import { emptyCoverage, emptySkips } from "./runner.ts";
 
 const quiet: Progress = { line: () => {}, status: () => {} };
 

@@ -35,18 +35,9 @@ import {
   formatTolerances,
   outcomeJson,
 } from "./report.ts";
-import {
-  calibrate,
-  type PlannedEntry,
-  planRuns,
-  probeWebGpu,
-  type PropertyOutcome,
-  runProperty,
-  slotsFor,
-  type TimedEntry,
-  unavailableOutcome,
-} from "./runner.ts";
-import { describeTolerances } from "./tolerance.ts";
+import { calibrate, type PlannedEntry, planRuns, type TimedEntry } from "./plan.ts";
+import { probeWebGpu, type PropertyOutcome, runProperty, slotsFor, unavailableOutcome } from "./runner.ts";
+import { describeTolerances } from "../testkit/mod.ts";
 
 /** Parsed command line. */
 export interface CheckGradsOptions {

@@ -6,18 +6,19 @@
  * @module
  */
 import type { Implementation } from "../src/types.ts";
+import { describeTolerances, encodeNumber, formatNumber } from "../testkit/mod.ts";
 import type { PropCase } from "./generators.ts";
-import type { PropertyDefinition } from "./properties.ts";
-import type { PlannedEntry, PropertyOutcome } from "./runner.ts";
-import { describeTolerances } from "./tolerance.ts";
-import { fmt, formatLocation, type Mismatch } from "./verdict.ts";
+import type { PlannedEntry } from "./plan.ts";
+import type { PropertyDefinition } from "./properties/definition.ts";
+import type { PropertyOutcome } from "./runner.ts";
+import { formatLocation, type Mismatch } from "./verdict.ts";
 
 /** Largest array printed in full in a counterexample. */
 const PRINT_LIMIT = 64;
 
 function formatArray(a: ArrayLike<number>): string {
   const n = a.length;
-  const shown = Array.from(a).slice(0, PRINT_LIMIT).map(fmt).join(", ");
+  const shown = Array.from(a).slice(0, PRINT_LIMIT).map(formatNumber).join(", ");
   return n > PRINT_LIMIT ? `[${shown}, ... (${n} values)]` : `[${shown}]`;
 }
 
@@ -30,7 +31,7 @@ export function formatCase(c: PropCase): string {
   const layout = c.logits.length === c.k ? "shared" : `per channel, ${c.shape[3]} groups of ${c.k}`;
   const lines = [
     `shape [${c.shape.join(", ")}] (B, H, W, C), ${window}, k ${c.k}, padding "${c.padding}", logits [${
-      c.logits.map(fmt).join(", ")
+      c.logits.map(formatNumber).join(", ")
     }] ("${p.logitKind}", ${layout}), values "${p.kind}" (unit 2^${
       Math.log2(c.unit)
     }, spread ${p.spread}, alphabet ${p.alphabet}), ` +
@@ -41,14 +42,16 @@ export function formatCase(c: PropCase): string {
   ];
   if (c.x.length <= PRINT_LIMIT) lines.push(`direction v = ${formatArray(c.direction)}`);
   lines.push(
-    `logit direction u = [${c.logitDirection.join(", ")}], shift c = ${fmt(c.shift)}, scale a = ${fmt(c.scale)}`,
+    `logit direction u = [${c.logitDirection.join(", ")}], shift c = ${formatNumber(c.shift)}, scale a = ${
+      formatNumber(c.scale)
+    }`,
   );
   return lines.join("\n");
 }
 
 function formatMismatch(m: Mismatch): string {
   const over = Number.isFinite(m.ratio) ? ` (${m.ratio.toPrecision(3)}× the tolerance)` : "";
-  const tol = m.tolerance === undefined ? "" : `, tolerance ${fmt(m.tolerance)}`;
+  const tol = m.tolerance === undefined ? "" : `, tolerance ${formatNumber(m.tolerance)}`;
   const lines = [
     `${m.severity === "deviation" ? "deviation" : "mismatch"}: ${m.check}`,
     `  expected ${m.expected}, actual ${m.actual}${tol}${over}`,
@@ -73,7 +76,7 @@ export function formatOutcome(o: PropertyOutcome): string {
   lines.push(`  seed ${o.seed}, path ${o.path ?? "(none)"}, ${o.evaluations} cases evaluated`);
   if (o.counterexample) {
     lines.push(indent(`counterexample:\n${indent(formatCase(o.counterexample), "  ")}`, "  "));
-    // The concurrency property's partner call has a case of its own (props/concurrency.ts).
+    // The concurrency property's partner call has a case of its own (props/properties/concurrency.ts).
     const partner = (o.counterexample as { schedule?: { partnerCase?: PropCase } }).schedule?.partnerCase;
     if (partner) {
       lines.push(
@@ -262,20 +265,12 @@ export function outcomeJson(o: PropertyOutcome): Record<string, unknown> {
         padding: c.padding,
         poolSize: c.params.window.explicit ? c.poolSize : null,
         strides: c.params.window.explicit ? c.strides : null,
-        logits: c.logits.map(encode),
-        x: Array.from(c.x).map(encode),
-        dy: Array.from(c.dy).map(encode),
+        // JSON cannot hold NaN, ±Infinity or -0: the project's number encoding writes them as strings.
+        logits: c.logits.map(encodeNumber),
+        x: Array.from(c.x, encodeNumber),
+        dy: Array.from(c.dy, encodeNumber),
       }
       : null,
     mismatches: o.verdict?.mismatches ?? [],
   };
-}
-
-/** JSON cannot hold NaN, ±Infinity or -0: they become strings. */
-function encode(v: number): number | string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "Infinity";
-  if (v === -Infinity) return "-Infinity";
-  if (Object.is(v, -0)) return "-0";
-  return v;
 }

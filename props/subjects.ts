@@ -8,7 +8,8 @@
  * into weights (the softmax limit rule, on the GPU for webgpu). So the op's subjects take the case's
  * logits, round them to float32 into a tensor, and call the public op; the properties' oracle
  * rounds the logits the same way ({@link logitsPrecisionOf}). Checking both backends with the same
- * properties is what makes "one behaviour on cpu and webgpu" (issue 10, class 3) a checked claim.
+ * properties is what makes "one behaviour on cpu and webgpu" (for non-finite logits too) a checked
+ * claim.
  *
  * @module
  */

@@ -1,12 +1,13 @@
 /**
  * What a property check returns: the mismatches it found, each with the place in the case where it
- * shows (window, cell, rank), expected vs actual and the tolerance used.
+ * shows (window, cell, rank), expected vs actual and the tolerance used. Windows and numbers are
+ * rendered by testkit/render.ts, as in the conformance kit's reports.
  *
  * @module
  */
-import { cellCol, cellRow, coordinatesOf, inputCol, inputRow } from "../src/spec.ts";
+import { coordinatesOf } from "../src/spec.ts";
 import type { Shape4 } from "../src/types.ts";
-import type { WindowInfo } from "./generators.ts";
+import { describeWindowCells, formatNumber, type WindowFacts, windowSpan } from "../testkit/mod.ts";
 
 /**
  * "fail": the entry is wrong. "deviation": the entry routes a gradient at an exact tie differently
@@ -61,67 +62,38 @@ export interface Verdict {
   readonly comparisons: number;
 }
 
-/** Formats a number so that -0, NaN and ±Infinity stay visible. */
-export function fmt(v: number): string {
-  if (Object.is(v, -0)) return "-0";
-  if (Number.isInteger(v) || !Number.isFinite(v)) return String(v);
-  const s = String(v);
-  return s.length > 14 ? v.toPrecision(12) : s;
-}
-
 /** The window as text: each cell's value (or "pad") and spec rank; cells labelled by row and column offset. */
-export function describeWindow(info: WindowInfo): string {
-  const parts: string[] = [];
-  const kw = info.geometry.poolSize[1];
-  for (let cell = 0; cell < info.geometry.cells; cell++) {
-    const label = `${cellRow(cell, kw)}${cellCol(cell, kw)}`;
-    const p = info.cells.find((c) => c.cell === cell);
-    if (!p) {
-      parts.push(`${label}=pad(ignored)`);
-      continue;
-    }
-    const rank = info.ranked.indexOf(p);
-    parts.push(`${label}=${p.index < 0 ? "pad 0" : fmt(p.value)} r${rank}`);
-  }
-  return parts.join(" | ");
-}
-
-/** Rows and columns a window spans in the input. */
-function span(info: WindowInfo): { rows: [number, number]; cols: [number, number] } {
-  const g = info.geometry;
-  return {
-    rows: [inputRow(g, info.oh, 0), inputRow(g, info.oh, g.poolSize[0] - 1)],
-    cols: [inputCol(g, info.ow, 0), inputCol(g, info.ow, g.poolSize[1] - 1)],
-  };
+function describeWindow(w: WindowFacts): string {
+  return describeWindowCells(w, formatNumber);
 }
 
 /** Location of an output (a whole window). */
-export function locateOutput(info: WindowInfo): Location {
-  return { b: info.b, oh: info.oh, ow: info.ow, ch: info.ch, ...span(info), window: describeWindow(info) };
+export function locateOutput(w: WindowFacts): Location {
+  return { b: w.b, oh: w.oh, ow: w.ow, ch: w.ch, ...windowSpan(w.geometry, w.oh, w.ow), window: describeWindow(w) };
 }
 
 /**
- * Location of an input element inside the first window holding it (`info` undefined: in no window).
+ * Location of an input element inside the first window holding it (`w` undefined: in no window).
  * `windows` is how many windows hold it (default 1).
  */
-export function locateInput(shape: Shape4, index: number, info: WindowInfo | undefined, windows = 1): Location {
+export function locateInput(shape: Shape4, index: number, w: WindowFacts | undefined, windows = 1): Location {
   const { b, row, col, ch } = coordinatesOf(shape, index);
-  if (!info) {
+  if (!w) {
     return { b, oh: -1, ow: -1, ch, row, col, windows: 0, window: 'in no window (dropped by "valid", or a gap)' };
   }
-  const p = info.cells.find((c) => c.index === index);
+  const p = w.cells.find((c) => c.index === index);
   return {
     b,
-    oh: info.oh,
-    ow: info.ow,
+    oh: w.oh,
+    ow: w.ow,
     ch,
-    ...span(info),
+    ...windowSpan(w.geometry, w.oh, w.ow),
     row,
     col,
     cell: p?.cell,
-    rank: p ? info.ranked.indexOf(p) : -1,
+    rank: p ? w.ranked.indexOf(p) : -1,
     windows,
-    window: describeWindow(info),
+    window: describeWindow(w),
   };
 }
 
@@ -192,8 +164,8 @@ export class VerdictBuilder {
       check,
       severity,
       where: where(),
-      expected: fmt(expected),
-      actual: fmt(actual),
+      expected: formatNumber(expected),
+      actual: formatNumber(actual),
       ratio,
       tolerance,
       note: note?.(),
@@ -221,8 +193,8 @@ export class VerdictBuilder {
       check: `${check}: sign of a zero (SPEC.md §5 fixes it)`,
       severity,
       where: where(),
-      expected: fmt(expected),
-      actual: fmt(actual),
+      expected: formatNumber(expected),
+      actual: formatNumber(actual),
       ratio: Infinity,
       tolerance: 0,
       note: note?.(),
@@ -271,8 +243,8 @@ export class VerdictBuilder {
       check,
       severity: "fail",
       where: where(),
-      expected: `within [${fmt(lo)}, ${fmt(hi)}]`,
-      actual: fmt(actual),
+      expected: `within [${formatNumber(lo)}, ${formatNumber(hi)}]`,
+      actual: formatNumber(actual),
       ratio,
       tolerance,
       note: note?.(),

@@ -1,5 +1,6 @@
 /**
- * Tolerances of the property checks, per precision, and why they can be tight.
+ * Tolerances of the property checks and the conformance kit, per precision, and why they can be
+ * tight.
  *
  * Every bound is `factor · u · scale`, where u is the unit roundoff of the entry's declared
  * precision (2^-24 for float32, 2^-53 for float64) and `scale` is the size of the numbers the
@@ -12,17 +13,19 @@
  * The generators make values integer multiples of a power-of-two unit (or of δ = unit·2^-p for
  * near ties), the step eps is a power of two ≤ gap/4 (gap = smallest nonzero distance inside a
  * window), and directions have entries in {-1, 0, 1}. Then x ± eps·v is exact in float32 (the
- * integers stay below 2^24, checked by `perturb`), no pair changes order on the segment, and
- * (f(x + eps·v) − f(x − eps·v)) / (2·eps) equals the directional derivative exactly in real
- * arithmetic. What remains is the rounding of the entry's own forward: a k-term weighted sum has
- * at most 2k − 1 ≤ 7 roundings each at most u·max|value|, hence {@link FD_FACTOR} = 8.
+ * integers stay below 2^24, checked by `perturb` in props/generators/finite_differences.ts), no
+ * pair changes order on the segment, and (f(x + eps·v) − f(x − eps·v)) / (2·eps) equals the
+ * directional derivative exactly in real arithmetic. What remains is the rounding of the entry's
+ * own forward: a k-term weighted sum has at most 2k − 1 ≤ 7 roundings each at most u·max|value|,
+ * hence {@link FD_FACTOR} = 8.
  *
- * Comparisons with the reference use the weights SPEC.md §5 lets the entry use (props/properties.ts
- * `oracleWeights`): registry entries compute softmax in float64 on the host and round it to their
- * precision, so their weights equal the oracle's exactly. The op's subjects (props/subjects.ts)
- * compute it in their kernels, on webgpu from exp, a sum and a division in float32: WGSL allows exp
- * an error of 3 + 2|x| ulp, and |x| ≤ 8 for logits in [-4, 4], so weights may be off by ~25 ulp
- * relative: {@link REFERENCE_FACTOR} = 64 covers that, the weighted sum, and a margin.
+ * Comparisons with the reference use the weights SPEC.md §5 lets the entry use
+ * (props/properties/oracle.ts `oracleWeights`): registry entries compute softmax in float64 on the
+ * host and round it to their precision, so their weights equal the oracle's exactly. The op's
+ * subjects (props/subjects.ts) compute it in their kernels, on webgpu from exp, a sum and a
+ * division in float32: WGSL allows exp an error of 3 + 2|x| ulp, and |x| ≤ 8 for logits in
+ * [-4, 4], so weights may be off by ~25 ulp relative: {@link REFERENCE_FACTOR} = 64 covers that,
+ * the weighted sum, and a margin.
  *
  * dLogits is a sum over all windows: s_r = Σ_windows value_r · dy. Summation of N terms in the
  * entry's precision may err by up to N·u·Σ|terms| (sequential order, worst case), so its bound
@@ -42,8 +45,7 @@
  *
  * @module
  */
-import { unitRoundoff } from "./generators.ts";
-import type { Precision } from "./generators.ts";
+import { type Precision, unitRoundoff } from "./precision.ts";
 
 /** Roundings allowed between an entry and the float64 reference (softmax in the entry's precision). */
 export const REFERENCE_FACTOR = 64;
@@ -114,4 +116,18 @@ export function subnormalDLogitsSlack(wj: number, dy: ArrayLike<number>): number
   let sum = 0;
   for (let i = 0; i < dy.length; i++) if (Number.isFinite(dy[i])) sum += Math.abs(dy[i]);
   return 2 * Math.abs(wj) * sum * 2 ** -126;
+}
+
+/**
+ * Smallest normal number per precision. The bounds above cover roundings of normal numbers only; a
+ * product or sum that falls below this in a port's precision (or a device that flushes subnormals
+ * to zero) may lose everything under it, so the conformance kit adds `4·UNDERFLOW·scale` to each
+ * bound. (Weights themselves are not an issue: the expected values are computed with the weights
+ * rounded to the port's precision, as SPEC §5 prescribes.)
+ */
+export const UNDERFLOW: Readonly<Record<Precision, number>> = { float32: 2 ** -126, float64: 2 ** -1022 };
+
+/** float64 rounding of a sum of n terms with absolute sum `abs`, computed in the harness itself. */
+export function harnessRounding(n: number, abs: number): number {
+  return (n + 2) * 2 ** -53 * abs;
 }

@@ -1,14 +1,15 @@
 /**
- * The `bind-limits` property (issue 10, class 7): shapes near the device's buffer limits. WebGPU
- * cannot lower a device's limits below their defaults, and real-size cases (128 MiB bindings) are
- * far too slow here, so the property lowers the limits instead: entries that can be planned
- * against stricter limits (`withBindingLimits`: wgsl, wgsl@tfjs) run each case at a
- * maxStorageBufferBindingSize drawn between 1/8 and 4 times the case's largest buffer (x, or the
- * dLogits partial sums: 16 bytes per 4 kept ranks per output window and channel, larger than x for
- * small channel counts) and at an offset alignment of the device's, 256 or 1024 bytes. So a case falls
- * into every regime: everything in one binding; x fitting while the partial sums do not (the
- * issue's [3000000, 3, 3, 1] gradient, in miniature); a batch split; a split of single images
- * along rows; chunks whose offsets are unaligned (staged); a window row past the limit.
+ * The `bind-limits` property (input class: auxiliary buffers past the binding limit): shapes
+ * near the device's buffer limits. WebGPU cannot lower a device's limits below their defaults,
+ * and real-size cases (128 MiB bindings) are far too slow here, so the property lowers the limits
+ * instead: entries that can be planned against stricter limits (`withBindingLimits`: wgsl,
+ * wgsl@tfjs) run each case at a maxStorageBufferBindingSize drawn between 1/8 and 4 times the
+ * case's largest buffer (x, or the dLogits partial sums: 16 bytes per 4 kept ranks per output
+ * window and channel, larger than x for small channel counts) and at an offset alignment of the
+ * device's, 256 or 1024 bytes. So a case falls into every regime: everything in one binding; x
+ * fitting while the partial sums do not (a [3000000, 3, 3, 1] gradient, in miniature); a batch
+ * split; a split of single images along rows; chunks whose offsets are unaligned (staged); a
+ * window row past the limit.
  *
  * It checks, per case:
  * - forward and gradient equal the float64 reference (tolerances as `vjp-ref`), or the entry
@@ -28,17 +29,17 @@
  * @module
  */
 import fc from "fast-check";
-import { outputShape, sizeOf } from "../src/spec.ts";
-import type { Implementation, Pair } from "../src/types.ts";
-import { SortPoolArgumentError } from "../src/validate.ts";
-import type { BindingLimits } from "../src/webgpu/chunks.ts";
-import type { WgslImplementation } from "../src/webgpu/implementation.ts";
-import { generalImageBytes, type SortPoolPlan } from "../src/webgpu/kernels.ts";
-import { createWgslImplementation } from "../src/webgpu/wgsl.ts";
-import { buildCase, type CaseParams, paramsArbitrary, type PropCase } from "./generators.ts";
-import { checkForwardAgainstReference, checkGradientAgainstReference, entryCase } from "./agreement.ts";
-import type { CheckContext, PropertyDefinition } from "./properties.ts";
-import { type Verdict, VerdictBuilder } from "./verdict.ts";
+import { outputShape, sizeOf } from "../../src/spec.ts";
+import type { Implementation, Pair } from "../../src/types.ts";
+import { SortPoolArgumentError } from "../../src/validate.ts";
+import type { BindingLimits } from "../../src/webgpu/chunks.ts";
+import type { WgslImplementation } from "../../src/webgpu/implementation.ts";
+import { generalImageBytes, type SortPoolPlan } from "../../src/webgpu/sort_pool_kernels.ts";
+import { createWgslImplementation } from "../../src/webgpu/wgsl.ts";
+import { buildCase, type CaseParams, paramsArbitrary, type PropCase } from "../generators.ts";
+import { checkForwardAgainstReference, checkGradientAgainstReference, entryCase } from "../agreement.ts";
+import type { CheckContext, PropertyDefinition } from "./definition.ts";
+import { type Verdict, VerdictBuilder } from "../verdict.ts";
 
 /** Largest batch the property draws (more images than the shared generators, for batch splits). */
 export const LIMITS_MAX_BATCH = 12;
@@ -238,7 +239,7 @@ export async function checkLimitsCase(entry: Implementation, c: LimitsCase): Pro
   return v.build();
 }
 
-/** The property (registered in props/properties.ts). */
+/** The property (listed in props/properties.ts). */
 export const limitsProperty: PropertyDefinition = {
   name: "bind-limits",
   title:
@@ -271,11 +272,12 @@ export function partialsOneShortPlan(plan: SortPoolPlan): SortPoolPlan {
 
 /**
  * Planted bug for {@link limitsProperty}: the wgsl host with its partial-sum scratch planned one
- * element short (the size arithmetic that issue 10's class 7 is about): the last work item's
- * partial sum is lost, so dLogits is silently wrong.
+ * element short (the size arithmetic of auxiliary buffers past the binding limit): the last work
+ * item's partial sum is lost, so dLogits is silently wrong.
  */
 export const partialsOneShort: WgslImplementation = createWgslImplementation({
   name: "partials-one-short",
-  description: "the wgsl host with its dLogits partial-sum scratch planned one element short (issue 10, class 7)",
+  description: "the wgsl host with its dLogits partial-sum scratch planned one element short (input class: auxiliary " +
+    "buffers past the binding limit)",
   mutatePlan: partialsOneShortPlan,
 });
