@@ -13,6 +13,7 @@ export default defineConfig({
       "bench/**/*.test.ts",
       "gate/**/*.test.ts",
       "conformance/**/*.test.ts",
+      "testkit/**/*.test.ts",
       "reproduce/**/*.test.ts",
       "build/**/*.test.ts",
       "web/**/*.test.ts",

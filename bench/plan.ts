@@ -8,7 +8,12 @@
 import type { Shape4 } from "../src/types.ts";
 import type { WindowOptions } from "../src/spec.ts";
 import { UsageError } from "../src/cli.ts";
-import type { PlanLevel } from "./run.ts";
+
+/** How much a run measures: `deno task bench` (default), `--quick`, `--full`, `--cross`. */
+export const PLAN_LEVELS = ["default", "quick", "full", "cross"] as const;
+
+/** One of {@link PLAN_LEVELS}. */
+export type PlanLevel = typeof PLAN_LEVELS[number];
 
 /** Device groups: subjects of one group are interleaved together and compared with each other. */
 export type Group = "webgpu" | "cpu";

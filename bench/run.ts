@@ -9,14 +9,10 @@
  */
 import type { BandwidthResult } from "./bandwidth.ts";
 import type { EnvironmentReport } from "./environment.ts";
-import type { PlannedShape } from "./plan.ts";
+import type { PlanLevel, PlannedShape } from "./plan.ts";
 import type { SuiteResult } from "./rows.ts";
 
-/** How much a run measures: `deno task bench` (default), `--quick`, `--full`, `--cross`. */
-export const PLAN_LEVELS = ["default", "quick", "full", "cross"] as const;
-
-/** One of {@link PLAN_LEVELS}. */
-export type PlanLevel = typeof PLAN_LEVELS[number];
+export { PLAN_LEVELS, type PlanLevel } from "./plan.ts";
 
 /** Everything a run produced. */
 export interface BenchRun {

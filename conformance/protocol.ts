@@ -28,10 +28,7 @@ import {
   conformanceRequestViolations,
   type SchemaViolation,
 } from "../schemas/validate.ts";
-import { decodeSpecialNumber, encodeNumber } from "../src/golden.ts";
-
-/** A number on the wire. */
-export type WireNumber = number | "NaN" | "Infinity" | "-Infinity" | "-0";
+import { encodeNumber } from "../testkit/mod.ts";
 
 /** The operation a request asks for. */
 export type Op = "forward" | "gradient";
@@ -90,40 +87,6 @@ export function requestSchemaViolations(request: unknown): SchemaViolation[] {
  */
 export function answerSchemaViolations(op: Op, body: unknown): SchemaViolation[] {
   return conformanceAnswerViolations(body, op);
-}
-
-/** Decodes one wire number; undefined when `v` is neither a number nor one of the four strings. */
-export const decodeWireNumber: (v: unknown) => number | undefined = decodeSpecialNumber;
-
-/** A decoded array field, or a description of what was wrong with it. */
-export type DecodedArray = { ok: true; values: Float64Array } | { ok: false; problem: string };
-
-/** Decodes an array of wire numbers, naming the first element that is not one. */
-export function decodeWireArray(v: unknown): DecodedArray {
-  if (!Array.isArray(v)) return { ok: false, problem: `not an array (${briefJson(v)})` };
-  const out = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const d = decodeWireNumber(v[i]);
-    if (d === undefined) {
-      return {
-        ok: false,
-        problem: `element ${i} is ${briefJson(v[i])}: expected a JSON number or "NaN", "Infinity", "-Infinity", "-0"`,
-      };
-    }
-    out[i] = d;
-  }
-  return { ok: true, values: out };
-}
-
-/** A short JSON rendering of any value for messages (at most ~80 characters). */
-export function briefJson(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Precision } from "../props/generators.ts";
+import type { Precision } from "../testkit/mod.ts";
 import { UsageError } from "../src/cli.ts";
 import { allCases, CATEGORIES, type ConformanceCase, type Needs } from "./cases.ts";
 import { schemaPath } from "../schemas/validate.ts";

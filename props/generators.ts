@@ -82,8 +82,3 @@ export {
   unitDirection,
 } from "./generators/finite_differences.ts";
 export { prng } from "./generators/random.ts";
-/**
- * Re-exported for modules outside props/ that still import it from here (conformance/run.ts);
- * its home is testkit/precision.ts.
- */
-export type { Precision } from "../testkit/mod.ts";

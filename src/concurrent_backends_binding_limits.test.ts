@@ -13,7 +13,7 @@
  *   path surface as errors, never as values.
  */
 import { describe, expect, test } from "vitest";
-import { traceKernels } from "../props/concurrency.ts";
+import { traceKernels } from "../props/properties.ts";
 import { caseOptions, sortPool2dWithKernels } from "./op.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
 import { implementation, implementations } from "./registry.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 import { formatViolation, goldenVectorsViolations, schemaPath, type SchemaViolation } from "../schemas/validate.ts";
+import { decodeNumber as decodeEncodedNumber, type EncodedNumber, encodeNumber } from "../testkit/number_encoding.ts";
 import { defineCli, type ParsedCli, runCli } from "./cli.ts";
 import { mulberry32 } from "./random.ts";
 import { referenceForward, referenceGradient } from "./reference.ts";
@@ -18,7 +19,7 @@ import type { FloatArray, Padding, Pair, Shape4, SortPoolCase } from "./types.ts
 export const GOLDEN_URL: URL = new URL("../vectors/sort_pool2d.json", import.meta.url);
 
 /** A number as stored in the file: JSON numbers, or a string for values JSON cannot hold. */
-export type EncodedNumber = number | "NaN" | "Infinity" | "-Infinity" | "-0";
+export type { EncodedNumber };
 
 /**
  * One case as stored in the file. `poolSize` and `strides` are present only on cases whose window
@@ -90,34 +91,9 @@ export const GOLDEN_SCHEMA = {
     "the windows that keep it, in output order, starting from the first term (SPEC.md §5)",
 } as const;
 
-/** Encodes a number for the file. */
-export function encodeNumber(v: number): EncodedNumber {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "Infinity";
-  if (v === -Infinity) return "-Infinity";
-  if (Object.is(v, -0)) return "-0";
-  return v;
-}
-
-/** Decodes a number in the file's encoding: a JSON number or one of the four strings; undefined otherwise. */
-export function decodeSpecialNumber(v: unknown): number | undefined {
-  if (typeof v === "number") return v;
-  switch (v) {
-    case "NaN":
-      return NaN;
-    case "Infinity":
-      return Infinity;
-    case "-Infinity":
-      return -Infinity;
-    case "-0":
-      return -0;
-  }
-  return undefined;
-}
-
 /** Decodes a number from the file; throws on anything else. */
 export function decodeNumber(v: unknown): number {
-  const n = decodeSpecialNumber(v);
+  const n = decodeEncodedNumber(v);
   if (n !== undefined) return n;
   throw new Error(
     `golden vectors: expected a number or "NaN"/"Infinity"/"-Infinity"/"-0", received ${JSON.stringify(v)}`,

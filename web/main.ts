@@ -233,7 +233,7 @@ const results: PageResults = {
     casesPerClass: perClass,
     precision: "float32",
     tolerances: "the conformance kit's (conformance/compare.ts): the float64 reference run with the float32-rounded " +
-      "weights, within props/tolerance.ts's float32 bounds; NaN meets NaN, ±Infinity exactly, zero signs as " +
+      "weights, within testkit/tolerance.ts's float32 bounds; NaN meets NaN, ±Infinity exactly, zero signs as " +
       "SPEC §5 fixes them; k = 1's y bitwise",
     results: [],
   },

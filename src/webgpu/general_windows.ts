@@ -54,7 +54,7 @@ function generalRequest(shape: Shape4, k: number, geometry: PoolGeometry, perCha
  * 2, shared logits). SortPoolKernels refuses a general case, with a SortPoolArgumentError naming
  * x, exactly when this exceeds maxStorageBufferBindingSize (or x or y exceeds maxBufferSize, or
  * the k·C-float weights table the binding limit): general calls are split along the batch only.
- * For checks that predict the refusal (props/limits.ts).
+ * For checks that predict the refusal (props/properties/limits.ts).
  *
  * @param window poolSize, strides and logits length of a validated case (absent: the defaults).
  */

@@ -39,7 +39,7 @@ export interface WgslImplementation extends Implementation {
   /**
    * This entry planned against stricter limits (a lower maxStorageBufferBindingSize or
    * maxBufferSize, a larger minStorageBufferOffsetAlignment): the same device, kernels and queue,
-   * so small cases exercise the split of calls past the limits (tests, props/limits.ts). WebGPU
+   * so small cases exercise the split of calls past the limits (tests, props/properties/limits.ts). WebGPU
    * cannot lower a device's limits below its defaults, so this is how a smaller device is
    * emulated. Its `dispose` does nothing (the entry owns the device).
    */

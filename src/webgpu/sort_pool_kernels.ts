@@ -94,7 +94,7 @@ export interface KernelOptions {
    */
   readonly limits?: Partial<BindingLimits>;
   /**
-   * Rewrites every plan before it is used. Negative controls only (props/limits.ts plants a
+   * Rewrites every plan before it is used. Negative controls only (props/properties/limits.ts plants a
    * partial-sum buffer one element short this way); never set in production code.
    */
   readonly mutatePlan?: (plan: SortPoolPlan) => SortPoolPlan;

@@ -198,7 +198,7 @@ let callLimits: Partial<BindingLimits> | undefined;
 /**
  * Runs `body` (synchronous: tfjs runs kernels synchronously inside an op call) with every
  * SortPool2d / SortPool2dGrad kernel it triggers planned against stricter `limits` than the
- * device's, as `wgsl@tfjs`'s `withBindingLimits` variant does (tests, props/limits.ts).
+ * device's, as `wgsl@tfjs`'s `withBindingLimits` variant does (tests, props/properties/limits.ts).
  */
 export function withCallLimits<T>(limits: Partial<BindingLimits>, body: () => T): T {
   const outer = callLimits;
