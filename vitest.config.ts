@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { ensureRuntimeDir } from "./src/runtime_dir.ts";
+import { ensureRuntimeDir } from "./harness/runtime_dir.ts";
 
 // Test files request WebGPU adapters: give the test processes (they inherit it) a private XDG_RUNTIME_DIR
 // when none is set, or lavapipe prints "XDG_RUNTIME_DIR is invalid" on every request.
@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     include: [
       "src/**/*.test.ts",
+      "harness/**/*.test.ts",
+      "vectors/**/*.test.ts",
       "props/**/*.test.ts",
       "bench/**/*.test.ts",
       "gate/**/*.test.ts",

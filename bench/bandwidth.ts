@@ -9,20 +9,20 @@
  * not the other, and additive stalls drag every ratio towards 1. Two full runs read 87-128 % and
  * 64-74 % that way. Here:
  * - each (entry, k) is paired with a copy-kernel call of its own, and the pair runs back to back
- *   in every round (a `group` in src/measure/rounds.ts, order alternating), pairs rotating;
+ *   in every round (a `group` in harness/measure/rounds.ts, order alternating), pairs rotating;
  * - a sample is the fastest of `repetitions` calls on each clock (contention only adds time);
- * - the ratio is src/measure/stats.ts `pairedRatio` (median of per-round ratios, seeded bootstrap
+ * - the ratio is harness/measure/stats.ts `pairedRatio` (median of per-round ratios, seeded bootstrap
  *   95% interval) on every clock: GPU timestamps, process CPU time and wall time;
- * - the headline clock is process CPU time on a CPU adapter (src/measure/clocks.ts `isCpuAdapter`:
+ * - the headline clock is process CPU time on a CPU adapter (harness/measure/clocks.ts `isCpuAdapter`:
  *   llvmpipe, lavapipe): its "GPU" is a thread pool inside this process, so the CPU time a call
  *   uses is its device work, and other processes' load does not enter it (it includes the call's
  *   host work, about 0.2-0.5 ms against 5-10 ms of kernel). On a real GPU it is GPU timestamps.
  *
  * @module
  */
-import type { DeviceClock, Readings } from "../src/measure/clocks.ts";
-import { localTask, runRounds, type TaskTiming, type TimedTask } from "../src/measure/rounds.ts";
-import { median, pairedRatio } from "../src/measure/stats.ts";
+import type { DeviceClock, Readings } from "../harness/measure/clocks.ts";
+import { localTask, runRounds, type TaskTiming, type TimedTask } from "../harness/measure/rounds.ts";
+import { median, pairedRatio } from "../harness/measure/stats.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { unsupportedReason } from "../src/registry.ts";
 import { sizeOf } from "../src/spec.ts";
@@ -142,7 +142,7 @@ export function headlineClock(cpuAdapter: boolean, gpuTimestamps: boolean): { cl
 
 /**
  * The row of one (entry, k) from the timings of its task and its copy task: per clock, the
- * percentage 100 x copy / entry of every round that timed both (src/measure/stats.ts
+ * percentage 100 x copy / entry of every round that timed both (harness/measure/stats.ts
  * `pairedRatio`). A clock is left out when some sample has no reading on it.
  */
 export function bandwidthRow(entry: string, k: number, own: TaskTiming, copy: TaskTiming): BandwidthRow {
@@ -208,7 +208,7 @@ export interface BandwidthContext {
   readonly prepareCopy: (shape: Shape4) => Promise<CopyBench>;
   /** GPU-timestamp clock, when in use. */
   readonly clock?: DeviceClock;
-  /** Whether the adapter is a CPU emulation (src/measure/clocks.ts `isCpuAdapter`). */
+  /** Whether the adapter is a CPU emulation (harness/measure/clocks.ts `isCpuAdapter`). */
   readonly cpuAdapter: boolean;
   /** Set when the suite cannot run (no adapter). */
   readonly unavailable?: string;

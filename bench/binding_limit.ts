@@ -13,7 +13,7 @@
  * forward + backward (the gradient: dx and dLogits). All points are prepared first and timed in
  * interleaved rounds (every point once per round, after one warm-up round), so load that comes
  * and goes on a shared machine hits every size alike; each figure is the median over the rounds.
- * Two clocks (src/measure/clocks.ts): process CPU time, the primary one on CPU-emulated adapters
+ * Two clocks (harness/measure/clocks.ts): process CPU time, the primary one on CPU-emulated adapters
  * (llvmpipe and lavapipe run the "GPU" as threads of this process, so other processes' load barely
  * moves it), and wall time. "ms/MB" divides by the MB of x; "vs linear" divides the time by the
  * straight line fitted to the points at or below the limit (1 = linear growth continued past the
@@ -23,9 +23,9 @@
  *
  * @module
  */
-import { defineCli, intFlag, listFlag, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
-import { timeCall } from "../src/measure/clocks.ts";
-import { median } from "../src/measure/stats.ts";
+import { defineCli, intFlag, listFlag, type ParsedCli, runCli, UsageError } from "../harness/cli.ts";
+import { timeCall } from "../harness/measure/clocks.ts";
+import { median } from "../harness/measure/stats.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { implementation } from "../src/registry.ts";
 import { outputShape } from "../src/spec.ts";

@@ -6,7 +6,7 @@
  * times by another's, since the engines ran at different times on a shared machine.
  *
  * Per run, gated entry, shape and k: forward and forward+backward time / tf.maxPool of the same
- * engine (median of per-round ratios with its bootstrap 95% interval, src/measure/stats.ts
+ * engine (median of per-round ratios with its bootstrap 95% interval, harness/measure/stats.ts
  * `pairedRatio`, on the run's headline clock, bench/run_clock.ts: process CPU time on a CPU
  * adapter, GPU timestamps on a GPU), PASS/FAIL against the kernel targets (forward <= 0.5x,
  * forward+backward <= 1.0x), and percent of the copy kernel's bandwidth, both passes. The table
@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { BenchPass } from "../src/measure/passes.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
 import type { BandwidthClock } from "./bandwidth.ts";
 import { engineName, runLabel, runSlug } from "./environment.ts";
 import { maxPoolName, type ResultRow, type RowRatio } from "./rows.ts";

@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { defineCli, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
-import { median, medianAbsoluteDeviation } from "../src/measure/stats.ts";
+import { defineCli, type ParsedCli, runCli, UsageError } from "../harness/cli.ts";
+import { median, medianAbsoluteDeviation } from "../harness/measure/stats.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { implementations } from "../src/registry.ts";
 import { sizeOf } from "../src/spec.ts";

@@ -46,7 +46,7 @@ export interface EnvironmentReport {
    * (llvmpipe), so reports add it as "requested" next to the adapter line to tell the two apart.
    */
   readonly denoWebgpuBackend: string;
-  /** XDG_RUNTIME_DIR used (src/runtime_dir.ts sets a private one when unset, as lavapipe needs one). */
+  /** XDG_RUNTIME_DIR used (harness/runtime_dir.ts sets a private one when unset, as lavapipe needs one). */
   readonly xdgRuntimeDir: string;
   /** Deno, V8 and TypeScript versions. */
   readonly deno: Record<string, string>;

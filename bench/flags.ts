@@ -1,10 +1,10 @@
 /**
- * The command line of `deno task bench` (src/cli.ts convention: strict node:util parseArgs,
+ * The command line of `deno task bench` (harness/cli.ts convention: strict node:util parseArgs,
  * `--help`, UsageError naming the flag). Pure parsing; no defaults that depend on the machine.
  *
  * @module
  */
-import { defineCli, type FlagValues, listFlag, UsageError } from "../src/cli.ts";
+import { defineCli, type FlagValues, listFlag, UsageError } from "../harness/cli.ts";
 import { POOL_RANGES } from "../src/spec.ts";
 
 /** The flags of `deno task bench`. */

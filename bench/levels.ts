@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsageError } from "../src/cli.ts";
+import { UsageError } from "../harness/cli.ts";
 import type { BenchFlags } from "./flags.ts";
 import type { PlanLevel } from "./run.ts";
 import { type AnySuite, selectedSuites, SUITES } from "./suites.ts";

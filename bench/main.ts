@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { type ParsedCli, runCli, UsageError } from "../src/cli.ts";
-import { type DeviceClock, gpuTimestampClock, isCpuAdapter, processCpuMs } from "../src/measure/clocks.ts";
+import { type ParsedCli, runCli, UsageError } from "../harness/cli.ts";
+import { type DeviceClock, gpuTimestampClock, isCpuAdapter, processCpuMs } from "../harness/measure/clocks.ts";
 import { implementations } from "../src/registry.ts";
 import { useBackend } from "../src/tfjs/runtime.ts";
 import { renderCharts } from "./charts.ts";

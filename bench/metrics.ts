@@ -14,7 +14,7 @@
  */
 import { outputShape, sizeOf, type WindowOptions } from "../src/spec.ts";
 import type { Padding, Shape4 } from "../src/types.ts";
-import type { BenchPass } from "../src/measure/passes.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
 
 /** Bytes per element (float32). */
 export const BYTES_PER_ELEMENT = 4;

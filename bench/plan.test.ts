@@ -4,7 +4,7 @@
  * selection, the call-time prediction and the bytes formula.
  */
 import { describe, expect, test } from "vitest";
-import { parseCli } from "../src/cli.ts";
+import { parseCli } from "../harness/cli.ts";
 import { BENCH_CLI, benchFlags, engineSpecSlug, parseEngineSpec } from "./flags.ts";
 import { planLevel, planLines, planRun } from "./levels.ts";
 import { bytesMoved, throughput } from "./metrics.ts";

@@ -7,7 +7,7 @@
  */
 import type { Shape4 } from "../src/types.ts";
 import type { WindowOptions } from "../src/spec.ts";
-import { UsageError } from "../src/cli.ts";
+import { UsageError } from "../harness/cli.ts";
 
 /** How much a run measures: `deno task bench` (default), `--quick`, `--full`, `--cross`. */
 export const PLAN_LEVELS = ["default", "quick", "full", "cross"] as const;
@@ -18,7 +18,7 @@ export type PlanLevel = typeof PLAN_LEVELS[number];
 /** Device groups: subjects of one group are interleaved together and compared with each other. */
 export type Group = "webgpu" | "cpu";
 
-/** Sample budget of one suite (see src/measure/rounds.ts `RoundOptions` for the meaning of each knob). */
+/** Sample budget of one suite (see harness/measure/rounds.ts `RoundOptions` for the meaning of each knob). */
 export interface SuitePolicy {
   readonly samples: number;
   readonly minSamples: number;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Group } from "./plan.ts";
-import type { BenchPass } from "../src/measure/passes.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
 
 interface Seen {
   readonly k: number | null;

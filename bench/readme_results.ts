@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { defineCli, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
+import { defineCli, type ParsedCli, runCli, UsageError } from "../harness/cli.ts";
 import { runLabel, runSlug } from "./environment.ts";
 import { durationText, queueRoundTripText, suiteSections } from "./report.ts";
 import type { BenchRun } from "./run.ts";

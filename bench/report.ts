@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { median } from "../src/measure/stats.ts";
+import { median } from "../harness/measure/stats.ts";
 import type { ChartSpec } from "./charts.ts";
 import { runLabel, runSlug } from "./environment.ts";
 import { formatMs, formatRatio } from "./format.ts";
@@ -58,7 +58,7 @@ export function commonMethod(clockInUse: boolean, clockNote: string): Record<str
   return {
     timer: clockInUse
       ? "WebGPU rows: GPU time = sum over the call's compute passes of (end - begin) from timestamp-query writes " +
-        "that src/measure/gpu_timestamps.ts injects into every compute pass (BenchHandle hides its encoders); " +
+        "that harness/measure/gpu_timestamps.ts injects into every compute pass (BenchHandle hides its encoders); " +
         "copies and gaps between passes are not counted. Every row also records wall clock (performance.now() " +
         "around one awaited call, which resolves only after onSubmittedWorkDone or a readback) and process CPU " +
         "time. CPU rows: wall clock."
@@ -66,9 +66,9 @@ export function commonMethod(clockInUse: boolean, clockNote: string): Record<str
         `onSubmittedWorkDone or a readback); timestamp-query not used: ${clockNote}`,
     interleaving: "one suite per (shape, device group): every handle (all k, both passes) is prepared first, then " +
       "each round calls every unfinished task once, in an order rotated by one place per round " +
-      "(src/measure/rounds.ts, shared with the speed gate)",
+      "(harness/measure/rounds.ts, shared with the speed gate)",
     ratios: "x maxPool and % of copy bandwidth are per-round ratios (this row's call and the reference's call of the " +
-      "same round), summarised by their median with a seeded bootstrap 95% interval (src/measure/stats.ts " +
+      "same round), summarised by their median with a seeded bootstrap 95% interval (harness/measure/stats.ts " +
       "pairedRatio, the gate's definition); the table columns on the best clock both rows have, the kernel " +
       "targets on the run's headline clock (process CPU time on a CPU adapter, GPU timestamps on a GPU)",
     "warm-up": "untimed and interleaved: 2 calls per task (the first pays shader compilation and first-use " +

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BenchPass } from "../src/measure/passes.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
 import { escapeCell, formatMs, formatRatio, formatSi } from "./format.ts";
 import type { Group } from "./plan.ts";
 import type { ResultRow, SuiteResult } from "./rows.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { BenchPass } from "../src/measure/passes.ts";
-import { pairedRatio, type SampleSummary } from "../src/measure/stats.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
+import { pairedRatio, type SampleSummary } from "../harness/measure/stats.ts";
 import type { WindowOptions } from "../src/spec.ts";
 import type { BenchHandle, Padding, Shape4 } from "../src/types.ts";
 import type { Group, SuitePolicy } from "./plan.ts";
@@ -35,7 +35,7 @@ export type Timer = "gpu-timestamps" | "wall-clock";
 /**
  * A ratio between two rows of a suite: the median of their per-round ratios, its MAD and seeded
  * bootstrap 95% interval, over the `n` rounds that timed both, on `timer`
- * (src/measure/stats.ts `pairedRatio`, the same definition the gate uses).
+ * (harness/measure/stats.ts `pairedRatio`, the same definition the gate uses).
  */
 export interface RowRatio {
   readonly median: number;

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { isCpuAdapter } from "../src/measure/clocks.ts";
-import { pairedRatio } from "../src/measure/stats.ts";
+import { isCpuAdapter } from "../harness/measure/clocks.ts";
+import { pairedRatio } from "../harness/measure/stats.ts";
 import { type BandwidthClock, headlineClock } from "./bandwidth.ts";
 import type { ResultRow } from "./rows.ts";
 import type { SavedRun } from "./run.ts";

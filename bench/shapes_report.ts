@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BenchPass } from "../src/measure/passes.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
 import { type ChartSpec, throughputChartSpec, type ThroughputPoint } from "./charts.ts";
 import { crossEngine } from "./cross_engine.ts";
 import { crossEngineChartSpec, crossEngineMarkdown } from "./cross_engine_report.ts";

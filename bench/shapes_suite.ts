@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
+import { BENCH_PASSES, type BenchPass } from "../harness/measure/passes.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { implementations } from "../src/registry.ts";
 import { sizeOf } from "../src/spec.ts";

@@ -1,15 +1,15 @@
 /**
  * One benchmark suite: every subject of one device group on one shape, all k values, both
- * passes, interleaved in a single `runRounds` call (src/measure/rounds.ts); then the tensor-count
+ * passes, interleaved in a single `runRounds` call (harness/measure/rounds.ts); then the tensor-count
  * check and the derived figures (throughput, per-round ratio to tf.maxPool, percent of the copy
  * kernel's bandwidth).
  *
  * @module
  */
-import type { DeviceClock } from "../src/measure/clocks.ts";
-import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
-import { localTask, runRounds, summaryOn, type TaskTiming, type TimedTask } from "../src/measure/rounds.ts";
-import type { SampleSummary } from "../src/measure/stats.ts";
+import type { DeviceClock } from "../harness/measure/clocks.ts";
+import { BENCH_PASSES, type BenchPass } from "../harness/measure/passes.ts";
+import { localTask, runRounds, summaryOn, type TaskTiming, type TimedTask } from "../harness/measure/rounds.ts";
+import type { SampleSummary } from "../harness/measure/stats.ts";
 import { tf } from "../src/tfjs/runtime.ts";
 import type { BenchHandle, Padding } from "../src/types.ts";
 import { bytesMoved, inputElements, throughput } from "./metrics.ts";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { DeviceClock } from "../src/measure/clocks.ts";
+import type { DeviceClock } from "../harness/measure/clocks.ts";
 import type { ChartSpec } from "./charts.ts";
 import type { BenchFlags } from "./flags.ts";
 import type { CallTimeHistory } from "./predict.ts";
@@ -25,7 +25,7 @@ export interface SuiteRunContext {
   /** GPU-timestamp clock, when in use (absent: wall clock only, for `clockNote`). */
   readonly clock?: DeviceClock;
   readonly clockNote: string;
-  /** Whether the adapter is a CPU emulation (src/measure/clocks.ts `isCpuAdapter`). */
+  /** Whether the adapter is a CPU emulation (harness/measure/clocks.ts `isCpuAdapter`). */
   readonly cpuAdapter: boolean;
   /** Call times seen so far in the run, shared by the suites (slow tasks are skipped by prediction). */
   readonly history: CallTimeHistory;

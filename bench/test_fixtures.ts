@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TaskTiming } from "../src/measure/rounds.ts";
+import type { TaskTiming } from "../harness/measure/rounds.ts";
 import type { Implementation } from "../src/types.ts";
 import { type BandwidthResult, headlineClock } from "./bandwidth.ts";
 import type { EnvironmentReport } from "./environment.ts";

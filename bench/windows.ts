@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
+import { BENCH_PASSES, type BenchPass } from "../harness/measure/passes.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { unsupportedReason } from "../src/registry.ts";
 import { sizeOf, type WindowOptions } from "../src/spec.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 import fc from "fast-check";
-import { goldenInput, loadGoldenCases } from "../src/golden.ts";
+import { goldenInput, loadGoldenCases } from "../vectors/golden.ts";
 import { mulberry32 } from "../src/random.ts";
 import { outputShape, poolGeometry, sizeOf } from "../src/spec.ts";
 import type { Padding, Pair, Shape4 } from "../src/types.ts";

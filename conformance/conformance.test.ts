@@ -10,7 +10,7 @@
  * conformance/main.ts` as a user would.
  */
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../src/cli.ts";
+import { UsageError } from "../harness/cli.ts";
 import { type KitOptions, type KitReport, matchesFilter, runKit } from "./run.ts";
 import { livePortCount } from "./port.ts";
 import {

@@ -23,7 +23,7 @@ import {
   listFlag,
   runCli,
   UsageError,
-} from "../src/cli.ts";
+} from "../harness/cli.ts";
 import { DEFAULT_CASES_PER_CLASS, DEFAULT_SEED } from "./cases.ts";
 import { killAllPorts, PortStartError } from "./port.ts";
 import { runKit } from "./run.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Precision } from "../testkit/mod.ts";
-import { UsageError } from "../src/cli.ts";
+import { UsageError } from "../harness/cli.ts";
 import { allCases, CATEGORIES, type ConformanceCase, type Needs } from "./cases.ts";
 import { schemaPath } from "../schemas/validate.ts";
 import { checkAnswer, type Expected, expectedFor, type Problem, reverseGroups, type WeightsOrder } from "./compare.ts";

@@ -6,7 +6,7 @@
  * expected and what was received, while the run goes on.
  */
 import { describe, expect, it } from "vitest";
-import { type SchemaName, SCHEMAS, strictAjv } from "../schemas/validate.ts";
+import { SCHEMAS, strictAjv } from "../schemas/validate.ts";
 import { allCases, DEFAULT_SEED } from "./cases.ts";
 import { expectedFor } from "./compare.ts";
 import { answerSchemaViolations, encodeRequest, requestSchemaViolations } from "./protocol.ts";

@@ -1,16 +1,16 @@
 /**
  * The gate's measurement: the same entries of two or more trees, each tree in its own worker
- * process, timed in interleaved rounds (src/measure/rounds.ts) on the same workload. Per round
+ * process, timed in interleaved rounds (harness/measure/rounds.ts) on the same workload. Per round
  * every entry's calls in the base tree and in each candidate tree run back to back, in an order
- * that alternates from round to round; the per-round ratio candidate / base (src/measure/stats.ts
+ * that alternates from round to round; the per-round ratio candidate / base (harness/measure/stats.ts
  * `pairedRatio`) is what the gate judges.
  *
  * @module
  */
-import type { ClockName } from "../src/measure/clocks.ts";
-import { BENCH_PASSES, type BenchPass, passLabel } from "../src/measure/passes.ts";
-import { onClock, runRounds, type TaskTiming, type TimedTask } from "../src/measure/rounds.ts";
-import { median, pairedRatio, type RatioSummary } from "../src/measure/stats.ts";
+import type { ClockName } from "../harness/measure/clocks.ts";
+import { BENCH_PASSES, type BenchPass, passLabel } from "../harness/measure/passes.ts";
+import { onClock, runRounds, type TaskTiming, type TimedTask } from "../harness/measure/rounds.ts";
+import { median, pairedRatio, type RatioSummary } from "../harness/measure/stats.ts";
 import { gateCaseSpec, type GateWorkload } from "./workload.ts";
 import type { GateWorker } from "./workers.ts";
 

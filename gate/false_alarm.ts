@@ -16,7 +16,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { choiceFlag, defineCli, intFlag, type ParsedCli, runCli, UsageError } from "../src/cli.ts";
+import { choiceFlag, defineCli, intFlag, type ParsedCli, runCli, UsageError } from "../harness/cli.ts";
 
 /** The command line of this script. */
 export const FALSE_ALARM_CLI = defineCli({

@@ -4,7 +4,7 @@
  * The self-test, which times real slowed kernels, is in gate/selftest.test.ts.
  */
 import { describe, expect, test } from "vitest";
-import { parseCli, UsageError } from "../src/cli.ts";
+import { parseCli, UsageError } from "../harness/cli.ts";
 import type { Comparison } from "./ab.ts";
 import { BaseError, isShallow, materializeCommit, resolveBase } from "./base.ts";
 import { confirmRegressions } from "./confirm.ts";
@@ -28,7 +28,7 @@ import { formatSummary, type GateReport, reportJson, SCREEN_WIDTH } from "./repo
 import { type Check, evaluate, judge } from "./verdict.ts";
 import { caseFromSpec, GATE_WORKLOAD, gateCaseSpec, SMALL_WORKLOAD } from "./workload.ts";
 import { isDefaultWindow, poolGeometry } from "../src/spec.ts";
-import { BENCH_PASSES } from "../src/measure/passes.ts";
+import { BENCH_PASSES } from "../harness/measure/passes.ts";
 import { GATE_ROOT, GateWorker, type WorkerHello } from "./workers.ts";
 
 const interval = (median: number, low: number, high: number) => ({ median, low, high });

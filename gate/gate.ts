@@ -25,10 +25,10 @@ import {
   type ParsedCli,
   runCli,
   UsageError,
-} from "../src/cli.ts";
-import { isCpuAdapter } from "../src/measure/clocks.ts";
-import { BENCH_PASSES, passLabel } from "../src/measure/passes.ts";
-import { DEFAULT_SEED } from "../src/measure/stats.ts";
+} from "../harness/cli.ts";
+import { isCpuAdapter } from "../harness/measure/clocks.ts";
+import { BENCH_PASSES, passLabel } from "../harness/measure/passes.ts";
+import { DEFAULT_SEED } from "../harness/measure/stats.ts";
 import { type ABMeasurement, type GateClock, measureAB, type Pair } from "./ab.ts";
 import { BASE_ENV, BaseError, materializeCommit, resolveBase } from "./base.ts";
 import { confirmRegressions } from "./confirm.ts";
@@ -199,7 +199,7 @@ export function gateOptions(values: FlagValues): GateOptions {
   };
 }
 
-/** Whether an adapter is a CPU emulation of a GPU (src/measure/clocks.ts, shared with the benchmarks). */
+/** Whether an adapter is a CPU emulation of a GPU (harness/measure/clocks.ts, shared with the benchmarks). */
 export { isCpuAdapter };
 
 /** The clock `auto` resolves to: CPU time on a CPU-emulated adapter, wall time on a real GPU. */

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { Readings } from "../src/measure/clocks.ts";
-import type { BenchPass } from "../src/measure/passes.ts";
+import type { Readings } from "../harness/measure/clocks.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
 import type { CaseSpec } from "./workload.ts";
 
 /** Prefix of every protocol line on a worker's stdout. */

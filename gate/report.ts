@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { passLabel } from "../src/measure/passes.ts";
+import { passLabel } from "../harness/measure/passes.ts";
 import type { GateClock } from "./ab.ts";
 import type { Check } from "./verdict.ts";
 import { describeWorkload, type GateWorkload } from "./workload.ts";

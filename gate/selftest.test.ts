@@ -4,7 +4,7 @@
  * must catch both slowed trees and pass the unmodified control.
  */
 import { describe, expect, test } from "vitest";
-import { parseCli } from "../src/cli.ts";
+import { parseCli } from "../harness/cli.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { type KernelSources, kernelSources } from "../src/webgpu/shaders.ts";
 import { createWgslImplementation } from "../src/webgpu/wgsl.ts";

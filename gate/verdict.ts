@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { BenchPass } from "../src/measure/passes.ts";
-import type { MedianInterval } from "../src/measure/stats.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
+import type { MedianInterval } from "../harness/measure/stats.ts";
 import type { ABMeasurement, Comparison } from "./ab.ts";
 
 /**

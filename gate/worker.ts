@@ -1,7 +1,7 @@
 /**
  * A gate worker: loads one tree's registry (`<tree>/src/registry.ts`) in a process of its own and
  * times its entries' bench handles when the gate (gate/gate.ts) asks, one sample at a time, with the
- * measurement core of the tree the gate runs from (src/measure/). Started by gate/workers.ts; the
+ * measurement core of the tree the gate runs from (harness/measure/). Started by gate/workers.ts; the
  * protocol is in gate/protocol.ts.
  *
  *   deno run -A --config <gate tree>/deno.json gate/worker.ts --tree DIR
@@ -14,8 +14,8 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { defineCli, runCli, UsageError } from "../src/cli.ts";
-import { timeCall } from "../src/measure/clocks.ts";
+import { defineCli, runCli, UsageError } from "../harness/cli.ts";
+import { timeCall } from "../harness/measure/clocks.ts";
 import type { BenchHandle, Implementation } from "../src/types.ts";
 import { describeAdapter, engineInfo } from "../src/webgpu/engine.ts";
 import { type EntryInfo, type Hello, LINE_MARK, readLines, type Reply, type Request, writeAll } from "./protocol.ts";

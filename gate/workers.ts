@@ -5,7 +5,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import type { Readings } from "../src/measure/clocks.ts";
+import type { Readings } from "../harness/measure/clocks.ts";
 import type { EngineInfo } from "../src/webgpu/engine.ts";
 import { type Hello, LINE_MARK, readLines, type Reply, type Request, type WorkerLine, writeAll } from "./protocol.ts";
 

@@ -6,7 +6,7 @@
 import { uniformFloat32 } from "../src/random.ts";
 import { sizeOf } from "../src/spec.ts";
 import type { Padding, Shape4, SortPoolCase } from "../src/types.ts";
-import type { BenchPass } from "../src/measure/passes.ts";
+import type { BenchPass } from "../harness/measure/passes.ts";
 
 /** One timed problem per pass plus how long to time it. */
 export interface GateWorkload {
@@ -20,7 +20,7 @@ export interface GateWorkload {
   readonly padding: Padding;
   /** Interleaved rounds per pass; each round gives one ratio per check. */
   readonly rounds: number;
-  /** Calls per sample; the sample is the fastest on each clock (src/measure/clocks.ts). */
+  /** Calls per sample; the sample is the fastest on each clock (harness/measure/clocks.ts). */
   readonly repetitions: number;
   /** Untimed calls per participant before the rounds (compilation, first allocations). */
   readonly warmup: number;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { referenceImplementation } from "../src/reference.ts";
 import type { Implementation } from "../src/types.ts";
-import { helpText } from "../src/cli.ts";
+import { helpText } from "../harness/cli.ts";
 import { CHECK_GRADS_CLI, checkGrads, parseArgs, plantedVerdicts, type Progress, UsageError } from "./check_grads.ts";
 import { plantedEntries } from "./planted.ts";
 import { properties } from "./properties.ts";

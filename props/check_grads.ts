@@ -16,9 +16,9 @@
  *
  * @module
  */
-import { chooseEngine, defineCli, helpText, intFlag, parseCli, UsageError } from "../src/cli.ts";
+import { chooseEngine, defineCli, helpText, intFlag, parseCli, UsageError } from "../harness/cli.ts";
 import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts";
-import { ensureRuntimeDir } from "../src/runtime_dir.ts";
+import { ensureRuntimeDir } from "../harness/runtime_dir.ts";
 import type { Implementation } from "../src/types.ts";
 
 export { UsageError };
@@ -58,7 +58,7 @@ export interface CheckGradsOptions {
   help: boolean;
 }
 
-/** The command line of check-grads (src/cli.ts convention). */
+/** The command line of check-grads (harness/cli.ts convention). */
 export const CHECK_GRADS_CLI = defineCli({
   command: "deno task check-grads",
   summary: "Property-based gradient and agreement checks of every registry entry (or, with --planted, of the " +
@@ -100,7 +100,7 @@ export const CHECK_GRADS_CLI = defineCli({
   epilog: "exit status: 0 all checks pass, 1 a failure (or an uncaught planted bug), 2 usage error",
 });
 
-/** Parses `args` (Deno.args) strictly; throws UsageError (src/cli.ts) naming the flag. */
+/** Parses `args` (Deno.args) strictly; throws UsageError (harness/cli.ts) naming the flag. */
 export function parseArgs(args: readonly string[]): CheckGradsOptions {
   const { values, help } = parseCli(CHECK_GRADS_CLI, args);
   const given = (name: string) => typeof values[name] === "string";

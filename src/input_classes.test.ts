@@ -11,7 +11,7 @@
  * float32 entries must match exactly.
  */
 import { describe, expect, test } from "vitest";
-import { goldenInput, loadGoldenCases } from "./golden.ts";
+import { goldenInput, loadGoldenCases } from "../vectors/golden.ts";
 import { caseOptions, sortPool2d } from "./op.ts";
 import { implementations } from "./registry.ts";
 import { outputShape, softmax } from "./spec.ts";
@@ -188,7 +188,7 @@ describe.each(subjects.map((s) => [s.name, s] as const))("edge-case input classe
   });
 });
 
-// The golden vectors hold every class above (and the general windows); src/golden.test.ts runs them on
+// The golden vectors hold every class above (and the general windows); vectors/golden.test.ts runs them on
 // every registry entry, this on the op.
 describe.each(["sortPool2d@cpu", "sortPool2d@webgpu"])("golden vectors on %s", (name) => {
   test("reproduced within float32 tolerance, NaN and ±Infinity exactly, zero signs of y and dx (Object.is)", async () => {

@@ -2,9 +2,9 @@
  * The page's short benchmark: the op inside tfjs's webgpu backend (the registry entry `wgsl@tfjs`,
  * the same bench handles as `deno task bench`) against tf.maxPool with the same window, forward and
  * forward+backward, on 2x2 windows with stride 2 and on 3x3 windows with stride 2 ("same", the
- * ResNet stem's pooling). The timing core is the bench's and the gate's (src/measure/): every task
+ * ResNet stem's pooling). The timing core is the bench's and the gate's (harness/measure/): every task
  * is warmed up, then timed in interleaved, rotated rounds; a ratio is the median of per-round
- * ratios with its seeded bootstrap 95% interval (src/measure/stats.ts `pairedRatio`), on GPU
+ * ratios with its seeded bootstrap 95% interval (harness/measure/stats.ts `pairedRatio`), on GPU
  * timestamps when the browser grants the `timestamp-query` feature, else on wall time.
  *
  * Results are rows and suites of bench's JSON schema (bench/rows.ts), so `deno task bench --merge`
@@ -16,10 +16,10 @@
 import { bytesMoved, inputElements, throughput } from "../bench/metrics.ts";
 import { logitsFor, type PlannedShape, type SuitePolicy } from "../bench/plan.ts";
 import { maxPoolName, type ResultRow, rowRatio, type SuiteResult } from "../bench/rows.ts";
-import type { DeviceClock } from "../src/measure/clocks.ts";
-import { BENCH_PASSES, type BenchPass } from "../src/measure/passes.ts";
-import { localTask, runRounds, summaryOn, type TaskTiming, type TimedTask } from "../src/measure/rounds.ts";
-import { summarize } from "../src/measure/stats.ts";
+import type { DeviceClock } from "../harness/measure/clocks.ts";
+import { BENCH_PASSES, type BenchPass } from "../harness/measure/passes.ts";
+import { localTask, runRounds, summaryOn, type TaskTiming, type TimedTask } from "../harness/measure/rounds.ts";
+import { summarize } from "../harness/measure/stats.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { sizeOf, type WindowOptions } from "../src/spec.ts";
 import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
@@ -111,7 +111,7 @@ export const DEFAULT_PLAN: PagePlan = {
 /** What the rows of a suite were measured with, in words (the JSON's `method`). */
 export const METHOD: Readonly<Record<string, string>> = {
   interleaving: "every task of a suite (wgsl@tfjs at each k and tf.maxPool, each pass) is called once per round, " +
-    "in an order rotated by one place per round (src/measure/rounds.ts)",
+    "in an order rotated by one place per round (harness/measure/rounds.ts)",
   warmup: "2 untimed calls per task before any sample (the first compiles the pipelines)",
   sample: "one awaited call that resolves when the GPU has finished its work",
   clock: "GPU timestamps (device time inside compute passes) when the browser grants timestamp-query, else wall " +

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { defineCli, type ParsedCli, runCli } from "../src/cli.ts";
+import { defineCli, type ParsedCli, runCli } from "../harness/cli.ts";
 import { buildPage } from "./build.ts";
 import { servePage } from "./serve.ts";
 
@@ -408,7 +408,7 @@ async function mergeProblems(results: string, planted: string, out: string): Pro
   return problems;
 }
 
-/** The command line of `deno task test:browser` (src/cli.ts convention). */
+/** The command line of `deno task test:browser` (harness/cli.ts convention). */
 export const BROWSER_TEST_CLI = defineCli({
   command: "deno task test:browser",
   summary: "Runs the browser harness page in headless Chromium over the DevTools protocol: a passing run (?quick), " +

@@ -12,7 +12,7 @@
  * @module
  */
 import { BROWSER_SHIMS, readDenoConfig } from "../build/build.ts";
-import { defineCli, runCli } from "../src/cli.ts";
+import { defineCli, runCli } from "../harness/cli.ts";
 
 /** The project root, as a file URL ending in "/". */
 export const ROOT: URL = new URL("../", import.meta.url);
@@ -73,7 +73,7 @@ export async function buildPage(out: string = WEB_OUT): Promise<string> {
   return outDir;
 }
 
-/** The command line of `deno run -A web/build.ts` (src/cli.ts convention). */
+/** The command line of `deno run -A web/build.ts` (harness/cli.ts convention). */
 export const BUILD_CLI = defineCli({
   command: "deno run -A web/build.ts",
   summary: "Builds the browser harness page (index.html, style.css, main.js) into a folder a static server can " +

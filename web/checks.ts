@@ -18,7 +18,7 @@
 import { generatedCases } from "../conformance/cases.ts";
 import { checkAnswer, expectedFor, type Problem } from "../conformance/compare.ts";
 import { encodeRequest, type Request, visible } from "../conformance/protocol.ts";
-import { parseGoldenFile } from "../src/golden.ts";
+import { parseGoldenFile } from "../vectors/golden.ts";
 import { sortPool2d, sortPool2dWithKernels } from "../src/op.ts";
 import { outputShape } from "../src/spec.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";

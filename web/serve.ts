@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { defineCli, intFlag, type ParsedCli, runCli } from "../src/cli.ts";
+import { defineCli, intFlag, type ParsedCli, runCli } from "../harness/cli.ts";
 import { buildPage, WEB_OUT } from "./build.ts";
 
 const TYPES: Readonly<Record<string, string>> = {
@@ -53,7 +53,7 @@ export function servePage(dir: string, port = 0): PageServer {
   return { url, finished: server.finished, close: () => server.shutdown() };
 }
 
-/** The command line of `deno task serve` (src/cli.ts convention). */
+/** The command line of `deno task serve` (harness/cli.ts convention). */
 export const SERVE_CLI = defineCli({
   command: "deno task serve",
   summary: `Builds the browser harness page into ${WEB_OUT} (web/build.ts) and serves it on 127.0.0.1, printing ` +

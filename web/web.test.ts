@@ -6,7 +6,7 @@
  * Chromium in `deno task test:browser` (web/browser_test.ts).
  */
 import { afterAll, describe, expect, test } from "vitest";
-import { GOLDEN_URL } from "../src/golden.ts";
+import { GOLDEN_URL } from "../vectors/golden.ts";
 import { implementation } from "../src/registry.ts";
 import { kernelSources } from "../src/webgpu/shaders.ts";
 import { createWgslImplementation } from "../src/webgpu/wgsl.ts";

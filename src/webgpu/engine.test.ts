@@ -4,8 +4,8 @@
  * engine and the adapter from adapter.info.
  */
 import { describe, expect, test } from "vitest";
-import { parseCli, UsageError } from "../cli.ts";
-import { defineCli } from "../cli.ts";
+import { parseCli, UsageError } from "../../harness/cli.ts";
+import { defineCli } from "../../harness/cli.ts";
 import { describeAdapter, EngineError, engineInfo, parseEngineName, useEngine } from "./engine.ts";
 import { requestAdapterOrThrow } from "./device.ts";
 

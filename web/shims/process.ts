@@ -1,6 +1,6 @@
 /**
  * Browser stand-in for `node:process` in the page's bundle (web/build.ts maps the import here).
- * Only src/measure/clocks.ts asks for it, for the process CPU clock; a page cannot read its
+ * Only harness/measure/clocks.ts asks for it, for the process CPU clock; a page cannot read its
  * process's CPU time, so that clock reads 0 and the page's figures use GPU timestamps or wall time.
  *
  * @module

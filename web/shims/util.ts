@@ -1,6 +1,6 @@
 /**
  * Browser stand-in for `node:util` in the page's bundle (web/build.ts maps the import here). Only
- * src/cli.ts imports it (`parseArgs`, for command lines), which a page never parses.
+ * harness/cli.ts imports it (`parseArgs`, for command lines), which a page never parses.
  *
  * @module
  */

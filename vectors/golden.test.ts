@@ -10,7 +10,7 @@
  * has logits).
  */
 import { afterAll, describe, expect, test } from "vitest";
-import { parseCli } from "./cli.ts";
+import { parseCli } from "../harness/cli.ts";
 import {
   GOLDEN_CLI,
   GOLDEN_URL,
@@ -23,13 +23,13 @@ import {
   parseGoldenFile,
 } from "./golden.ts";
 import { goldenVectorsViolations } from "../schemas/validate.ts";
-import { referenceForward, referenceGradient } from "./reference.ts";
-import { disposeAll, implementations, unsupportedReason } from "./registry.ts";
-import { sortPooling2d } from "./layer.ts";
-import { tf, withBackend } from "./tfjs/runtime.ts";
-import { isDefaultWindow, poolGeometry, windowsContaining } from "./spec.ts";
-import type { Implementation } from "./types.ts";
-import { SortPoolArgumentError } from "./validate.ts";
+import { referenceForward, referenceGradient } from "../src/reference.ts";
+import { disposeAll, implementations, unsupportedReason } from "../src/registry.ts";
+import { sortPooling2d } from "../src/layer.ts";
+import { tf, withBackend } from "../src/tfjs/runtime.ts";
+import { isDefaultWindow, poolGeometry, windowsContaining } from "../src/spec.ts";
+import type { Implementation } from "../src/types.ts";
+import { SortPoolArgumentError } from "../src/validate.ts";
 
 /** First element that differs bitwise-in-value (Object.is: NaN equals NaN, +0 differs from -0). */
 function firstDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): string | null {

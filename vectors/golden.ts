@@ -1,6 +1,6 @@
 /**
  * Golden vectors for porters: named sort_pool2d cases with inputs and the reference's outputs,
- * written to vectors/sort_pool2d.json by `deno task golden` and checked by src/golden.test.ts. The
+ * written to vectors/sort_pool2d.json by `deno task golden` and checked by vectors/golden.test.ts. The
  * format and the case list: vectors/README.md; as JSON Schema: schemas/golden_vectors.schema.json,
  * which {@link parseGoldenFile} validates against. Cases are appended, never reordered: each case's
  * random values are seeded by its position, and the 2x2/2 cases must stay byte-identical.
@@ -9,14 +9,14 @@
  */
 import { formatViolation, goldenVectorsViolations, schemaPath, type SchemaViolation } from "../schemas/validate.ts";
 import { decodeNumber as decodeEncodedNumber, type EncodedNumber, encodeNumber } from "../testkit/number_encoding.ts";
-import { defineCli, type ParsedCli, runCli } from "./cli.ts";
-import { mulberry32 } from "./random.ts";
-import { referenceForward, referenceGradient } from "./reference.ts";
-import { outputShape, sizeOf } from "./spec.ts";
-import type { FloatArray, Padding, Pair, Shape4, SortPoolCase } from "./types.ts";
+import { defineCli, type ParsedCli, runCli } from "../harness/cli.ts";
+import { mulberry32 } from "../src/random.ts";
+import { referenceForward, referenceGradient } from "../src/reference.ts";
+import { outputShape, sizeOf } from "../src/spec.ts";
+import type { FloatArray, Padding, Pair, Shape4, SortPoolCase } from "../src/types.ts";
 
 /** Path of the committed vectors, relative to this module. */
-export const GOLDEN_URL: URL = new URL("../vectors/sort_pool2d.json", import.meta.url);
+export const GOLDEN_URL: URL = new URL("./sort_pool2d.json", import.meta.url);
 
 /** A number as stored in the file: JSON numbers, or a string for values JSON cannot hold. */
 export type { EncodedNumber };
@@ -762,7 +762,7 @@ export async function loadGoldenCases(): Promise<GoldenCase[]> {
   return parseGoldenFile(await Deno.readTextFile(GOLDEN_URL));
 }
 
-/** The command line of `deno task golden` (src/cli.ts convention). */
+/** The command line of `deno task golden` (harness/cli.ts convention). */
 export const GOLDEN_CLI = defineCli({
   command: "deno task golden",
   summary: "Regenerates the golden vectors (vectors/sort_pool2d.json) from the float64 reference, or with --check " +

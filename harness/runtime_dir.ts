@@ -1,7 +1,7 @@
 /**
  * A private XDG runtime directory for the WebGPU drivers. Mesa's lavapipe (the Vulkan CPU adapter)
  * prints "XDG_RUNTIME_DIR is invalid or not set in the environment" on every adapter request when
- * the variable is unset or names a directory it cannot use; the tasks (`src/cli.ts` `runCli`) and
+ * the variable is unset or names a directory it cannot use; the tasks (`harness/cli.ts` `runCli`) and
  * the test runner (`vitest.config.ts`) call {@link ensureRuntimeDir} before any `navigator.gpu`
  * call, so a newcomer's first `deno task test` prints none of that.
  *

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { mulberry32 } from "../random.ts";
+import { mulberry32 } from "../../src/random.ts";
 
 /** Summary of one set of samples; all fields in the samples' unit except `n`. */
 export interface SampleSummary {

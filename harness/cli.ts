@@ -22,7 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { ensureRuntimeDir } from "./runtime_dir.ts";
-import { ENGINE_NAMES, EngineError, type EngineName, parseEngineName, useEngine } from "./webgpu/engine.ts";
+import { ENGINE_NAMES, EngineError, type EngineName, parseEngineName, useEngine } from "../src/webgpu/engine.ts";
 
 /** A command-line usage error: names the flag, what was expected and what was received. Exit code 2. */
 export class UsageError extends Error {
@@ -248,7 +248,7 @@ export async function chooseEngine(flag: FlagValues[string]): Promise<void> {
  * Runs a command: parses `args`, prints help (exit 0) or a usage error with a pointer to --help
  * (exit 2), otherwise awaits `main` and exits with its code. Unexpected errors print their stack and exit 1.
  * Before `main` it gives the process a private XDG_RUNTIME_DIR when none is set
- * (src/runtime_dir.ts), so no task's WebGPU adapter request makes lavapipe complain.
+ * (harness/runtime_dir.ts), so no task's WebGPU adapter request makes lavapipe complain.
  */
 export async function runCli(
   spec: CliSpec,
