@@ -19,9 +19,9 @@ import {
   numberFlag,
   runCli,
   UsageError,
-} from "../src/cli.ts";
+} from "../harness/cli.ts";
 import { tf, type TfjsBackendName, useBackend } from "../src/tfjs/runtime.ts";
-import { choiceFlag } from "../src/cli.ts";
+import { choiceFlag } from "../harness/cli.ts";
 import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts";
 import { engineInfo } from "../src/webgpu/engine.ts";
 import { type ClutteredMnist, DEFAULT_DATA_FILE, head, loadClutteredMnist } from "./data.ts";

@@ -7,7 +7,7 @@
 import { zipSync } from "fflate";
 import { dump } from "npyjs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { parseCli, UsageError } from "../src/cli.ts";
+import { parseCli, UsageError } from "../harness/cli.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import { DataFileError, IMAGE_PIXELS, loadClutteredMnist, parseClutteredMnist } from "./data.ts";
 import { median, shuffledIndices } from "./experiment.ts";
