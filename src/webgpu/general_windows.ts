@@ -14,7 +14,7 @@ import type { Padding, Shape4 } from "../types.ts";
 import type { BufferTracker } from "./buffers.ts";
 import type { BindingLimits } from "./chunks.ts";
 import { generalBytesPerImage, type GeneralChunkRequest, planGeneralChunks } from "./general_chunks.ts";
-import { chunkRange, planGrid, requireUsage, stageBuffer } from "./encoding.ts";
+import { backwardStaging, bindChunk, encodeChunks, forwardStaging, planGrid, requireUsage } from "./encoding.ts";
 import {
   type BackwardBuffers,
   chunksOf,
@@ -246,31 +246,21 @@ export class GeneralWindowKernels {
       requireUsage(buffers.x, GPUBufferUsage.COPY_SRC, "x");
       requireUsage(buffers.y, GPUBufferUsage.COPY_DST, "y");
     }
-    const stageX = stageBuffer(scratch, "stage x", plan.stageXBytes);
-    const stageY = stageBuffer(scratch, "stage y", plan.stageYBytes);
+    const { x, y, ...staging } = forwardStaging(plan, buffers, scratch);
     const uniforms = runner.writeChunkParams(GENERAL_FORWARD, chunks.map((c) => c.forwardParams), this.slotBytes);
     const pipeline = runner.pipeline(GENERAL_FORWARD, { vec4: plan.vec4, window: plan.window });
-    let pass = encoder.beginComputePass({ label: "sortpool general forward" });
+    const label = "sortpool general forward";
+    let pass = encoder.beginComputePass({ label });
     const table = this.#encodeWeights(pass, plan, buffers);
-    for (const chunk of chunks) {
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(buffers.x, chunk.x.offset, stageX!, 0, chunk.x.size);
-        pass = encoder.beginComputePass({ label: "sortpool general forward (staged chunk)" });
-      }
+    pass = encodeChunks(encoder, pass, label, chunks, staging, (pass, chunk) => {
       const group = runner.bind(GENERAL_FORWARD, {
-        x: chunkRange(buffers.x, chunk.x, chunk.staged ? stageX : undefined),
+        x: bindChunk(x, chunk),
         weights: table,
-        y: chunkRange(buffers.y, chunk.y, chunk.staged ? stageY : undefined),
+        y: bindChunk(y, chunk),
         params: uniforms.at(chunk.index),
       });
       runner.dispatch(pass, pipeline, group, chunk.forwardGroups);
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(stageY!, 0, buffers.y, chunk.y.offset, chunk.y.size);
-        pass = encoder.beginComputePass({ label: "sortpool general forward" });
-      }
-    }
+    });
     pass.end();
   }
 
@@ -293,9 +283,7 @@ export class GeneralWindowKernels {
       requireUsage(buffers.dy, GPUBufferUsage.COPY_SRC, "dy");
       requireUsage(buffers.dx, GPUBufferUsage.COPY_DST, "dx");
     }
-    const stageX = stageBuffer(scratch, "stage x", plan.stageXBytes);
-    const stageDx = stageBuffer(scratch, "stage dx", plan.stageXBytes);
-    const stageDy = stageBuffer(scratch, "stage y", plan.stageYBytes);
+    const { x, dy, dx, ...staging } = backwardStaging(plan, buffers, scratch);
     if (buffers.dLogits.size < plan.logitsLength * 4) {
       throw new RangeError(
         `dLogits: expected a buffer of at least ${plan.logitsLength * 4} bytes, received ${buffers.dLogits.size}`,
@@ -316,22 +304,17 @@ export class GeneralWindowKernels {
     const ranksPipeline = runner.pipeline(GENERAL_RANKS, variant);
     const gatherPipeline = runner.pipeline(GENERAL_GATHER, variant);
     const dLogitsPipeline = runner.pipeline(GENERAL_DLOGITS, {});
-    let pass = encoder.beginComputePass({ label: "sortpool general backward" });
+    const label = "sortpool general backward";
+    let pass = encoder.beginComputePass({ label });
     const table = this.#encodeWeights(pass, plan, buffers);
-    for (const chunk of chunks) {
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(buffers.x, chunk.x.offset, stageX!, 0, chunk.x.size);
-        encoder.copyBufferToBuffer(buffers.dy, chunk.y.offset, stageDy!, 0, chunk.y.size);
-        pass = encoder.beginComputePass({ label: "sortpool general backward (staged chunk)" });
-      }
-      const dy = chunkRange(buffers.dy, chunk.y, chunk.staged ? stageDy : undefined);
+    pass = encodeChunks(encoder, pass, label, chunks, staging, (pass, chunk) => {
+      const dyRange = bindChunk(dy, chunk);
       const chunkRanks = { buffer: ranks, size: chunk.ranksBytes };
       const chunkPartials = { buffer: partials, size: chunk.partialBytes };
       // Pass 1: kept cells and this chunk's dLogits partials.
       const rankGroup = runner.bind(GENERAL_RANKS, {
-        x: chunkRange(buffers.x, chunk.x, chunk.staged ? stageX : undefined),
-        dy,
+        x: bindChunk(x, chunk),
+        dy: dyRange,
         ranks: chunkRanks,
         partials: chunkPartials,
         params: rankParams.at(chunk.index),
@@ -352,17 +335,12 @@ export class GeneralWindowKernels {
       const gatherGroup = runner.bind(GENERAL_GATHER, {
         ranks: chunkRanks,
         weights: table,
-        dy,
-        dx: chunkRange(buffers.dx, chunk.x, chunk.staged ? stageDx : undefined),
+        dy: dyRange,
+        dx: bindChunk(dx, chunk),
         params: gatherParams.at(chunk.index),
       });
       runner.dispatch(pass, gatherPipeline, gatherGroup, chunk.gatherGroups);
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(stageDx!, 0, buffers.dx, chunk.x.offset, chunk.x.size);
-        pass = encoder.beginComputePass({ label: "sortpool general backward" });
-      }
-    }
+    });
     const finish = runner.bind(GENERAL_DLOGITS, {
       partials: chunkSums ?? { buffer: partials, size: chunks[0].partialBytes },
       weights: table,

@@ -10,7 +10,7 @@ import { outputShape, sizeOf } from "../spec.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import type { BufferTracker } from "./buffers.ts";
 import { type BindingLimits, planChunks } from "./chunks.ts";
-import { chunkRange, planGrid, requireUsage, stageBuffer } from "./encoding.ts";
+import { backwardStaging, bindChunk, encodeChunks, forwardStaging, planGrid, requireUsage } from "./encoding.ts";
 import {
   type BackwardBuffers,
   chunksOf,
@@ -157,36 +157,26 @@ export class Pool2x2Kernels {
     }
     // A repeated plan skips the write (the buffer still holds its blocks).
     const uniforms = runner.writeChunkParams(FORWARD_2X2, chunks.map((c) => c.params), this.slotBytes, true);
-    const stageX = stageBuffer(scratch, "stage x", plan.stageXBytes);
-    const stageY = stageBuffer(scratch, "stage y", plan.stageYBytes);
+    const { x, y, ...staging } = forwardStaging(plan, buffers, scratch);
     this.#weightsBuffer();
     const pipeline = runner.pipeline(FORWARD_2X2, {
       vec4: plan.vec4,
       groupsPerInvocation: plan.groupsPerInvocation,
       forward: plan.forward,
     });
-    let pass = encoder.beginComputePass({ label: "sortpool forward" });
+    const label = "sortpool forward";
+    let pass = encoder.beginComputePass({ label });
     const weights = this.#encodeWeights(pass, plan, buffers);
-    for (const chunk of chunks) {
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(buffers.x, chunk.x.offset, stageX!, 0, chunk.x.size);
-        pass = encoder.beginComputePass({ label: "sortpool forward (staged chunk)" });
-      }
+    pass = encodeChunks(encoder, pass, label, chunks, staging, (pass, chunk) => {
       // Dispatches in one pass are ordered: each sees what the previous one wrote.
       const group = runner.heldBind(chunk, FORWARD_2X2, {
-        x: chunkRange(buffers.x, chunk.x, chunk.staged ? stageX : undefined),
+        x: bindChunk(x, chunk),
         weights,
-        y: chunkRange(buffers.y, chunk.y, chunk.staged ? stageY : undefined),
+        y: bindChunk(y, chunk),
         params: uniforms.at(chunk.index),
       });
       runner.dispatch(pass, pipeline, group, chunk.forwardGroups);
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(stageY!, 0, buffers.y, chunk.y.offset, chunk.y.size);
-        pass = encoder.beginComputePass({ label: "sortpool forward" });
-      }
-    }
+    });
     pass.end();
   }
 
@@ -223,26 +213,19 @@ export class Pool2x2Kernels {
         this.slotBytes,
       )
       : undefined;
-    const stageX = stageBuffer(scratch, "stage x", plan.stageXBytes);
-    const stageDx = stageBuffer(scratch, "stage dx", plan.stageXBytes);
-    const stageDy = stageBuffer(scratch, "stage y", plan.stageYBytes);
+    const { x, dy, dx, ...staging } = backwardStaging(plan, buffers, scratch);
     this.#weightsBuffer();
     const pipeline = runner.pipeline(BACKWARD_2X2, { vec4: plan.vec4, groupsPerInvocation: plan.groupsPerInvocation });
-    let pass = encoder.beginComputePass({ label: "sortpool backward" });
+    const label = "sortpool backward";
+    let pass = encoder.beginComputePass({ label });
     const weights = this.#encodeWeights(pass, plan, buffers);
-    for (const chunk of chunks) {
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(buffers.x, chunk.x.offset, stageX!, 0, chunk.x.size);
-        encoder.copyBufferToBuffer(buffers.dy, chunk.y.offset, stageDy!, 0, chunk.y.size);
-        pass = encoder.beginComputePass({ label: "sortpool backward (staged chunk)" });
-      }
+    pass = encodeChunks(encoder, pass, label, chunks, staging, (pass, chunk) => {
       const chunkPartials = { buffer: partials, size: chunk.partialBytes };
       const group = runner.bind(BACKWARD_2X2, {
-        x: chunkRange(buffers.x, chunk.x, chunk.staged ? stageX : undefined),
+        x: bindChunk(x, chunk),
         weights,
-        dy: chunkRange(buffers.dy, chunk.y, chunk.staged ? stageDy : undefined),
-        dx: chunkRange(buffers.dx, chunk.x, chunk.staged ? stageDx : undefined),
+        dy: bindChunk(dy, chunk),
+        dx: bindChunk(dx, chunk),
         partials: chunkPartials,
         params: uniforms.at(chunk.index),
       });
@@ -256,12 +239,7 @@ export class Pool2x2Kernels {
         });
         runner.dispatch(pass, runner.pipeline(PARTIAL_SUMS_2X2, {}), sums, runner.grid(PARTIAL_SUMS_2X2, 1));
       }
-      if (chunk.staged) {
-        pass.end();
-        encoder.copyBufferToBuffer(stageDx!, 0, buffers.dx, chunk.x.offset, chunk.x.size);
-        pass = encoder.beginComputePass({ label: "sortpool backward" });
-      }
-    }
+    });
     if (plan.clears.length > 0) {
       pass.end();
       for (const clear of plan.clears) encoder.clearBuffer(buffers.dx, clear.offset, clear.size);

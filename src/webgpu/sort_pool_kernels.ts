@@ -16,9 +16,19 @@ import { isDefaultWindow, isPerChannel, poolGeometry } from "../spec.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { SortPoolArgumentError } from "../validate.ts";
 import type { BufferTracker } from "./buffers.ts";
-import { type BindingLimits, type ByteRange, checkLimits } from "./chunks.ts";
+import { type BindingLimits, checkLimits } from "./chunks.ts";
 import { GENERAL_SEGMENT, generalImageBytes, GeneralWindowKernels } from "./general_windows.ts";
-import type {
+import type { BackwardBuffers, ForwardBuffers, PlanWindow, ScratchBuffers, SortPoolPlan } from "./plan.ts";
+import { Pool2x2Kernels } from "./pool2x2.ts";
+import { type AnyProgram, type ShaderKey, shaderOf } from "./program.ts";
+import { PROGRAMS } from "./programs/mod.ts";
+import { ProgramRunner } from "./runner.ts";
+import type { KernelSources } from "./shaders.ts";
+
+// Callers take the plan, limit and buffer types from here, with the kernels they describe.
+export { GENERAL_SEGMENT, generalImageBytes };
+export type { BindingLimits, ByteRange } from "./chunks.ts";
+export type {
   BackwardBuffers,
   ForwardBuffers,
   GeneralWindowChunk,
@@ -31,28 +41,6 @@ import type {
   SortPoolPlan,
   WeightsSource,
 } from "./plan.ts";
-import { Pool2x2Kernels } from "./pool2x2.ts";
-import { type AnyProgram, type ShaderKey, shaderOf } from "./program.ts";
-import { PROGRAMS } from "./programs/mod.ts";
-import { ProgramRunner } from "./runner.ts";
-import type { KernelSources } from "./shaders.ts";
-
-export { GENERAL_SEGMENT, generalImageBytes };
-export type {
-  BackwardBuffers,
-  BindingLimits,
-  ByteRange,
-  ForwardBuffers,
-  GeneralWindowChunk,
-  GeneralWindowPlan,
-  PlanWindow,
-  Pool2x2Chunk,
-  Pool2x2Plan,
-  ScratchBuffers,
-  SortPoolChunk,
-  SortPoolPlan,
-  WeightsSource,
-};
 
 /** Default invocations per workgroup of the backward and general window kernels. */
 export const DEFAULT_WORKGROUP_SIZE = 64;
