@@ -75,7 +75,7 @@ export class GateWorker {
    */
   static async start(label: string, tree: string, log?: (line: string) => void): Promise<GateWorker> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", `${GATE_ROOT}/deno.json`, `${GATE_ROOT}/ci/worker.ts`, "--tree", tree],
+      args: ["run", "-A", "--config", `${GATE_ROOT}/deno.json`, `${GATE_ROOT}/gate/worker.ts`, "--tree", tree],
       cwd: GATE_ROOT,
       stdin: "piped",
       stdout: "piped",
