@@ -21,6 +21,7 @@ import {
   renderKernelFiles,
   renderKernelModule,
   type SourceReader,
+  sourceReader,
 } from "./kernels.ts";
 
 /** A reader over in-memory sources (path -> text). */
@@ -95,11 +96,18 @@ describe("generated kernel files", () => {
     ]);
   });
 
-  test("sort_key, SPEC.md §4's order, is written once: in kernels/source/shared/sort_key.wgsl", async () => {
+  test("sort_key (SPEC.md §4's order), EXCLUDED_KEY and swap_where are each written once, in shared/", async () => {
     const sources = await handWrittenSources();
-    const defining = Object.entries(sources).filter(([, text]) => /\bfn sort_key\b/.test(text)).map(([p]) => p);
-    expect(defining).toEqual(["shared/sort_key.wgsl"]);
-    expect(sources["shared/sort_key.wgsl"].match(/\bfn sort_key\b/g)).toHaveLength(1);
+    const once: [RegExp, string][] = [
+      [/\bfn sort_key\b/g, "shared/sort_key.wgsl"],
+      [/\bconst EXCLUDED_KEY\b/g, "shared/excluded_key.wgsl"],
+      [/\bfn swap_where\b/g, "shared/swap_where.wgsl"],
+    ];
+    for (const [definition, home] of once) {
+      const defining = Object.entries(sources).filter(([, text]) => text.match(definition) !== null).map(([p]) => p);
+      expect(defining, String(definition)).toEqual([home]);
+      expect(sources[home].match(definition), String(definition)).toHaveLength(1);
+    }
   });
 });
 
@@ -213,7 +221,7 @@ describe("kernel source preprocessor", () => {
     fails("#if lanes == 1\n#else\n#else\n#endif\n", /main\.wgsl:3: #else without an open #if/);
     fails("#if lanes == 1\n#endif x\n", /#endif takes nothing after it/);
     fails("{{lanes}\n", /malformed \{\{NAME\}\}/);
-    fails('#include "missing.wgsl"\n', /missing\.wgsl: no such file/);
+    fails('#include "missing.wgsl"\n', /main\.wgsl:1: #include "missing\.wgsl": missing\.wgsl: no such file/);
     fails('#include "s.wgsl" lanes=4\n', /main\.wgsl:1: parameter lanes already has the value "1"/, {
       "s.wgsl": "x\n",
     });
@@ -223,6 +231,9 @@ describe("kernel source preprocessor", () => {
       "b.wgsl": '#include "a.wgsl"\n',
     });
     fails('#include "s.wgsl"\n', /s\.wgsl:1: #output belongs in a kernel source/, { "s.wgsl": "#output y.wgsl\n" });
+    fails('#include "s.wgsl"\n', /s\.wgsl:1: #include "\.\.\/x\.wgsl": the path must stay inside/, {
+      "s.wgsl": '#include "../x.wgsl"\n',
+    });
     expect(() => outputsOf("k.wgsl", memory({ "k.wgsl": "code\n#output a.wgsl\n" }))).toThrow(
       /k\.wgsl:2: #output lines come first/,
     );
@@ -230,5 +241,40 @@ describe("kernel source preprocessor", () => {
     const twice = memory({ "a.wgsl": "#output x.wgsl\n", "b.wgsl": "#output x.wgsl\n" });
     expect(() => renderKernelFiles(["a.wgsl", "b.wgsl"], twice)).toThrow(/x\.wgsl is generated twice/);
     expect(() => renderKernelFiles(["a.wgsl"], memory({ "a.wgsl": "code\n" }))).toThrow(/no #output line/);
+  });
+
+  test("a missing include names the including file and line, not only the missing file", async () => {
+    const snippets = { "shared/s.wgsl": 'a\n  #include "shared/gone.wgsl" x=1\n' };
+    expect(() => expand('b\n#include "shared/s.wgsl"\n', {}, snippets)).toThrow(
+      /^kernels\/source\/shared\/s\.wgsl:2: #include "shared\/gone\.wgsl": shared\/gone\.wgsl: no such file$/,
+    );
+    // The same through the files reader: the directive's place, then the file it did not find.
+    const root = await Deno.makeTempDir({ prefix: "sortpool-kernels-" });
+    try {
+      await Deno.mkdir(`${root}/kernels/source/shared`, { recursive: true });
+      await Deno.writeTextFile(`${root}/kernels/source/k.wgsl`, '#output k.wgsl\ncode\n#include "shared/gone.wgsl"\n');
+      await expect(generateKernelFiles(root)).rejects.toThrow(
+        'kernels/source/k.wgsl:3: #include "shared/gone.wgsl": kernels/source/shared/gone.wgsl: no such file',
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+
+  test("an #include path may not lead out of kernels/source/", () => {
+    const fails = (path: string) =>
+      expect(() => expand(`x\n#include "${path}"\n`, {}, { "../up.wgsl": "y\n", "/abs.wgsl": "y\n" }), path)
+        .toThrow(new RegExp(`main\\.wgsl:2: #include ".*": the path must stay inside kernels/source/`));
+    for (const path of ["../up.wgsl", "shared/../../up.wgsl", "./../up.wgsl", "/abs.wgsl", "file:///abs.wgsl"]) {
+      fails(path);
+    }
+    // Inside the folder, `.` and `..` resolve (so a cycle is found whatever the spelling).
+    expect(expand('#include "shared/../s.wgsl"\n', {}, { "s.wgsl": "y\n" })).toBe("y\n");
+    expect(() => expand('#include "./main.wgsl"\n')).toThrow(/#include cycle: main\.wgsl -> main\.wgsl/);
+    // The files reader refuses such a path too, whoever asks.
+    const read = sourceReader(PROJECT_ROOT);
+    expect(() => read("../README.md")).toThrow(/outside kernels\/source\//);
+    expect(() => read("/etc/hostname")).toThrow(/outside kernels\/source\//);
+    expect(read("shared/sort_key.wgsl")).toMatch(/fn sort_key/);
   });
 });

@@ -149,16 +149,43 @@ function withParams(params: KernelParams, extra: KernelParams, where: string): K
   return { ...params, ...extra };
 }
 
+/**
+ * The path of an `#include`, relative to {@link KERNEL_SOURCE_DIR}, with `.` and `..` segments
+ * resolved; throws when it is absolute, a URL, or leads out of that folder.
+ */
+function includePath(path: string, where: string): string {
+  const escapes = () =>
+    new KernelSourceError(where, `#include "${path}": the path must stay inside ${KERNEL_SOURCE_DIR}`);
+  if (path.startsWith("/") || path.includes("\\") || /^[a-z][a-z0-9+.-]*:/i.test(path)) throw escapes();
+  const segments: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "..") {
+      if (segments.pop() === undefined) throw escapes();
+    } else if (segment !== "." && segment !== "") segments.push(segment);
+  }
+  if (segments.length === 0) throw new KernelSourceError(where, `#include "${path}": not a file`);
+  return segments.join("/");
+}
+
 /** `path`'s expanded lines (directives applied), for `params`; `stack` holds its includers. */
 function expandFile(path: string, params: KernelParams, read: SourceReader, stack: readonly Includer[]): string[] {
   if (stack.some((s) => s.path === path)) {
     const chain = [...stack.map((s) => s.path), path].join(" -> ");
     throw new KernelSourceError(stack.at(-1)!.where, `#include cycle: ${chain}`);
   }
+  let text: string;
+  try {
+    text = read(path);
+  } catch (e) {
+    // A missing include names the directive that asked for it, not only the file.
+    const includer = stack.at(-1);
+    if (!includer) throw e;
+    throw new KernelSourceError(includer.where, `#include "${path}": ${e instanceof Error ? e.message : String(e)}`);
+  }
   const out: string[] = [];
   const open: Conditional[] = [];
   const kept = () => open.every((c) => c.active);
-  linesOf(read(path)).forEach((line, i) => {
+  linesOf(text).forEach((line, i) => {
     const where = `${KERNEL_SOURCE_DIR}${path}:${i + 1}`;
     const comment = CONDITIONAL_COMMENT.exec(line);
     if (comment) {
@@ -204,7 +231,8 @@ function expandFile(path: string, params: KernelParams, read: SourceReader, stac
         if (!inc) throw new KernelSourceError(where, `expected #include "PATH" name=value ..., received "${rest}"`);
         const extra = parseParams(inc[2] ?? "", where);
         if (!kept()) return;
-        const included = expandFile(inc[1], withParams(params, extra, where), read, [...stack, { path, where }]);
+        const file = includePath(inc[1], where);
+        const included = expandFile(file, withParams(params, extra, where), read, [...stack, { path, where }]);
         out.push(...included.map((l) => (l === "" ? l : indent + l)));
         return;
       }
@@ -291,8 +319,12 @@ export async function listKernelSources(root: string | URL): Promise<string[]> {
 export function sourceReader(root: string | URL): SourceReader {
   const dir = new URL(KERNEL_SOURCE_DIR, toDirUrl(root));
   return (path) => {
+    const url = new URL(path, dir);
+    if (!url.href.startsWith(dir.href)) {
+      throw new KernelSourceError(`${KERNEL_SOURCE_DIR}${path}`, `outside ${KERNEL_SOURCE_DIR}`);
+    }
     try {
-      return Deno.readTextFileSync(new URL(path, dir));
+      return Deno.readTextFileSync(url);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) throw new KernelSourceError(`${KERNEL_SOURCE_DIR}${path}`, "no such file");
       throw e;

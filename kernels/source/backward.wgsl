@@ -84,26 +84,11 @@ struct Entry {
   cell: Cells,
 }
 
-// The key of a padded cell when k = 1: below every value's key, so it never ranks first.
-const EXCLUDED_KEY: i32 = -2147483647 - 1;
+#include "shared/excluded_key.wgsl" window=2x2
 
 #include "shared/sort_key.wgsl" value=Values key=Keys
 
-// Swaps the entries of slots a and b in the lanes where `swap` holds (branch-free).
-fn swap_where(a: ptr<function, Entry>, b: ptr<function, Entry>, swap: Lanes) {
-  let first = *a;
-  let second = *b;
-  *a = Entry(
-    select(first.key, second.key, swap),
-    select(first.value, second.value, swap),
-    select(first.cell, second.cell, swap),
-  );
-  *b = Entry(
-    select(second.key, first.key, swap),
-    select(second.value, first.value, swap),
-    select(second.cell, first.cell, swap),
-  );
-}
+#include "shared/swap_where.wgsl" entry=Entry
 
 // Compare-exchange of slots (a, b) where a's cell is known to be the lower: swap on b > a.
 fn exchange_ordered(a: ptr<function, Entry>, b: ptr<function, Entry>) {
@@ -157,10 +142,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let slots_per_window = params.channel_groups / GROUPS_PER_INVOCATION;
     let window = slot / slots_per_window;
     let first_group = (slot - window * slots_per_window) * GROUPS_PER_INVOCATION;
-    let rest = window / params.out_width;
-    let ow = window - rest * params.out_width;
-    let b = rest / params.out_height;
-    let oh = rest - b * params.out_height;
+    ## window = (b * out_height + oh) * out_width + ow; not split_item.wgsl: a work item here covers
+    ## GROUPS_PER_INVOCATION channel groups.
+    #include "shared/split_position.wgsl" line=window rest=rest column=ow row=oh columns=params.out_width rows=params.out_height
     let row = 2u * oh;
     let col = 2u * ow;
     let has_right = col + 1u < params.width;

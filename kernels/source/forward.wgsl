@@ -85,13 +85,7 @@ override FEW_ITEMS: bool = false;
 
 #include "shared/is_nan.wgsl" value=Values mask=Lanes
 
-// Swaps the values of slots a and b in the lanes where `swap` holds (branch-free).
-fn swap_where(a: ptr<function, Values>, b: ptr<function, Values>, swap: Lanes) {
-  let first = *a;
-  let second = *b;
-  *a = select(first, second, swap);
-  *b = select(second, first, swap);
-}
+#include "shared/swap_where.wgsl" entry=Values
 
 // Compare-exchange moving the larger value to slot a; equal values (+0 == -0) stay; a NaN in b
 // moves up too, so a window's NaN (if any) reaches rank 0 (when both are NaN they swap: which

@@ -73,9 +73,7 @@
 
 #include "shared/window_constants.wgsl"
 
-// The key of a padded cell when K = 1 (it takes no part), and of a rank not yet filled: below
-// every real value's key (-Inf is -0x7f800000), so it never ranks first.
-const EXCLUDED_KEY: i32 = -2147483647 - 1;
+#include "shared/excluded_key.wgsl" window=general
 
 #include "shared/sort_key.wgsl" value=Values key=Keys
 
@@ -84,12 +82,7 @@ const EXCLUDED_KEY: i32 = -2147483647 - 1;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   #include "shared/work_item.wgsl" item=slot count=params.work_items
-  let window = slot / params.channel_groups;
-  let g = slot - window * params.channel_groups;
-  let rest = window / params.out_width;
-  let ow = window - rest * params.out_width;
-  let b = rest / params.out_height;
-  let oh = rest - b * params.out_height;
+  #include "shared/split_item.wgsl" groups=params.channel_groups item=slot line=window rest=rest column=ow row=oh columns=params.out_width rows=params.out_height
   let top = i32(oh * params.stride_h) - i32(params.pad_top);
   let left = i32(ow * params.stride_w) - i32(params.pad_left);
   let padded_key = select(Keys(EXCLUDED_KEY), Keys(0), K > 1u);

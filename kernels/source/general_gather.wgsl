@@ -81,7 +81,7 @@ fn windows_containing(p: u32, window: u32, stride: u32, out: u32) -> vec2<u32> {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   #include "shared/work_item.wgsl" item=slot count=params.work_items
   ## slot = ((b * height + h) * width + w) * cg + g, one input cell of one channel group.
-  #include "shared/split_item.wgsl" item=slot line=pixel rest=rest column=w row=h columns=params.width rows=params.height
+  #include "shared/split_item.wgsl" groups=cg item=slot line=pixel rest=rest column=w row=h columns=params.width rows=params.height
   let p = h + params.pad_top;
   let q = w + params.pad_left;
   let rows = windows_containing(p, KH, params.stride_h, params.out_height);

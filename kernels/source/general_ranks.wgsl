@@ -101,9 +101,7 @@ fn lane(v: Values, l: u32) -> f32 {
 // vec4s of partial sums per group: ranks 4q .. 4q + 3 in quad q.
 override QUADS: u32 = (K + 3u) / 4u;
 
-// The key of a padded cell when K = 1 (it takes no part), and of a rank not yet filled: below
-// every real value's key (-Inf is -0x7f800000), so it never ranks first.
-const EXCLUDED_KEY: i32 = -2147483647 - 1;
+#include "shared/excluded_key.wgsl" window=general
 // Added to the cell number of a padded cell: real cells are < PADDED.
 const PADDED: u32 = 16u;
 
@@ -141,7 +139,7 @@ fn write_quad(item: u32, q: u32, a: Values, b: Values, c: Values, d: Values) {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   #include "shared/work_item.wgsl" item=item count=params.work_items
   ## item = ((b * out_height + oh) * segments + seg) * cg + g, one segment of one output row.
-  #include "shared/split_item.wgsl" item=item line=run rest=row column=seg row=oh columns=params.segments rows=params.out_height
+  #include "shared/split_item.wgsl" groups=cg item=item line=run rest=row column=seg row=oh columns=params.segments rows=params.out_height
   let top = i32(oh * params.stride_h) - i32(params.pad_top);
   let padded_key = select(Keys(EXCLUDED_KEY), Keys(0), K > 1u);
   let first_ow = seg * params.segment;
