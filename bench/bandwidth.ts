@@ -28,7 +28,7 @@ import { unsupportedReason } from "../src/registry.ts";
 import { sizeOf } from "../src/spec.ts";
 import { tf } from "../src/tfjs/runtime.ts";
 import type { BenchHandle, Implementation, Shape4, SortPoolCase } from "../src/types.ts";
-import type { CopyBench } from "../src/webgpu/copy_kernel.ts";
+import type { CopyBench } from "./copy_kernel.ts";
 import { logitsFor } from "./plan.ts";
 
 /** What the bandwidth suite measures and how long. */
@@ -204,7 +204,7 @@ export interface BandwidthContext {
   readonly plan: BandwidthPlan;
   /** Registry entries to measure (the gated ones with a bench handle). */
   readonly entries: readonly Implementation[];
-  /** Prepares the copy kernel on the same adapter (src/webgpu/copy_kernel.ts `prepareCopyBench`). */
+  /** Prepares the copy kernel on the same adapter (bench/copy_kernel.ts `prepareCopyBench`). */
   readonly prepareCopy: (shape: Shape4) => Promise<CopyBench>;
   /** GPU-timestamp clock, when in use. */
   readonly clock?: DeviceClock;

@@ -5,7 +5,7 @@
  * @module
  */
 import { implementations } from "../src/registry.ts";
-import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
+import { prepareCopyBench } from "./copy_kernel.ts";
 import {
   BANDWIDTH_FULL,
   BANDWIDTH_QUICK,

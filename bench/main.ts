@@ -146,7 +146,7 @@ export async function benchMain({ values }: ParsedCli): Promise<number> {
     copyKernel: adapter
       ? {
         available: true,
-        detail: "src/webgpu/copy_kernel.ts (kernels/copy_*.wgsl): moves each pass's minimum bytes, no ranking",
+        detail: "bench/copy_kernel.ts (kernels/copy_*.wgsl): moves each pass's minimum bytes, no ranking",
       }
       : { available: false, detail: `not available: no WebGPU adapter: ${noAdapter}` },
     suites: [],

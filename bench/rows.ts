@@ -26,7 +26,7 @@ export function maxPoolName(group: Group): string {
   return `tf.maxPool@${group}`;
 }
 
-/** Name of the copy kernel subject (src/webgpu/copy_kernel.ts): the "% of copy bandwidth" reference. */
+/** Name of the copy kernel subject (bench/copy_kernel.ts): the "% of copy bandwidth" reference. */
 export const COPY_NAME = "copy@webgpu";
 
 /** Which clock a figure comes from. */

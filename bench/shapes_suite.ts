@@ -11,9 +11,9 @@ import { BENCH_PASSES, type BenchPass } from "../harness/measure/passes.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { implementations } from "../src/registry.ts";
 import { sizeOf } from "../src/spec.ts";
-import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
+import { preparePoolBaseline } from "./baselines.ts";
 import type { Implementation, Padding, SortPoolCase } from "../src/types.ts";
-import { prepareCopyBench } from "../src/webgpu/copy_kernel.ts";
+import { prepareCopyBench } from "./copy_kernel.ts";
 import type { BenchFlags } from "./flags.ts";
 import {
   type BenchPlan,

@@ -15,7 +15,7 @@ import { BENCH_PASSES, type BenchPass } from "../harness/measure/passes.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { unsupportedReason } from "../src/registry.ts";
 import { sizeOf, type WindowOptions } from "../src/spec.ts";
-import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
+import { preparePoolBaseline } from "./baselines.ts";
 import type { Implementation, Padding, Shape4, SortPoolCase } from "../src/types.ts";
 import { logitsFor, type PlannedShape, type SuitePolicy } from "./plan.ts";
 import type { CallTimeHistory } from "./predict.ts";

@@ -22,7 +22,7 @@ import { localTask, runRounds, summaryOn, type TaskTiming, type TimedTask } from
 import { summarize } from "../harness/measure/stats.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { sizeOf, type WindowOptions } from "../src/spec.ts";
-import { preparePoolBaseline } from "../src/tfjs/baselines.ts";
+import { preparePoolBaseline } from "../bench/baselines.ts";
 import { tf } from "../src/tfjs/runtime.ts";
 import type { BenchHandle, Implementation, Padding, Shape4 } from "../src/types.ts";
 

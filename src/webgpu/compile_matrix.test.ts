@@ -1,7 +1,7 @@
 /**
  * The compile matrix: every pipeline the host can create (every kernel file with every override
  * constant set its planners can produce, from SortPoolKernels.pipelineVariants and the copy
- * kernels' COPY_PIPELINE_CONSTANTS) is created on the engine under test (SORTPOOL_ENGINE: wgpu
+ * programs' variants, src/webgpu/programs/copy.ts) is created on the engine under test (SORTPOOL_ENGINE: wgpu
  * with naga, or Dawn with Tint), failing on any compiler or validation error and printing every
  * message getCompilationInfo reports. A second test drives the real planners and encoders over
  * the spec's window, stride, k, padding and channel classes on a recording device, and checks
@@ -14,10 +14,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MAX_STRIDE, MAX_WINDOW_SIDE, PADDINGS } from "../spec.ts";
 import type { Shape4 } from "../types.ts";
 import { BufferTracker } from "./buffers.ts";
-import { COPY_PIPELINE_CONSTANTS } from "./copy_kernel.ts";
 import { describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "./device.ts";
+import { shaderOf } from "./program.ts";
+import { COPY_PROGRAM_FILES, COPY_PROGRAMS, copyProgramSources, copyRunner } from "./programs/copy.ts";
 import { SortPoolKernels } from "./sort_pool_kernels.ts";
-import { COPY_FILES, copySources, KERNEL_FILES, kernelSources, kernelUrl } from "./shaders.ts";
+import { KERNEL_FILES, kernelSources, kernelUrl } from "./shaders.ts";
 
 /** One pipeline of the matrix: its kernel file, source and how to describe it on a module of that source. */
 interface MatrixEntry {
@@ -40,23 +41,23 @@ function variantName(file: string, descriptor: GPUComputePipelineDescriptor): st
 /** Every pipeline the host can create on `kernels`' device: the sort_pool2d kernels' variants, then the copy kernels'. */
 function matrixOf(kernels: SortPoolKernels): MatrixEntry[] {
   const sources = kernelSources();
-  const copy = copySources();
+  const copy = copyProgramSources();
   const entries: MatrixEntry[] = kernels.pipelineVariants().map((variant) => ({
     file: KERNEL_FILES[variant.source],
     code: sources[variant.source],
     descriptor: (module) => kernels.pipelineDescriptor(variant, module),
   }));
-  for (const key of Object.keys(COPY_FILES) as (keyof typeof COPY_FILES)[]) {
-    entries.push({
-      file: COPY_FILES[key],
-      code: copy[key],
-      // As prepareCopyBench creates them (src/webgpu/copy_kernel.ts).
-      descriptor: (module) => ({
-        label: `copy ${key}`,
-        layout: "auto",
-        compute: { module, entryPoint: "main", constants: { ...COPY_PIPELINE_CONSTANTS } },
-      }),
-    });
+  // As prepareCopyBench creates them (bench/copy_kernel.ts): through a runner of the copy programs.
+  const runner = copyRunner(kernels.device, new BufferTracker());
+  for (const program of COPY_PROGRAMS) {
+    for (const variant of program.variants()) {
+      const source = shaderOf(program, variant);
+      entries.push({
+        file: COPY_PROGRAM_FILES[source],
+        code: copy[source],
+        descriptor: (module) => runner.descriptor(program, variant, module),
+      });
+    }
   }
   return entries;
 }

@@ -67,18 +67,28 @@ export interface ParamsBlock<F extends string = string, U extends F = F> {
   readonly unread?: readonly U[];
 }
 
-/** The kernel source(s) of a program: one, or a scalar and a vec4 variant (chosen by `variant.vec4`). */
-export type ProgramShader = ShaderKey | { readonly scalar: ShaderKey; readonly vec4: ShaderKey };
+/**
+ * The kernel source(s) of a program: one, or a scalar and a vec4 variant (chosen by `variant.vec4`).
+ * `S` is the key set of the sources its runner holds: {@link ShaderKey} for the sort_pool2d
+ * kernels; the benchmarks' copy kernels have keys of their own (src/webgpu/programs/copy.ts).
+ */
+export type ProgramShader<S extends string = ShaderKey> = S | { readonly scalar: S; readonly vec4: S };
 
 /**
  * One kernel program. `V` is its variant: the choices a planner makes that select a pipeline
  * (vec4 or scalar, and the values of its override constants).
  */
-export interface KernelProgram<V = unknown, F extends string = string, B extends string = string, U extends F = never> {
+export interface KernelProgram<
+  V = unknown,
+  F extends string = string,
+  B extends string = string,
+  U extends F = never,
+  S extends string = ShaderKey,
+> {
   /** Its name: labels, its uniform buffer's label ("sortpool NAME params"), messages. */
   readonly name: string;
   /** Its shader key(s). */
-  readonly shader: ProgramShader;
+  readonly shader: ProgramShader<S>;
   /** Group 0's bindings, in binding order (binding i is `bindings[i]`). */
   readonly bindings: readonly ProgramBinding<B>[];
   /** Its `Params` uniform (bound at the binding named "params"). */
@@ -105,8 +115,8 @@ export interface KernelProgram<V = unknown, F extends string = string, B extends
   constants(variant: V): Readonly<Record<string, number>>;
 }
 
-/** Any kernel program, whatever its variant, fields and bindings. */
-export type AnyProgram = KernelProgram<unknown, string, string, string>;
+/** Any kernel program with shader keys `S`, whatever its variant, fields and bindings. */
+export type AnyProgram<S extends string = ShaderKey> = KernelProgram<unknown, string, string, string, S>;
 
 /** The variant type of a program. */
 export type VariantOf<P> = P extends { variants(): readonly (infer V)[] } ? V : never;
@@ -127,27 +137,27 @@ export interface BoundBuffer {
 }
 
 /** The shader key `variant` of `program` runs. */
-export function shaderOf<V>(program: KernelProgram<V, string, string, string>, variant: V): ShaderKey {
+export function shaderOf<V, S extends string>(program: KernelProgram<V, string, string, string, S>, variant: V): S {
   const shader = program.shader;
   if (typeof shader === "string") return shader;
   return program.vec4(variant) ? shader.vec4 : shader.scalar;
 }
 
 /** Every shader key of `program`. */
-export function shadersOf(program: AnyProgram): ShaderKey[] {
+export function shadersOf<S extends string>(program: AnyProgram<S>): S[] {
   const shader = program.shader;
   return typeof shader === "string" ? [shader] : [shader.scalar, shader.vec4];
 }
 
 /** The workgroup size of `program` in a kernel set with `sizes`. */
-export function workgroupSizeOf(program: AnyProgram, sizes: WorkgroupSizes): number {
+export function workgroupSizeOf(program: AnyProgram<string>, sizes: WorkgroupSizes): number {
   const size = program.workgroupSize;
   return typeof size === "number" ? size : sizes[size];
 }
 
 /** Every override constant `variant` of `program` is created with: WORKGROUP_SIZE (when set) first. */
 export function pipelineConstants<V>(
-  program: KernelProgram<V, string, string, string>,
+  program: KernelProgram<V, string, string, string, string>,
   variant: V,
   sizes: WorkgroupSizes,
 ): Record<string, number> {
@@ -160,14 +170,14 @@ export function pipelineConstants<V>(
  * The pipeline cache key of `variant`: its shader key and constants' values, so two variants
  * share a pipeline exactly when they would create the same one.
  */
-export function pipelineKey(source: ShaderKey, constants: Readonly<Record<string, number>>): string {
+export function pipelineKey(source: string, constants: Readonly<Record<string, number>>): string {
   let key = source;
   for (const name in constants) key += `/${name}=${constants[name]}`;
   return key;
 }
 
 /** Bytes of a program's `Params` block as bound: its u32 fields rounded up to 16 (uniform layout). */
-export function paramsBytes(program: AnyProgram): number {
+export function paramsBytes(program: AnyProgram<string>): number {
   return Math.ceil((program.params.fields.length * 4) / 16) * 16;
 }
 
@@ -175,7 +185,7 @@ export function paramsBytes(program: AnyProgram): number {
  * Packs `values` into `program`'s `Params` block by field name, in the WGSL struct's order,
  * padding and unread fields 0; the block is {@link paramsBytes} long.
  */
-export function packParams<P extends AnyProgram>(
+export function packParams<P extends AnyProgram<string>>(
   program: P,
   values: ParamsOf<P>,
 ): Uint32Array<ArrayBuffer> {
@@ -189,7 +199,7 @@ export function packParams<P extends AnyProgram>(
 }
 
 /** The bind-group layout entries of `program`: binding i of kind `bindings[i].kind`, compute stage. */
-export function layoutEntries(program: AnyProgram): GPUBindGroupLayoutEntry[] {
+export function layoutEntries(program: AnyProgram<string>): GPUBindGroupLayoutEntry[] {
   return program.bindings.map((binding, i) => ({
     binding: i,
     visibility: GPUShaderStage.COMPUTE,
@@ -215,7 +225,7 @@ export function dispatchGrid(count: number, maxPerDim: number): [number, number]
  * {@link DispatchRule}). A "2d" grid throws a RangeError past maxComputeWorkgroupsPerDimension².
  */
 export function gridOf(
-  program: AnyProgram,
+  program: AnyProgram<string>,
   work: number,
   sizes: WorkgroupSizes,
   maxPerDim: number,

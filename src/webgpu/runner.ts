@@ -26,7 +26,6 @@ import {
   type VariantOf,
   type WorkgroupSizes,
 } from "./program.ts";
-import type { KernelSources } from "./shaders.ts";
 
 /** The uniform blocks of one program written for a call: block i is bound at `at(i)`. */
 export interface ParamsBlocks {
@@ -46,26 +45,30 @@ function sameBindings(a: readonly BoundBuffer[], b: readonly BoundBuffer[]): boo
     a.every((r, i) => r.buffer === b[i].buffer && r.size === b[i].size && (r.offset ?? 0) === (b[i].offset ?? 0));
 }
 
-/** Runs kernel programs on one device from one set of kernel sources. */
-export class ProgramRunner {
+/**
+ * Runs kernel programs on one device from one set of kernel sources, keyed by `S` (the
+ * sort_pool2d kernels' {@link ShaderKey}s unless a caller brings sources of its own, such as the
+ * benchmarks' copy kernels).
+ */
+export class ProgramRunner<S extends string = ShaderKey> {
   readonly #device: GPUDevice;
-  readonly #sources: KernelSources;
+  readonly #sources: Readonly<Record<S, string>>;
   readonly #tracker: BufferTracker;
   readonly #sizes: WorkgroupSizes;
   readonly #maxPerDim: number;
-  readonly #modules = new Map<ShaderKey, GPUShaderModule>();
-  readonly #layouts = new Map<AnyProgram, GPUBindGroupLayout>();
+  readonly #modules = new Map<S, GPUShaderModule>();
+  readonly #layouts = new Map<AnyProgram<S>, GPUBindGroupLayout>();
   readonly #pipelines = new Map<string, GPUComputePipeline>();
-  readonly #uniforms = new Map<AnyProgram, GPUBuffer>();
+  readonly #uniforms = new Map<AnyProgram<S>, GPUBuffer>();
   /** Per uniform buffer, the words last written with `reuse` (a repeated write is skipped). */
   readonly #written = new WeakMap<GPUBuffer, Uint32Array>();
   /** Per program, per owner object (a plan's chunk, a logits buffer), its last bind group. */
-  readonly #held = new Map<AnyProgram, WeakMap<object, HeldGroup>>();
+  readonly #held = new Map<AnyProgram<S>, WeakMap<object, HeldGroup>>();
 
   /** A runner on `device`; uniform buffers are created through `tracker`. */
   constructor(
     device: GPUDevice,
-    sources: KernelSources,
+    sources: Readonly<Record<S, string>>,
     tracker: BufferTracker,
     sizes: WorkgroupSizes,
     maxWorkgroupsPerDimension: number,
@@ -88,7 +91,7 @@ export class ProgramRunner {
   }
 
   /** The grid of a dispatch of `program` over `work` (throws a RangeError past the device's 2-D limit). */
-  grid(program: AnyProgram, work: number): Grid {
+  grid(program: AnyProgram<S>, work: number): Grid {
     return gridOf(program, work, this.#sizes, this.#maxPerDim);
   }
 
@@ -96,13 +99,13 @@ export class ProgramRunner {
    * Bytes between the per-chunk uniform blocks of a family of programs: its largest `Params`
    * block, at an offset the device accepts.
    */
-  slotBytes(programs: readonly AnyProgram[]): number {
+  slotBytes(programs: readonly AnyProgram<S>[]): number {
     const largest = Math.max(...programs.map(paramsBytes));
     return Math.max(largest, this.#device.limits.minUniformBufferOffsetAlignment);
   }
 
   /** The shader module of `source`, created once (unchecked: `ready` checks them ahead). */
-  #module(source: ShaderKey): GPUShaderModule {
+  #module(source: S): GPUShaderModule {
     let module = this.#modules.get(source);
     if (!module) {
       module = this.#device.createShaderModule({ label: `sortpool ${source}`, code: this.#sources[source] });
@@ -112,7 +115,7 @@ export class ProgramRunner {
   }
 
   /** The shader module of `source`, compiled once; rejects with the compiler's messages. */
-  async #checkedModule(source: ShaderKey): Promise<GPUShaderModule> {
+  async #checkedModule(source: S): Promise<GPUShaderModule> {
     const held = this.#modules.get(source);
     if (held) return held;
     // The scope keeps a bad shader's validation error out of the device's uncaptured errors.
@@ -130,7 +133,7 @@ export class ProgramRunner {
   }
 
   /** The bind-group layout of `program`, from its bindings. */
-  #layout(program: AnyProgram): GPUBindGroupLayout {
+  #layout(program: AnyProgram<S>): GPUBindGroupLayout {
     let layout = this.#layouts.get(program);
     if (!layout) {
       layout = this.#device.createBindGroupLayout({
@@ -146,7 +149,7 @@ export class ProgramRunner {
    * The descriptor `variant` of `program` is created with (label, layout, entry point `main`,
    * override constants), on `module` (default: this runner's module of its shader).
    */
-  descriptor<P extends AnyProgram>(
+  descriptor<P extends AnyProgram<S>>(
     program: P,
     variant: VariantOf<P>,
     module?: GPUShaderModule,
@@ -164,7 +167,7 @@ export class ProgramRunner {
   }
 
   /** The pipeline of `variant` of `program`, created (synchronously) on first use. */
-  pipeline<P extends AnyProgram>(program: P, variant: VariantOf<P>): GPUComputePipeline {
+  pipeline<P extends AnyProgram<S>>(program: P, variant: VariantOf<P>): GPUComputePipeline {
     const key = pipelineKey(shaderOf(program, variant), pipelineConstants(program, variant, this.#sizes));
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
@@ -179,7 +182,7 @@ export class ProgramRunner {
    * surfacing later as a validation error: every pipeline of the "pipelines" programs
    * (asynchronously), then the shaders of the "modules" ones (specialised on first use).
    */
-  async ready(programs: readonly AnyProgram[]): Promise<void> {
+  async ready(programs: readonly AnyProgram<S>[]): Promise<void> {
     for (const program of programs) {
       if (program.precompile !== "pipelines") continue;
       for (const variant of program.variants()) {
@@ -202,7 +205,7 @@ export class ProgramRunner {
   }
 
   /** The uniform buffer of `program`, at least `bytes` long (grown to the next power of two when too small). */
-  #uniform(program: AnyProgram, bytes: number): GPUBuffer {
+  #uniform(program: AnyProgram<S>, bytes: number): GPUBuffer {
     const held = this.#uniforms.get(program);
     if (held && held.size >= bytes) return held;
     // Work already submitted keeps the old buffer alive until it completes (WebGPU destroy semantics).
@@ -232,7 +235,7 @@ export class ProgramRunner {
   }
 
   /** Writes one `Params` block of `program` (a program dispatched once per call); returns its binding. */
-  writeParams(program: AnyProgram, block: Uint32Array<ArrayBuffer>, reuse = false): BoundBuffer {
+  writeParams(program: AnyProgram<S>, block: Uint32Array<ArrayBuffer>, reuse = false): BoundBuffer {
     const bytes = paramsBytes(program);
     const buffer = this.#uniform(program, bytes);
     this.#write(buffer, block, reuse);
@@ -241,7 +244,7 @@ export class ProgramRunner {
 
   /** Writes one `Params` block of `program` per chunk, `slotBytes` apart, into its uniform buffer. */
   writeChunkParams(
-    program: AnyProgram,
+    program: AnyProgram<S>,
     blocks: readonly Uint32Array[],
     slotBytes: number,
     reuse = false,
@@ -256,7 +259,7 @@ export class ProgramRunner {
   }
 
   /** A bind group of `program`: each binding from `resources` by name. */
-  bind<P extends AnyProgram>(program: P, resources: Readonly<Record<BindingOf<P>, BoundBuffer>>): GPUBindGroup {
+  bind<P extends AnyProgram<S>>(program: P, resources: Readonly<Record<BindingOf<P>, BoundBuffer>>): GPUBindGroup {
     return this.#create(program, this.#ordered(program, resources));
   }
 
@@ -265,7 +268,7 @@ export class ProgramRunner {
    * chunk, a logits buffer) last used, when it binds the same buffer ranges; else a new one,
    * kept for the next call. A training loop or a benchmark repeating a call creates none.
    */
-  heldBind<P extends AnyProgram>(
+  heldBind<P extends AnyProgram<S>>(
     owner: object,
     program: P,
     resources: Readonly<Record<BindingOf<P>, BoundBuffer>>,
@@ -281,11 +284,11 @@ export class ProgramRunner {
   }
 
   /** `resources` in binding order. */
-  #ordered(program: AnyProgram, resources: Readonly<Record<string, BoundBuffer>>): BoundBuffer[] {
+  #ordered(program: AnyProgram<S>, resources: Readonly<Record<string, BoundBuffer>>): BoundBuffer[] {
     return program.bindings.map((binding) => resources[binding.name]);
   }
 
-  #create(program: AnyProgram, bound: readonly BoundBuffer[]): GPUBindGroup {
+  #create(program: AnyProgram<S>, bound: readonly BoundBuffer[]): GPUBindGroup {
     return this.#device.createBindGroup({
       layout: this.#layout(program),
       entries: bound.map(({ buffer, size, offset }, binding) => ({

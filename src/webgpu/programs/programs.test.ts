@@ -1,13 +1,16 @@
 /**
  * Every kernel program's description against its WGSL, reflected with wgsl_reflect: group 0's
  * bindings (numbers, names, uniform / read-only / read-write storage), the `Params` struct (field
- * names, order, types, offsets), the override constants the host sets and the workgroup size. A
- * WGSL header and its description cannot drift apart without failing here. Also: every kernel
- * source belongs to exactly one program, variants map to distinct pipeline keys, and the uniform
+ * names, order, types, offsets), the override constants (each one the host sets declared with its
+ * type, and each one the WGSL declares without a default set by the host) and the workgroup size.
+ * A WGSL header and its description cannot drift apart without failing here. Every kernel source
+ * is covered, the copy kernels' (src/webgpu/programs/copy.ts) included. Also: every kernel source
+ * belongs to exactly one program, variants map to distinct pipeline keys, and the uniform
  * packing puts each value at its field's offset. No GPU.
  */
 import { describe, expect, test } from "vitest";
-import { WgslReflect } from "wgsl_reflect";
+import { Override, WgslParser, WgslReflect } from "wgsl_reflect";
+import { KERNEL_FILE_TEXT } from "../kernel_sources.ts";
 import { KERNEL_FILES, kernelSources } from "../shaders.ts";
 import {
   type AnyProgram,
@@ -15,12 +18,17 @@ import {
   paramsBytes,
   pipelineConstants,
   pipelineKey,
-  type ShaderKey,
   shaderOf,
   shadersOf,
   type WorkgroupSizes,
 } from "../program.ts";
+import { COPY_PROGRAM_FILES, COPY_PROGRAMS, copyProgramSources } from "./copy.ts";
 import { PROGRAMS } from "./mod.ts";
+
+/** Every described program: the sort_pool2d kernels' and the copy kernels'. */
+const ALL_PROGRAMS: readonly AnyProgram<string>[] = [...PROGRAMS, ...COPY_PROGRAMS];
+/** File name in `kernels/` of every shader key, the copy kernels' included. */
+const ALL_FILES: Readonly<Record<string, string>> = { ...KERNEL_FILES, ...COPY_PROGRAM_FILES };
 
 const SIZES: WorkgroupSizes = { workgroupSize: 64, forwardWorkgroupSize: 256 };
 
@@ -58,7 +66,7 @@ function kindOf(resource: ResourceInfo, uniform: boolean): string {
  * Every difference between `program`'s description and the WGSL `code` of one of its shaders
  * (empty when they agree), one line each.
  */
-function differences(program: AnyProgram, code: string): string[] {
+function differences(program: AnyProgram<string>, code: string): string[] {
   const reflect = new WgslReflect(code) as unknown as Reflected;
   const out: string[] = [];
   const resources = [
@@ -93,6 +101,14 @@ function differences(program: AnyProgram, code: string): string[] {
       out.push(`override ${name}: WGSL ${overrides.get(name) ?? "none"}, description ${type}`);
     }
   }
+  // The other way round: an override with no default that the host does not set fails pipeline
+  // creation, so the description must list it (ones with a default, e.g. derived ones, may stay unset).
+  const ast = new WgslParser().parse(code);
+  for (const node of ast) {
+    if (node instanceof Override && node.value == null && !(node.name in program.overrides)) {
+      out.push(`override ${node.name}: WGSL declares it without a default, description does not list it`);
+    }
+  }
   const main = reflect.entry.compute.find((f) => f.name === "main");
   if (!main) out.push("no compute entry point main");
   else if (!("WORKGROUP_SIZE" in program.overrides) && main.workgroupSize?.[0] !== program.workgroupSize) {
@@ -102,18 +118,24 @@ function differences(program: AnyProgram, code: string): string[] {
 }
 
 describe("kernel programs", () => {
-  const sources = kernelSources();
+  const sources: Readonly<Record<string, string>> = { ...kernelSources(), ...copyProgramSources() };
 
   test("every kernel source belongs to exactly one program", () => {
-    for (const key of Object.keys(KERNEL_FILES) as ShaderKey[]) {
-      expect(PROGRAMS.filter((p) => shadersOf(p).includes(key)).map((p) => p.name), key).toHaveLength(1);
+    for (const key of Object.keys(ALL_FILES)) {
+      expect(ALL_PROGRAMS.filter((p) => shadersOf(p).includes(key)).map((p) => p.name), key).toHaveLength(1);
     }
-    expect(new Set(PROGRAMS.map((p) => p.name)).size).toBe(PROGRAMS.length);
+    // Every generated kernel file is some program's source.
+    expect(Object.values(ALL_FILES).sort()).toEqual(Object.keys(KERNEL_FILE_TEXT).sort());
+    // The copy kernels' keys must not shadow a sort_pool2d kernel's.
+    expect(Object.keys(ALL_FILES)).toHaveLength(
+      Object.keys(KERNEL_FILES).length + Object.keys(COPY_PROGRAM_FILES).length,
+    );
+    expect(new Set(ALL_PROGRAMS.map((p) => p.name)).size).toBe(ALL_PROGRAMS.length);
   });
 
-  for (const program of PROGRAMS) {
+  for (const program of ALL_PROGRAMS) {
     for (const source of shadersOf(program)) {
-      test(`${program.name} matches ${KERNEL_FILES[source]}: bindings, Params, overrides, workgroup size`, () => {
+      test(`${program.name} matches ${ALL_FILES[source]}: bindings, Params, overrides, workgroup size`, () => {
         expect(differences(program, sources[source])).toEqual([]);
       });
     }
@@ -130,8 +152,20 @@ describe("kernel programs", () => {
     expect(differences(program, rebound).join("\n")).toContain("0/1 dy storage");
   });
 
+  test("the comparison catches an override without a default that the description does not list", () => {
+    const code = sources.generalRanks;
+    const added = code.replace("override K: u32 = 1u;", "override K: u32 = 1u;\noverride EXTRA: u32;");
+    const defaulted = code.replace("override K: u32 = 1u;", "override K: u32 = 1u;\noverride EXTRA: u32 = 2u;");
+    expect(added).not.toBe(code);
+    const program = PROGRAMS.find((p) => p.name === "generalRanks")!;
+    expect(differences(program, added)).toEqual([
+      "override EXTRA: WGSL declares it without a default, description does not list it",
+    ]);
+    expect(differences(program, defaulted)).toEqual([]);
+  });
+
   test("each variant sets exactly the declared constants, and distinct pipelines have distinct cache keys", () => {
-    for (const program of PROGRAMS) {
+    for (const program of ALL_PROGRAMS) {
       const declared = Object.keys(program.overrides).sort();
       const keys = new Map<string, string>();
       for (const variant of program.variants()) {
@@ -153,7 +187,7 @@ describe("kernel programs", () => {
   });
 
   test("packParams writes each value at its field's offset, padding and unread fields 0", () => {
-    for (const program of PROGRAMS) {
+    for (const program of ALL_PROGRAMS) {
       const { fields, unread = [] } = program.params;
       const read = fields.filter((f) => !/^unused\d*$/.test(f) && !unread.includes(f));
       const values = Object.fromEntries(read.map((f) => [f, 1000 + fields.indexOf(f)]));

@@ -5,31 +5,20 @@
  * adapter and report each kernel's speed as a percentage of its bandwidth ("% of copy
  * bandwidth"; the target is judged by bench/bandwidth.ts, which pairs each forward call with a
  * call of this kernel). It is one measured copy-like kernel, not a bound of the memory system.
+ * Its two kernels are described as programs (src/webgpu/programs/copy.ts) and run by the same
+ * runner as the sort_pool2d kernels, so their bindings, uniform and constants are checked
+ * against the WGSL like theirs.
  *
  * @module
  */
-import { sizeOf } from "../spec.ts";
-import type { BenchHandle, Shape4 } from "../types.ts";
-import { validateShape } from "../validate.ts";
-import { BufferTracker } from "./buffers.ts";
-import { describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "./device.ts";
-import { formatBytes } from "./chunks.ts";
-import { dispatchGrid } from "./program.ts";
-import { DEFAULT_FORWARD_WORKGROUP_SIZE } from "./sort_pool_kernels.ts";
-import { copySources } from "./shaders.ts";
-
-/**
- * Invocations per workgroup of the copy kernels: the 2x2 forward kernels' default
- * ({@link DEFAULT_FORWARD_WORKGROUP_SIZE}), so that the "% of copy bandwidth" ratio compares like
- * with like (on llvmpipe the workgroup size alone moved that ratio by several points).
- */
-export const COPY_WORKGROUP_SIZE = DEFAULT_FORWARD_WORKGROUP_SIZE;
-
-/**
- * The override constants both copy kernels are created with (entry point `main`, layout "auto"):
- * their only pipeline variant, which the compile matrix (src/webgpu/compile_matrix.test.ts) creates.
- */
-export const COPY_PIPELINE_CONSTANTS: Readonly<Record<string, number>> = { WORKGROUP_SIZE: COPY_WORKGROUP_SIZE };
+import { sizeOf } from "../src/spec.ts";
+import type { BenchHandle, Shape4 } from "../src/types.ts";
+import { validateShape } from "../src/validate.ts";
+import { BufferTracker } from "../src/webgpu/buffers.ts";
+import { describeAdapter, requestDeviceOrThrow, withGpuErrorScopes } from "../src/webgpu/device.ts";
+import { formatBytes } from "../src/webgpu/chunks.ts";
+import { packParams } from "../src/webgpu/program.ts";
+import { COPY_BACKWARD, COPY_FORWARD, COPY_PROGRAMS, copyRunner } from "../src/webgpu/programs/copy.ts";
 
 /** A copy-kernel bench handle plus what it moves per call. */
 export interface CopyBench extends BenchHandle {
@@ -51,6 +40,7 @@ export async function prepareCopyBench(shape: Shape4): Promise<CopyBench> {
   validateShape(shape as unknown);
   const { adapter, device } = await requestDeviceOrThrow("sortpool copy kernel");
   const tracker = new BufferTracker();
+  const runner = copyRunner(device, tracker);
   try {
     // Outputs are vec4s; each reads 4 input vec4s. Round the input up to whole outputs.
     const outputs = Math.ceil(sizeOf(shape) / 16);
@@ -69,60 +59,33 @@ export async function prepareCopyBench(shape: Shape4): Promise<CopyBench> {
       const y = tracker.create(device, { label: "copy y", size: yBytes, usage });
       const dy = tracker.create(device, { label: "copy dy", size: yBytes, usage });
       const dx = tracker.create(device, { label: "copy dx", size: xBytes, usage });
-      const params = tracker.create(device, {
-        label: "copy params",
-        size: 16,
-        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      });
       const fill = new Float32Array(xBytes / 4);
       for (let i = 0; i < fill.length; i++) fill[i] = ((i * 2654435761) >>> 0) / 2 ** 32 - 0.5;
       device.queue.writeBuffer(x, 0, fill);
       device.queue.writeBuffer(dy, 0, fill, 0, yBytes / 4);
-      device.queue.writeBuffer(params, 0, new Uint32Array([outputs, 0, 0, 0]));
 
-      const sources = copySources();
-      const pipeline = async (code: string, label: string) => {
-        const module = device.createShaderModule({ label, code });
-        return await device.createComputePipelineAsync({
-          label,
-          layout: "auto",
-          compute: { module, entryPoint: "main", constants: { ...COPY_PIPELINE_CONSTANTS } },
-        });
-      };
-      const forwardPipeline = await pipeline(sources.forward, "copy forward");
-      const backwardPipeline = await pipeline(sources.backward, "copy backward");
-      const bind = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
-        device.createBindGroup({
-          layout: p.getBindGroupLayout(0),
-          entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-        });
+      await runner.ready(COPY_PROGRAMS);
+      // The two kernels share one Params struct, so the backward binds the forward's block.
+      const params = runner.writeParams(COPY_FORWARD, packParams(COPY_FORWARD, { outputs }));
+      const whole = (buffer: GPUBuffer) => ({ buffer, size: buffer.size });
       return {
-        forwardPipeline,
-        backwardPipeline,
-        forwardGroup: bind(forwardPipeline, [x, y, params]),
-        backwardGroup: bind(backwardPipeline, [x, dy, dx, params]),
-        grid: dispatchGrid(
-          Math.ceil(outputs / COPY_WORKGROUP_SIZE),
-          device.limits.maxComputeWorkgroupsPerDimension,
-        ),
+        forwardPipeline: runner.pipeline(COPY_FORWARD, {}),
+        backwardPipeline: runner.pipeline(COPY_BACKWARD, {}),
+        forwardGroup: runner.bind(COPY_FORWARD, { x: whole(x), y: whole(y), params }),
+        backwardGroup: runner.bind(COPY_BACKWARD, { x: whole(x), dy: whole(dy), dx: whole(dx), params }),
+        // Both kernels run one invocation per output.
+        grid: runner.grid(COPY_FORWARD, outputs),
       };
     }, () => device.queue.onSubmittedWorkDone());
-    const { forwardPipeline, backwardPipeline, forwardGroup, backwardGroup } = setup;
-    const [gx, gy] = setup.grid;
+    const { forwardPipeline, backwardPipeline, forwardGroup, backwardGroup, grid } = setup;
 
     let disposed = false;
     const run = async (backward: boolean) => {
       if (disposed) throw new Error("copy kernel bench handle: used after dispose");
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass({ label: "copy kernel" });
-      pass.setPipeline(forwardPipeline);
-      pass.setBindGroup(0, forwardGroup);
-      pass.dispatchWorkgroups(gx, gy);
-      if (backward) {
-        pass.setPipeline(backwardPipeline);
-        pass.setBindGroup(0, backwardGroup);
-        pass.dispatchWorkgroups(gx, gy);
-      }
+      runner.dispatch(pass, forwardPipeline, forwardGroup, grid);
+      if (backward) runner.dispatch(pass, backwardPipeline, backwardGroup, grid);
       pass.end();
       device.queue.submit([encoder.finish()]);
       await device.queue.onSubmittedWorkDone();

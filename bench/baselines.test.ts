@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
-import type { Shape4 } from "../types.ts";
+import type { Shape4 } from "../src/types.ts";
 import { preparePoolBaseline } from "./baselines.ts";
-import { tf, useBackend } from "./runtime.ts";
+import { tf, useBackend } from "../src/tfjs/runtime.ts";
 
 describe("preparePoolBaseline", () => {
   test("runs tf.maxPool / tf.avgPool with a general window and strides, holding its tensors until disposed", async () => {

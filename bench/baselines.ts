@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { BenchHandle, Padding, Shape4 } from "../types.ts";
-import { outputShape, poolGeometry, sizeOf, type WindowOptions } from "../spec.ts";
-import { uniformFloat32 } from "../random.ts";
-import { finishWork, tf, type TfjsBackendName, withBackend } from "./runtime.ts";
+import type { BenchHandle, Padding, Shape4 } from "../src/types.ts";
+import { outputShape, poolGeometry, sizeOf, type WindowOptions } from "../src/spec.ts";
+import { uniformFloat32 } from "../src/random.ts";
+import { finishWork, tf, type TfjsBackendName, withBackend } from "../src/tfjs/runtime.ts";
 
 /** tfjs pooling ops usable as baselines. */
 export type PoolBaseline = "maxPool" | "avgPool";
