@@ -1,0 +1,83 @@
+/**
+ * The first training step's loss and gradients of one (k, seed) model of the reduced
+ * reproduction on its first batch, computed by the harness's own model on a chosen tfjs backend
+ * and written as .npy files (one per trainable weight, tfjs layouts, named as
+ * reproduce/replay_export.ts names the weights) plus `grads.json` (loss, names, shapes, and the
+ * batch norm layers' batch statistics). reproduce/independent/compare_grads.py compares them with
+ * PyTorch's, to find which layer's computation differs between backends.
+ *
+ * ```sh
+ * npx -y deno@2.9.6 run -A reproduce/replay_grads.ts --seed 0 --k 1 --backend webgpu --out /tmp/replay/grads-webgpu-s0-k1
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dump } from "npyjs";
+import { mulberry32 } from "../src/random.ts";
+import { throwGpuErrors } from "../src/mod.ts";
+import { tf, type TfjsBackendName, useBackend } from "../src/tfjs/runtime.ts";
+import { DEFAULT_DATA_FILE, head, loadClutteredMnist } from "./data.ts";
+import { batchTensors, disposeModel, shuffledIndices } from "./experiment.ts";
+import { buildTrainableModel, softmaxCrossEntropy } from "./model.ts";
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seed: { type: "string", default: "0" },
+      k: { type: "string", default: "1" },
+      "train-limit": { type: "string", default: "2000" },
+      "batch-size": { type: "string", default: "128" },
+      "bn-momentum": { type: "string", default: "0.5" },
+      backend: { type: "string", default: "cpu" },
+      out: { type: "string", default: "/tmp/replay/grads" },
+      data: { type: "string", default: DEFAULT_DATA_FILE.pathname },
+    },
+  });
+  const backend = values.backend as TfjsBackendName;
+  await useBackend(backend);
+  const full = await loadClutteredMnist(values.data);
+  const train = head(full.train, Number(values["train-limit"]));
+  const seed = Number(values.seed);
+  const k = Number(values.k);
+  const batchSize = Number(values["batch-size"]);
+  const order = shuffledIndices(train.n, mulberry32(seed));
+  const { x, y } = batchTensors(train, order.subarray(0, batchSize));
+  const model = buildTrainableModel({ k, seed, bnMomentum: Number(values["bn-momentum"]) });
+  const out = values.out!;
+  await Deno.mkdir(out, { recursive: true });
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(
+    () => softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor),
+    trainable,
+  );
+  const entries = [];
+  for (const [i, w] of model.trainableWeights.entries()) {
+    const g = grads[trainable[i].name];
+    const file = `${String(i).padStart(2, "0")}_${w.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.npy`;
+    await Deno.writeFile(`${out}/${file}`, new Uint8Array(dump((await g.data()) as Float32Array, g.shape)));
+    entries.push({ name: w.name, shape: g.shape, file });
+  }
+  // Batch norm moving statistics after this one training-mode pass: m * initial + (1 - m) * batch statistic.
+  const moving: Record<string, number[]> = {};
+  for (const w of model.nonTrainableWeights) moving[w.name] = Array.from(await w.read().data());
+  const loss = (await value.data())[0];
+  if (backend === "webgpu") await throwGpuErrors();
+  await Deno.writeTextFile(
+    `${out}/grads.json`,
+    JSON.stringify({
+      backend: tf.getBackend(),
+      k,
+      seed,
+      loss,
+      rows: Array.from(order.subarray(0, batchSize)),
+      grads: entries,
+      moving,
+    }) +
+      "\n",
+  );
+  console.error(`replay_grads: ${tf.getBackend()} seed ${seed} k=${k}: loss ${loss}; wrote ${out}`);
+  disposeModel(model);
+  tf.dispose([x, y, value, ...Object.values(grads)]);
+}
