@@ -86,7 +86,7 @@ def main():
         table[name] = {"loss": loss, "lossAbsDiff": abs(loss - l64), "weights": rowsout}
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"seed": args.seed, "k": args.k, "torchFloat64Loss": l64, "subjects": table}, f, indent=1)
+            json.dump({"seed": args.seed, "k": args.k, "torchFloat64Loss": l64, "subjects": table}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,13 @@ are read here from the npz with NumPy and checked equal to the exported arrays; 
 is recomputed here from mulberry32(seed) + Fisher-Yates (the README's description) and checked
 equal to the exported one.
 
-Usage (one thread: the machine is shared):
-  OMP_NUM_THREADS=1 nice -n 15 python3 reproduce/independent/train_torch.py \
-      --replay /tmp/replay --pairs finished --float64-too \
+--emulate-too also trains every pair with conv1's filter gradient summed over only the terms that the
+CPU WebGPU adapter sums (LAVAPIPE_CONV1_TERMS below, see conv1-grad-diagnosis.json): the one fault
+found in our run; with it this implementation reproduces our per-epoch figures.
+
+Usage (Debian's python3-torch; one thread: the machine is shared):
+  OMP_NUM_THREADS=1 nice -n 15 /usr/bin/python3 reproduce/independent/train_torch.py \
+      --replay /tmp/replay --pairs finished --emulate-too --float64-pairs 1:0,2:0 \
       --ours reproduce/results/reduced-2000-images-5-epochs-seeds-0-2.json \
       --out reproduce/independent/comparison.json
 """
@@ -429,6 +433,13 @@ def write(args, report, results, previous):
         "oursConfig": {key: report["config"].get(key) for key in ("epochs", "trainImages", "testImages", "batchSize",
                                                                    "bnMomentum", "backend")},
         "oursEnvironment": report.get("environment"),
+        "variants": {
+            "ours": "the run's JSON (tfjs 4.22 webgpu backend on Mesa lavapipe)",
+            "torch": "this implementation, float32, the protocol as written",
+            "torchLavapipeConv1": "the same with conv1's filter gradient summed over only the terms the lavapipe "
+                                  "adapter sums (LAVAPIPE_CONV1_TERMS; conv1-grad-diagnosis.json)",
+            "torch64": "this implementation in float64 (float32 rounding's effect: absDiffTorch32VsTorch64)",
+        },
         "torch": {"version": torch.__version__, "threads": torch.get_num_threads(), "bnMovingVariance": args.bn_var,
                   "device": "cpu"},
         "pairs": allp,
@@ -438,7 +449,7 @@ def write(args, report, results, previous):
     }
     tmp = args.out + ".partial"
     with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1)
+        json.dump(doc, f, indent=2)
         f.write("\n")
     os.replace(tmp, args.out)
 
