@@ -89,6 +89,11 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The rows of training step `step` of an epoch: its slice of the epoch's order (the last one may be short). */
+export function batchRows(order: Int32Array, step: number, batchSize: number): Int32Array {
+  return order.subarray(step * batchSize, Math.min(order.length, (step + 1) * batchSize));
+}
+
 /** Fisher-Yates shuffle of 0..n-1 driven by `random`. */
 export function shuffledIndices(n: number, random: () => number): Int32Array {
   const idx = new Int32Array(n);
@@ -188,7 +193,7 @@ export async function trainOne(
       const order = shuffledIndices(train.n, random);
       let lossSum = 0;
       for (let s = 0; s < steps; s++) {
-        const rows = order.subarray(s * config.batchSize, Math.min(train.n, (s + 1) * config.batchSize));
+        const rows = batchRows(order, s, config.batchSize);
         const { x, y } = batchTensors(train, rows);
         const t0 = performance.now();
         const out = await model.trainOnBatch(x, y);

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { defineCli, runCli, UsageError } from "../harness/cli.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { throwGpuErrors } from "../src/mod.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
@@ -72,24 +73,30 @@ async function termCounts(batch: number, size: number): Promise<number[]> {
   return out;
 }
 
-if (import.meta.main) {
-  await useBackend("webgpu");
-  console.log(`webgpu adapter: ${describeAdapter(await requestAdapterOrThrow())}`);
-}
+/** The command line of this tool. */
+export const PROBE_CLI = defineCli({
+  command: "deno run -A reproduce/probe_conv_filter_grad.ts",
+  summary: "Compares tfjs's webgpu conv2d filter gradient with its cpu backend's on the reduced reproduction's " +
+    "shapes, or (--counts) counts the terms the webgpu kernel sums per weight at conv1's shape.",
+  options: {
+    counts: { type: "boolean", description: "count summed terms (x and dy all ones) for batches 32, 40, 41, 80, 128" },
+    all: { type: "boolean", description: "with --counts: batch 128 only, and every filter's count" },
+    json: { type: "string", value: "FILE", description: "write the comparison rows as JSON" },
+  },
+});
 
-if (import.meta.main && Deno.args.includes("--counts")) {
-  for (const batch of Deno.args.includes("--all") ? [128] : [32, 40, 41, 80, 128]) {
+async function countTerms(all: boolean): Promise<void> {
+  for (const batch of all ? [128] : [32, 40, 41, 80, 128]) {
     const counts = await termCounts(batch, 40);
     // One value per (r, c) window offset (the 16 filters agree).
     const perOffset = Array.from({ length: 9 }, (_, i) => counts[i * 16]);
     const full = Array.from({ length: 9 }, (_, i) => batch * (i < 3 || i >= 6 ? 39 : 40) * (i % 3 === 1 ? 40 : 39));
     console.log(`batch ${batch}: terms summed per offset ${perOffset.join(", ")} (full sums: ${full.join(", ")})`);
-    if (Deno.args.includes("--all")) console.log(`  every filter: ${counts.join(", ")}`);
+    if (all) console.log(`  every filter: ${counts.join(", ")}`);
   }
-  Deno.exit(0);
 }
 
-if (import.meta.main) {
+async function compareBackends(json: string | undefined): Promise<void> {
   const rows = [];
   for (const [i, c] of CASES.entries()) {
     const seed = 1000 + 10 * i;
@@ -109,7 +116,16 @@ if (import.meta.main) {
         `${rel < 1e-4 ? "ok" : "WRONG"}`,
     );
   }
-  if (Deno.args[0] && !Deno.args[0].startsWith("--")) {
-    await Deno.writeTextFile(Deno.args[0], JSON.stringify(rows, null, 1) + "\n");
-  }
+  if (json) await Deno.writeTextFile(json, JSON.stringify(rows, null, 1) + "\n");
+}
+
+if (import.meta.main) {
+  await runCli(PROBE_CLI, Deno.args, async ({ values }) => {
+    await useBackend("webgpu");
+    console.log(`webgpu adapter: ${describeAdapter(await requestAdapterOrThrow())}`);
+    if (values.all === true && values.counts !== true) throw new UsageError("--all", "--counts with it", "no --counts");
+    if (values.counts === true) await countTerms(values.all === true);
+    else await compareBackends(typeof values.json === "string" ? values.json : undefined);
+    return 0;
+  });
 }

@@ -24,13 +24,14 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { defineCli, runCli } from "../harness/cli.ts";
 import { dump } from "npyjs";
 import { mulberry32 } from "../src/random.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
-import { DEFAULT_DATA_FILE, head, IMAGE_PIXELS, loadClutteredMnist } from "./data.ts";
-import { disposeModel, shuffledIndices } from "./experiment.ts";
-import { buildTrainableModel } from "./model.ts";
+import { head, IMAGE_PIXELS, loadClutteredMnist } from "./data.ts";
+import { batchRows, disposeModel, shuffledIndices } from "./experiment.ts";
+import { buildTrainableModel, DEFAULT_BN_MOMENTUM } from "./model.ts";
+import { replayFlags, replaySettings } from "./replay_flags.ts";
 
 /** The reduced protocol's settings (README "Reduced run"). */
 export interface ReplaySettings {
@@ -60,7 +61,7 @@ export function batchPlan(
     const perm = shuffledIndices(n, random);
     order.set(perm, e * n);
     for (let s = 0; s < stepsPerEpoch; s++) {
-      const rows = perm.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
+      const rows = batchRows(perm, s, batchSize);
       batches.set(rows, (e * stepsPerEpoch + s) * batchSize);
     }
   }
@@ -117,7 +118,7 @@ export async function exportReplay(s: ReplaySettings): Promise<void> {
             epochs: s.epochs,
             batchSize: s.batchSize,
             steps: plan.steps,
-            bnMomentum: s.bnMomentum,
+            bnMomentum: s.bnMomentum ?? DEFAULT_BN_MOMENTUM,
             optimizer: "adam(0.001, 0.9, 0.999, 1e-8)",
           },
         };
@@ -131,42 +132,31 @@ export async function exportReplay(s: ReplaySettings): Promise<void> {
   console.error(`replay_export: tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}, out ${s.out}`);
 }
 
-function intList(text: string, flag: string): number[] {
-  const items = text.split(",").flatMap((item) => {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(item.trim());
-    if (!m) throw new Error(`${flag}: expected integers or ranges A-B, comma-separated, received ${item}`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  });
-  if (items.length === 0) throw new Error(`${flag}: empty list`);
-  return items;
-}
+/** The command line of this tool. */
+export const REPLAY_EXPORT_CLI = defineCli({
+  command: "deno run -A reproduce/replay_export.ts",
+  summary: "Exports the data, each (k, seed) model's initial weights and every step's image indices of a " +
+    "reduced-reproduction run as .npy files, for a separate implementation to replay.",
+  options: {
+    ...replayFlags({ backend: false, onePair: false }),
+    out: { type: "string", value: "DIR", description: "where to write", default: "/tmp/replay" },
+  },
+});
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      seeds: { type: "string", default: "0" },
-      k: { type: "string", default: "1,2,3,4" },
-      "train-limit": { type: "string", default: "2000" },
-      "test-limit": { type: "string", default: "1000" },
-      epochs: { type: "string", default: "5" },
-      "batch-size": { type: "string", default: "128" },
-      "bn-momentum": { type: "string", default: "0.5" },
-      out: { type: "string", default: "/tmp/replay" },
-      data: { type: "string", default: DEFAULT_DATA_FILE.pathname },
-    },
-  });
-  await exportReplay({
-    seeds: intList(values.seeds!, "--seeds"),
-    ks: intList(values.k!, "--k"),
-    trainLimit: Number(values["train-limit"]),
-    testLimit: Number(values["test-limit"]),
-    epochs: Number(values.epochs),
-    batchSize: Number(values["batch-size"]),
-    bnMomentum: Number(values["bn-momentum"]),
-    out: values.out!,
-    data: values.data!,
+  await runCli(REPLAY_EXPORT_CLI, Deno.args, async ({ values }) => {
+    const s = replaySettings(values, Deno.args);
+    await exportReplay({
+      seeds: s.seeds,
+      ks: s.ks,
+      trainLimit: s.trainLimit,
+      testLimit: s.testLimit,
+      epochs: s.epochs,
+      batchSize: s.batchSize,
+      bnMomentum: s.bnMomentum ?? DEFAULT_BN_MOMENTUM,
+      out: String(values.out),
+      data: s.data,
+    });
+    return 0;
   });
 }
