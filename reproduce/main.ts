@@ -25,6 +25,7 @@ import { choiceFlag } from "../harness/cli.ts";
 import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts";
 import { engineInfo } from "../src/webgpu/engine.ts";
 import { type ClutteredMnist, DEFAULT_DATA_FILE, head, loadClutteredMnist } from "./data.ts";
+import { CONV_FILTER_GRADIENTS, type ConvFilterGradient, useConvFilterGradient } from "./conv_filter_grad.ts";
 import { type ExperimentConfig, measureStepCost, type RunResult, trainOne } from "./experiment.ts";
 import { ARTICLE_BEST_VAL_CE, DEFAULT_BN_MOMENTUM } from "./model.ts";
 import {
@@ -102,6 +103,14 @@ export const CLI: CliSpec = defineCli({
       default: String(DEFAULT_BN_MOMENTUM),
     },
     backend: { type: "string", value: "NAME", description: "tfjs backend: webgpu or cpu", default: "webgpu" },
+    "conv-filter-grad": {
+      type: "string",
+      value: "HOW",
+      description: "how tfjs computes conv2d's filter gradient: sliced (in batch slices, each within the\n" +
+        "65,535 loop iterations Mesa's CPU adapters run per shader invocation; on them tfjs's own kernel\n" +
+        "silently sums only the first images of a batch) or stock (tfjs's kernel as it is, to reproduce that)",
+      default: "sliced",
+    },
     json: { type: "string", value: "FILE", description: "write the JSON report here" },
     svg: {
       type: "string",
@@ -134,6 +143,8 @@ export interface Settings extends ExperimentConfig {
   readonly resume: boolean;
   readonly reportOnly: boolean;
   readonly backend: TfjsBackendName;
+  /** How conv2d's filter gradient is computed (reproduce/conv_filter_grad.ts). */
+  readonly convFilterGradient: ConvFilterGradient;
   readonly trainLimit: number;
   readonly testLimit: number;
   readonly quick: boolean;
@@ -219,6 +230,7 @@ export function settingsFrom(values: FlagValues, args: readonly string[]): Setti
     seed: seeds[0],
     bnMomentum: numberFlag(values, "bn-momentum", 0, 1),
     backend: choiceFlag(values, "backend", ["webgpu", "cpu"] as const),
+    convFilterGradient: choiceFlag(values, "conv-filter-grad", CONV_FILTER_GRADIENTS),
     quick,
     json,
     svg,
@@ -268,6 +280,7 @@ function configOf(s: Settings, data: ClutteredMnist): Record<string, unknown> {
     seeds: s.seeds,
     bnMomentum: s.bnMomentum,
     backend: s.backend,
+    convFilterGradient: s.convFilterGradient,
     quick: s.quick,
     optimizer: "adam(learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8)",
     loss: "softmax cross-entropy on logits, batch mean",
@@ -289,7 +302,25 @@ async function writeFile(path: string, text: string): Promise<void> {
 }
 
 /** The config fields a resumed run must share with the file it continues. */
-export const PROTOCOL_FIELDS = ["epochs", "trainImages", "testImages", "batchSize", "bnMomentum"] as const;
+export const PROTOCOL_FIELDS = [
+  "epochs",
+  "trainImages",
+  "testImages",
+  "batchSize",
+  "bnMomentum",
+  "convFilterGradient",
+] as const;
+
+/** What a report written before a protocol field existed did: every run then used tfjs's own filter gradient. */
+const PROTOCOL_FIELDS_BEFORE: Readonly<Partial<Record<(typeof PROTOCOL_FIELDS)[number], unknown>>> = {
+  convFilterGradient: "stock",
+};
+
+/** Selects the run's tfjs backend and its conv2d filter gradient. */
+export async function prepareBackend(s: Pick<Settings, "backend" | "convFilterGradient">): Promise<void> {
+  await useBackend(s.backend);
+  useConvFilterGradient(s.convFilterGradient, s.backend);
+}
 
 /** The (k, seed) pairs to train, seed by seed: every k of the first seed, then every k of the next. */
 export function planPairs(ks: readonly number[], seeds: readonly number[]): { k: number; seed: number }[] {
@@ -311,10 +342,11 @@ export async function finishedRuns(path: string, config: Record<string, unknown>
   }
   const old = readReport(text, path, "--resume");
   for (const field of PROTOCOL_FIELDS) {
-    if (old.config[field] !== config[field]) {
+    const had = old.config[field] ?? PROTOCOL_FIELDS_BEFORE[field];
+    if (had !== config[field]) {
       throw new UsageError(
         "--resume",
-        `${field} ${JSON.stringify(old.config[field])} as in ${path} (change the flags or --json)`,
+        `${field} ${JSON.stringify(had)} as in ${path} (change the flags or --json)`,
         JSON.stringify(config[field]),
       );
     }
@@ -370,7 +402,7 @@ export async function reproduce(s: Settings): Promise<number> {
     await printAndChart(makeReport(old.runs, old.config, old.environment ?? {}), s.svg);
     return 0;
   }
-  await useBackend(s.backend);
+  await prepareBackend(s);
   const full = await loadClutteredMnist(s.data);
   const data = { train: head(full.train, s.trainLimit), test: head(full.test, s.testLimit) };
   const env = await environment(s.backend);

@@ -8,9 +8,12 @@
  * DENO_WEBGPU_BACKEND=vulkan npx -y deno@2.9.6 run -A reproduce/probe_conv_filter_grad.ts
  * ```
  *
+ * With `--conv-filter-grad sliced` it probes the reproduction's workaround (conv_filter_grad.ts) instead.
+ *
  * @module
  */
-import { defineCli, runCli, UsageError } from "../harness/cli.ts";
+import { choiceFlag, defineCli, runCli, UsageError } from "../harness/cli.ts";
+import { CONV_FILTER_GRADIENTS, useConvFilterGradient } from "./conv_filter_grad.ts";
 import { uniformFloat32 } from "../src/random.ts";
 import { throwGpuErrors } from "../src/mod.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
@@ -82,6 +85,12 @@ export const PROBE_CLI = defineCli({
     counts: { type: "boolean", description: "count summed terms (x and dy all ones) for batches 32, 40, 41, 80, 128" },
     all: { type: "boolean", description: "with --counts: batch 128 only, and every filter's count" },
     json: { type: "string", value: "FILE", description: "write the comparison rows as JSON" },
+    "conv-filter-grad": {
+      type: "string",
+      value: "HOW",
+      description: "stock (tfjs's kernel, the one probed) or sliced (the reproduction's batch-sliced workaround)",
+      default: "stock",
+    },
   },
 });
 
@@ -121,8 +130,10 @@ async function compareBackends(json: string | undefined): Promise<void> {
 
 if (import.meta.main) {
   await runCli(PROBE_CLI, Deno.args, async ({ values }) => {
+    const how = choiceFlag(values, "conv-filter-grad", CONV_FILTER_GRADIENTS);
     await useBackend("webgpu");
-    console.log(`webgpu adapter: ${describeAdapter(await requestAdapterOrThrow())}`);
+    useConvFilterGradient(how, "webgpu");
+    console.log(`webgpu adapter: ${describeAdapter(await requestAdapterOrThrow())}; filter gradient: ${how}`);
     if (values.all === true && values.counts !== true) throw new UsageError("--all", "--counts with it", "no --counts");
     if (values.counts === true) await countTerms(values.all === true);
     else await compareBackends(typeof values.json === "string" ? values.json : undefined);

@@ -22,13 +22,13 @@ const REDUCED_DEFAULTS: Readonly<Record<string, string>> = {
 const RUN_FLAGS = ["k", "seed", "seeds", "epochs", "train-limit", "test-limit", "batch-size", "bn-momentum", "data"];
 
 /**
- * `deno task reproduce`'s run flags with reduced-protocol defaults; `backend` too when the tool
- * trains, and `--k` defaulting to 1 for a tool that replays one (k, seed) pair.
+ * `deno task reproduce`'s run flags with reduced-protocol defaults; `backend` and
+ * `conv-filter-grad` too when the tool trains, and `--k` defaulting to 1 for a tool that replays one (k, seed) pair.
  */
 export function replayFlags(tool: { readonly backend: boolean; readonly onePair: boolean }): Record<string, FlagSpec> {
   const defaults = tool.onePair ? { ...REDUCED_DEFAULTS, k: "1" } : REDUCED_DEFAULTS;
   const out: Record<string, FlagSpec> = {};
-  for (const name of tool.backend ? [...RUN_FLAGS, "backend"] : RUN_FLAGS) {
+  for (const name of tool.backend ? [...RUN_FLAGS, "backend", "conv-filter-grad"] : RUN_FLAGS) {
     const spec = CLI.options[name];
     out[name] = defaults[name] === undefined ? spec : { ...spec, default: defaults[name] };
   }
@@ -40,7 +40,7 @@ export function replayFlags(tool: { readonly backend: boolean; readonly onePair:
  * without `--backend` runs on tfjs's cpu backend, where the initializers' numbers are the same).
  */
 export function replaySettings(values: FlagValues, args: readonly string[]): Settings {
-  return settingsFrom({ backend: "cpu", ...values }, args);
+  return settingsFrom({ backend: "cpu", "conv-filter-grad": "sliced", ...values }, args);
 }
 
 /** The settings of a tool that replays exactly one (k, seed) pair: one --k and one seed. */

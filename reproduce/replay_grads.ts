@@ -16,7 +16,8 @@ import { defineCli, runCli } from "../harness/cli.ts";
 import { dump } from "npyjs";
 import { mulberry32 } from "../src/random.ts";
 import { throwGpuErrors } from "../src/mod.ts";
-import { tf, useBackend } from "../src/tfjs/runtime.ts";
+import { tf } from "../src/tfjs/runtime.ts";
+import { prepareBackend } from "./main.ts";
 import { head, loadClutteredMnist } from "./data.ts";
 import { batchRows, batchTensors, disposeModel, shuffledIndices } from "./experiment.ts";
 import { onePairSettings, replayFlags } from "./replay_flags.ts";
@@ -37,7 +38,7 @@ if (import.meta.main) {
   await runCli(REPLAY_GRADS_CLI, Deno.args, async ({ values }) => {
     const s = onePairSettings(values, Deno.args);
     const backend = s.backend;
-    await useBackend(backend);
+    await prepareBackend(s);
     const full = await loadClutteredMnist(s.data);
     const train = head(full.train, s.trainLimit);
     const { seed, batchSize } = s;

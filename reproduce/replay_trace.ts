@@ -11,7 +11,8 @@
  * @module
  */
 import { defineCli, runCli } from "../harness/cli.ts";
-import { tf, useBackend } from "../src/tfjs/runtime.ts";
+import { tf } from "../src/tfjs/runtime.ts";
+import { prepareBackend } from "./main.ts";
 import { head, loadClutteredMnist } from "./data.ts";
 import { trainOne } from "./experiment.ts";
 import { onePairSettings, replayFlags } from "./replay_flags.ts";
@@ -30,7 +31,7 @@ export const REPLAY_TRACE_CLI = defineCli({
 if (import.meta.main) {
   await runCli(REPLAY_TRACE_CLI, Deno.args, async ({ values }) => {
     const s = onePairSettings(values, Deno.args);
-    await useBackend(s.backend);
+    await prepareBackend(s);
     const full = await loadClutteredMnist(s.data);
     const train = head(full.train, s.trainLimit);
     const test = head(full.test, s.testLimit);

@@ -175,6 +175,7 @@ describe("command line", () => {
         [["--k", ""], "--k"],
         [["--epochs", "0"], "--epochs"],
         [["--backend", "wasm"], "--backend"],
+        [["--conv-filter-grad", "chunked"], "--conv-filter-grad"],
         [["--train-limit", "20000"], "--train-limit"],
         [["--step-cost", "x"], "--step-cost"],
         [["--bn-momentum", "1.5"], "--bn-momentum"],
@@ -274,7 +275,14 @@ describe("one-step runs", () => {
         finalWeights: [],
         wallSeconds: 1234,
       };
-      const earlier = { epochs: 1, trainImages: 2, testImages: 3, batchSize: 2, bnMomentum: 0.99 };
+      const earlier = {
+        epochs: 1,
+        trainImages: 2,
+        testImages: 3,
+        batchSize: 2,
+        bnMomentum: 0.99,
+        convFilterGradient: "sliced",
+      };
       await Deno.writeTextFile(`${dir}/r.json`, JSON.stringify({ runs: [finished], config: earlier }));
       expect(await reproduce(s)).toBe(0);
       const report = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
@@ -315,6 +323,16 @@ describe("one-step runs", () => {
       // A file of another protocol is not resumed.
       const other = { ...runSettings([...args, "--batch-size", "1", "--resume"], dir), backend: "cpu" as const };
       await expect(reproduce(other)).rejects.toThrow(/--resume: expected batchSize 2 as in .*received 1/);
+
+      // Nor one written before the filter gradient was recorded: its runs used tfjs's own kernel.
+      const { convFilterGradient: _, ...older } = earlier;
+      await Deno.writeTextFile(`${dir}/r.json`, JSON.stringify({ runs: [finished], config: older }));
+      await expect(reproduce(s)).rejects.toThrow(
+        /--resume: expected convFilterGradient "stock" as in .*received "sliced"/,
+      );
+      expect(settingsFrom(parseCli(CLI, ["--conv-filter-grad", "stock"]).values, [])).toMatchObject({
+        convFilterGradient: "stock",
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -352,6 +352,10 @@ def main():
     ap.add_argument("--bn-var", choices=["biased", "unbiased"], default="biased")
     ap.add_argument("--out", default="reproduce/independent/comparison.json")
     ap.add_argument("--skip-done", action="store_true", help="keep pairs already in --out with the same ours values")
+    ap.add_argument("--torch-from", default="",
+                    help="take each pair's PyTorch trainings from this earlier comparison file instead of training "
+                         "again (they depend only on the replay export, not on our run's figures); pairs missing "
+                         "there are trained")
     args = ap.parse_args()
 
     report = json.load(open(args.ours))
@@ -374,6 +378,16 @@ def main():
         for c in json.load(open(args.out)).get("pairs", []):
             previous[(c["k"], c["seed"])] = c
 
+    reused = {}
+    if args.torch_from:
+        earlier = json.load(open(args.torch_from))
+        keys = ("epochs", "trainImages", "testImages", "batchSize", "bnMomentum")
+        for key in keys:
+            assert earlier["oursConfig"].get(key) == proto.get(key), \
+                f"--torch-from: {key} {earlier['oursConfig'].get(key)} in {args.torch_from}, {proto.get(key)} here"
+        for c in earlier.get("pairs", []):
+            reused[(c["k"], c["seed"])] = c
+
     checked_orders = set()
     results = []
     for k, seed in pairs:
@@ -394,9 +408,14 @@ def main():
             assert np.array_equal(exported, mine), f"seed {seed}: batch order differs from mulberry32 + Fisher-Yates"
             print(f"seed {seed}: exported batch order == mulberry32({seed}) + Fisher-Yates recomputed here")
             checked_orders.add(seed)
-        print(f"seed {seed} k={k}: training (float32, BN moving variance {args.bn_var})", flush=True)
         unbiased = args.bn_var == "unbiased"
-        t32 = train_pair(args.replay, seed, k, data, torch.float32, unbiased)
+        old = reused.get((k, seed))
+        if old:
+            print(f"seed {seed} k={k}: PyTorch trainings taken from {args.torch_from}", flush=True)
+            t32 = old["torch"]
+        else:
+            print(f"seed {seed} k={k}: training (float32, BN moving variance {args.bn_var})", flush=True)
+            t32 = train_pair(args.replay, seed, k, data, torch.float32, unbiased)
         entry = {
             "k": k, "seed": seed,
             "ours": {key: ours[key] for key in ("valCrossEntropy", "valAccuracy", "trainLoss", "finalWeights",
@@ -404,11 +423,17 @@ def main():
             "torch": t32,
             "absDiff": compare(ours, t32),
         }
-        if args.emulate_too:
+        if old and "torchLavapipeConv1" in old:
+            entry["torchLavapipeConv1"] = old["torchLavapipeConv1"]
+            entry["absDiffLavapipeConv1"] = compare(ours, old["torchLavapipeConv1"])
+        elif args.emulate_too:
             tl = train_pair(args.replay, seed, k, data, torch.float32, unbiased, emulate_loop_limit=True)
             entry["torchLavapipeConv1"] = tl
             entry["absDiffLavapipeConv1"] = compare(ours, tl)
-        if args.float64_too or (k, seed) in float64_pairs:
+        if old and "torch64" in old:
+            entry["torch64"] = old["torch64"]
+            entry["absDiffTorch32VsTorch64"] = old["absDiffTorch32VsTorch64"]
+        elif args.float64_too or (k, seed) in float64_pairs:
             t64 = train_pair(args.replay, seed, k, data, torch.float64, unbiased)
             entry["torch64"] = t64
             entry["absDiffTorch32VsTorch64"] = compare(t32, t64)
@@ -430,11 +455,14 @@ def write(args, report, results, previous):
         "what": "per (k, seed): our run's per-epoch validation figures (tfjs, webgpu) next to a separate PyTorch "
                 "CPU implementation replaying the same initial weights and batches (reproduce/independent)",
         "ours": args.ours,
+        "torchFrom": args.torch_from or None,
         "oursConfig": {key: report["config"].get(key) for key in ("epochs", "trainImages", "testImages", "batchSize",
-                                                                   "bnMomentum", "backend")},
+                                                                   "bnMomentum", "backend",
+                                                                   "convFilterGradient")},
         "oursEnvironment": report.get("environment"),
         "variants": {
-            "ours": "the run's JSON (tfjs 4.22 webgpu backend on Mesa lavapipe)",
+            "ours": "the run's JSON (tfjs 4.22 webgpu backend on Mesa lavapipe; conv2d filter gradient: "
+                    f"{report['config'].get('convFilterGradient', 'stock')}, see oursConfig)",
             "torch": "this implementation, float32, the protocol as written",
             "torchLavapipeConv1": "the same with conv1's filter gradient summed over only the terms the lavapipe "
                                   "adapter sums (LAVAPIPE_CONV1_TERMS; conv1-grad-diagnosis.json)",
