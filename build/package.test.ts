@@ -10,7 +10,7 @@ const ROOT = PROJECT_ROOT.pathname.replace(/\/$/, "");
 const DOCS = ["README.md", "LICENSE", "CHANGELOG.md"];
 /** Harness modules: the library must not import them. */
 const HARNESS =
-  /(^|\/)(golden|cli|runtime_dir|testing|copy_kernel|contraction_probe|subnormal_probe|baselines)\.ts$|\/measure\/|\.test\.ts$/;
+  /(^|\/)(golden|cli|runtime_dir|testing|copy_kernel|contraction_probe|subnormal_probe|loop_limit_probe|baselines)\.ts$|\/measure\/|\.test\.ts$/;
 /**
  * Reads of file contents a library module must not contain: kernels and data reach the library as
  * modules. (src/webgpu/engine.ts lists /dev/dri and checks that a Vulkan driver manifest exists

@@ -18,7 +18,10 @@
 //   1  weights    uniform              vec4<f32>         softmax(logits), 0 past k
 //   2  d_logits   storage, read_write  array<f32>        dL/dlogits, k floats
 //   3  params     uniform              Params (8 bytes, two u32, in this order):
-//        partial_count   how many partials to add (the stage-1 work_items)
+//        partial_count   how many partials to add: the stage-1 work_items, or, for a call whose
+//                        partials the host sums in blocks (split calls, and more partials than
+//                        one invocation may loop over: src/webgpu/chunks.ts), the block sums of
+//                        sort_pool2d_partial_sums.wgsl
 //        k               1..4
 // Override constant: WORKGROUP_SIZE (default 256, a power of two).
 // Dispatch: exactly one workgroup, (1, 1, 1), after the stage-1 kernel.

@@ -9,10 +9,14 @@
 // (src/spec.ts softmaxVjp; the dot product in rank order), so one non-finite s[r] makes that
 // group's every element non-finite; and exactly +0 for k = 1 (src/spec.ts logitsGradient: one
 // logit is no free weight, and 1 * (s - s) would be NaN for a non-finite s).
-// A call split into chunks (src/webgpu/general_windows.ts) runs this kernel in "store" mode after each
-// chunk's stage 1: the first chunk writes its sums, each later one adds its own to them (in chunk
-// order, so the order stays fixed, and the running sums take one slot per group whatever the
-// number of chunks); then once in "finish" mode over those running sums.
+// A call split into chunks (src/webgpu/general_windows.ts), or whose terms per group are more
+// than one invocation may loop over (the host's loop budget, src/webgpu/chunks.ts: Mesa's CPU
+// adapters silently cut an invocation's loops short past 65,535 iterations in all), sums its
+// terms in blocks: it runs this kernel in "store" mode over each block after its chunk's stage 1
+// (the block's terms bound at an offset of `partials`): the first block writes its sums, each
+// later one adds its own to them (in block order, so the order stays fixed, and the running sums
+// take one slot per group whatever the number of blocks); then once in "finish" mode over those
+// running sums.
 // Order of additions, fixed (so results are bitwise identical from run to run, no float
 // atomics): term n of the group is partials[n * term_stride + group * quads + q]; invocation i
 // adds terms i, i + WORKGROUP_SIZE, i + 2 * WORKGROUP_SIZE, ... in that order, then the workgroup
@@ -25,17 +29,17 @@
 //   2  out       storage, read_write  array<f32>        finish: dLogits, groups * k floats;
 //                                                       store: running sums, quads vec4s per group
 //   3  params    uniform              Params (32 bytes, eight u32, in this order):
-//        count        terms per group (stage-1 items or rows, or chunks)
+//        count        terms per group (stage-1 items or rows of one block, or 1 over the running sums)
 //        term_stride  vec4s between consecutive terms of a group
 //        groups       workgroups doing work: 1 (shared weights) or C (per channel)
 //        k            1..16
 //        channels     columns of the weights table (C)
 //        finish       1: write dLogits; 0: store the sums (quads vec4s per group)
-//        accumulate   store mode: 0 writes the sums (first chunk), 1 adds them to those in `out`
+//        accumulate   store mode: 0 writes the sums (first block), 1 adds them to those in `out`
 //        quads        ceil(k / 4)
 // Override constant: WORKGROUP_SIZE (default 64, a power of two).
 // Dispatch: (gx, gy, 1) workgroups with gx * gy >= groups; group = workgroup_id.x +
-//   workgroup_id.y * gx. After stage 1 (and, in finish mode over chunk sums, after every chunk).
+//   workgroup_id.y * gx. After stage 1 (and, in finish mode over running sums, after every block).
 
 struct Params {
   count: u32,

@@ -26,11 +26,20 @@
  * order. The split depends only on the shape and the limits, so a given device gives bitwise
  * identical results from run to run.
  *
+ * The same sums are also split by a second limit, the loop budget (below): a kernel that adds n
+ * partial sums loops about n / WORKGROUP_SIZE times in each invocation, and Mesa's CPU adapters cut
+ * an invocation's loops short, silently, past 65,535 iterations in total. So a chunk's partials are
+ * summed in blocks (`sumBlocks`) small enough that no invocation of the summing kernels exceeds
+ * {@link LOOP_ITERATION_BUDGET}; a call with more than one block sums them the way a split call sums
+ * its chunks.
+ *
  * @module
  */
 import { outputShape } from "../spec.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { SortPoolArgumentError } from "../validate.ts";
+import { GENERAL_DLOGITS_WORKGROUP_SIZE } from "./programs/general.ts";
+import { DLOGITS_WORKGROUP_SIZE } from "./programs/pool2x2.ts";
 
 /** The device limits that bound a call's buffers (WebGPU names; bytes). */
 export interface BindingLimits {
@@ -75,6 +84,21 @@ export interface ChunkGeometry {
   readonly workItems: number;
   /** Bytes of the chunk's stage-1 partial sums (2x2: 16 per work item). */
   readonly partialBytes: number;
+  /**
+   * The chunk's stage-1 terms in the blocks one dLogits summing dispatch adds (at least one; one
+   * unless the chunk has more terms than the loop budget lets one invocation add, {@link sumBlockTerms}).
+   */
+  readonly sumBlocks: readonly SumBlock[];
+}
+
+/** A run of stage-1 dLogits terms that one summing dispatch adds: terms first .. first + count - 1 of its chunk. */
+export interface SumBlock {
+  /** Position among all the call's blocks, 0-based (where the 2x2 path stores its sum). */
+  readonly index: number;
+  /** The block's first term within its chunk's partials. */
+  readonly first: number;
+  /** Terms in the block. */
+  readonly count: number;
 }
 
 /** The split of one call. */
@@ -88,8 +112,10 @@ export interface ChunkLayout {
   readonly stageYBytes: number;
   /** Largest chunk's partial-sum bytes: the partials scratch size. */
   readonly partialBytes: number;
-  /** Bytes of the per-chunk dLogits sums (16 per chunk; 0 for a single chunk). */
+  /** Bytes of the per-block dLogits sums (16 per sum block; 0 for a single block). */
   readonly chunkSumBytes: number;
+  /** Sum blocks over all chunks (1: the dLogits kernel adds the partials itself). */
+  readonly sumBlockCount: number;
 }
 
 /** What the kernels need to know about one call's layout in memory. */
@@ -100,10 +126,115 @@ export interface ChunkRequest {
   readonly lanes: 1 | 4;
   /** Channel groups per invocation (1 or 2). */
   readonly groupsPerInvocation: 1 | 2;
+  /** Loop iterations one invocation may run (default {@link LOOP_ITERATION_BUDGET}; lower only to test the split). */
+  readonly loopBudget?: number;
 }
 
 /** Bytes of one stage-1 partial sum (a vec4<f32>). */
 export const PARTIAL_BYTES = 16;
+
+/**
+ * Mesa's loop limit (LP_MAX_TGSI_LOOP_ITERATIONS in gallivm, the shader compiler of llvmpipe and
+ * lavapipe): one counter per shader invocation (per SIMD batch of them), shared by all its loops,
+ * decremented at the end of every pass through any loop body, the pass that exits included; at 0
+ * the running loop exits early, and so does every later one after a single pass. Measured with
+ * src/webgpu/loop_limit_probe.ts on both Mesa adapters here (Dawn on SwiftShader has no such
+ * limit). A kernel past it returns a wrong result and reports no error.
+ */
+export const MESA_LOOP_LIMIT = 65_535;
+
+/**
+ * The most loop iterations, counted as Mesa counts them ({@link loopCost}), that the host lets one
+ * invocation of any of the project's kernels run in total: half of {@link MESA_LOOP_LIMIT}, so
+ * that a loop a compiler adds, or one this count misses, still leaves room. Only the summing
+ * kernels (dLogits and the 2x2 chunk sums) loop over a number of terms that grows with the input;
+ * the planners split their terms into blocks within this budget. The other kernels' loops have
+ * fixed bounds far below it (src/webgpu/loop_budget.test.ts checks every kernel).
+ */
+export const LOOP_ITERATION_BUDGET = 32_768;
+
+/** The least loop budget a plan accepts (tests lower it to split small calls into many blocks). */
+export const MIN_LOOP_BUDGET = 128;
+
+/** Mesa's count for a loop that runs `trips` iterations: each iteration and the pass that exits. */
+export function loopCost(trips: number): number {
+  return trips + 1;
+}
+
+/**
+ * Loop iterations of one invocation of kernels/source/shared/workgroup_sum.wgsl adding `count`
+ * terms: the strided loop over the terms, then the binary tree over the workgroup.
+ */
+export function workgroupSumCost(count: number, workgroupSize: number): number {
+  return loopCost(Math.ceil(count / workgroupSize)) + loopCost(Math.log2(workgroupSize));
+}
+
+/** Loop iterations of one invocation of sort_pool2d_dlogits.wgsl adding `count` partials, for k ≤ 4. */
+export function dLogits2x2Cost(count: number): number {
+  // The sum, then the dot product and the output loop over k ≤ 4 ranks.
+  return workgroupSumCost(count, DLOGITS_WORKGROUP_SIZE) + 2 * loopCost(4);
+}
+
+/** Loop iterations of one invocation of sort_pool2d_partial_sums.wgsl adding `count` partials. */
+export function partialSums2x2Cost(count: number): number {
+  return workgroupSumCost(count, DLOGITS_WORKGROUP_SIZE);
+}
+
+/**
+ * Loop iterations of one invocation of sort_pool2d_general_dlogits.wgsl adding `count` terms per
+ * group, in either mode (store: the quads loop; finish: the dot product and output loops over k).
+ */
+export function generalDLogitsCost(count: number, k: number): number {
+  const quads = Math.ceil(k / 4);
+  const sums = loopCost(quads) + quads * workgroupSumCost(count, GENERAL_DLOGITS_WORKGROUP_SIZE);
+  return sums + Math.max(loopCost(quads), 2 * loopCost(k));
+}
+
+/**
+ * The most terms one summing dispatch may add within `budget`: the largest multiple of `unit`
+ * (terms whose bytes keep a block's binding offset aligned) whose `cost` fits. Throws a
+ * RangeError when not even one unit fits.
+ */
+export function sumBlockTerms(cost: (terms: number) => number, unit: number, budget: number): number {
+  if (cost(unit) > budget) {
+    throw new RangeError(`loop budget ${budget}: a block of ${unit} terms alone needs ${cost(unit)} iterations`);
+  }
+  // Each iteration adds at most a workgroup's worth of terms (256), so 256·budget terms never fit.
+  let lo = 1;
+  let hi = Math.ceil((256 * budget) / unit);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (cost(mid * unit) <= budget) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo * unit;
+}
+
+/** `terms` terms in blocks of at most `blockTerms`, numbered from `firstIndex`; one empty block for none. */
+export function splitTerms(terms: number, blockTerms: number, firstIndex: number): SumBlock[] {
+  const blocks: SumBlock[] = [];
+  for (let first = 0; first < terms || blocks.length === 0; first += blockTerms) {
+    blocks.push({ index: firstIndex + blocks.length, first, count: Math.max(0, Math.min(blockTerms, terms - first)) });
+  }
+  return blocks;
+}
+
+/** A loop budget from a request: the default, or a lower one within [MIN_LOOP_BUDGET, LOOP_ITERATION_BUDGET]. */
+export function checkLoopBudget(budget: number | undefined): number {
+  if (budget === undefined) return LOOP_ITERATION_BUDGET;
+  if (!Number.isSafeInteger(budget) || budget < MIN_LOOP_BUDGET || budget > LOOP_ITERATION_BUDGET) {
+    throw new RangeError(
+      `loopBudget: expected an integer in ${MIN_LOOP_BUDGET}..${LOOP_ITERATION_BUDGET}, received ${budget}`,
+    );
+  }
+  return budget;
+}
+
+/** Byte range of `block` in a partials buffer whose terms are `termBytes` apart, clipped to the chunk's `partialBytes`. */
+export function sumBlockRange(block: SumBlock, termBytes: number, partialBytes: number): ByteRange {
+  const offset = block.first * termBytes;
+  return { offset, size: Math.max(0, Math.min(block.count * termBytes, partialBytes - offset)) };
+}
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
@@ -169,6 +300,9 @@ export function planChunks(request: ChunkRequest, limits: BindingLimits): ChunkL
   const imagePartials = ho * partialRow;
   const shapeText = `shape [${shape.join(", ")}] with padding "${padding}"`;
   requireWholeBuffers(b * imageX, b * imageY, limits, shapeText);
+  const budget = checkLoopBudget(request.loopBudget);
+  const blockTerms = sumBlockTerms(dLogits2x2Cost, alignmentUnit([PARTIAL_BYTES], A), budget);
+  let sumBlockCount = 0;
 
   const chunks: ChunkGeometry[] = [];
   const clears: ByteRange[] = [];
@@ -182,6 +316,8 @@ export function planChunks(request: ChunkRequest, limits: BindingLimits): ChunkL
     y: ByteRange,
   ) => {
     const workItems = images * outRows * itemsPerRow;
+    const sumBlocks = splitTerms(workItems, blockTerms, sumBlockCount);
+    sumBlockCount += sumBlocks.length;
     chunks.push({
       index: chunks.length,
       batch,
@@ -194,6 +330,7 @@ export function planChunks(request: ChunkRequest, limits: BindingLimits): ChunkL
       staged: x.offset % A !== 0 || y.offset % A !== 0,
       workItems,
       partialBytes: workItems * PARTIAL_BYTES,
+      sumBlocks,
     });
   };
 
@@ -242,12 +379,19 @@ export function planChunks(request: ChunkRequest, limits: BindingLimits): ChunkL
     }
   }
 
-  const chunkSumBytes = chunks.length > 1 ? chunks.length * PARTIAL_BYTES : 0;
+  const chunkSumBytes = sumBlockCount > 1 ? sumBlockCount * PARTIAL_BYTES : 0;
   if (chunkSumBytes > L) {
     throw new SortPoolArgumentError(
       "x",
       `a shape split into at most ${Math.floor(L / PARTIAL_BYTES)} chunks (their dLogits sums share one binding)`,
-      `${shapeText}: ${chunks.length} chunks`,
+      `${shapeText}: ${chunks.length} chunks, ${sumBlockCount} dLogits sum blocks`,
+    );
+  }
+  if (dLogits2x2Cost(sumBlockCount) > budget) {
+    throw new SortPoolArgumentError(
+      "x",
+      `a shape whose dLogits sums one invocation can add within its loop budget (${budget} iterations)`,
+      `${shapeText}: ${sumBlockCount} dLogits sum blocks`,
     );
   }
   let stageXBytes = 0;
@@ -259,7 +403,7 @@ export function planChunks(request: ChunkRequest, limits: BindingLimits): ChunkL
     stageXBytes = Math.max(stageXBytes, ch.x.size);
     stageYBytes = Math.max(stageYBytes, ch.y.size);
   }
-  return { chunks, clears, stageXBytes, stageYBytes, partialBytes, chunkSumBytes };
+  return { chunks, clears, stageXBytes, stageYBytes, partialBytes, chunkSumBytes, sumBlockCount };
 }
 
 /** Bytes rendered with a binary unit, e.g. "128 MiB". */

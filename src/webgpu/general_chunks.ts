@@ -12,9 +12,13 @@ import {
   alignmentUnit,
   type BindingLimits,
   checkLimits,
+  checkLoopBudget,
   type ChunkGeometry,
+  generalDLogitsCost,
   PARTIAL_BYTES,
   requireWholeBuffers,
+  splitTerms,
+  sumBlockTerms,
 } from "./chunks.ts";
 
 /** What the general-window kernels (any poolSize and strides, or per-channel weights) need to know about one call. */
@@ -31,6 +35,8 @@ export interface GeneralChunkRequest {
   readonly perChannel: boolean;
   /** Output columns per work item of the ranks pass (>= 1). */
   readonly segment: number;
+  /** Loop iterations one invocation may run (default LOOP_ITERATION_BUDGET, src/webgpu/chunks.ts; lower only to test the split). */
+  readonly loopBudget?: number;
 }
 
 /**
@@ -63,8 +69,10 @@ export interface GeneralChunkLayout {
   readonly partialBytes: number;
   /** Largest chunk's kept-cell record bytes. */
   readonly ranksBytes: number;
-  /** Bytes of the running dLogits sums of a split call, one slot per weight group (0 for a single chunk). */
+  /** Bytes of the running dLogits sums of a split call, one slot per weight group (0 for a single sum block). */
   readonly chunkSumBytes: number;
+  /** dLogits sum blocks over all chunks (1: the finishing dLogits dispatch adds the partials itself). */
+  readonly sumBlockCount: number;
   /** Bytes of the rank weights table (k rows of C floats). */
   readonly weightsBytes: number;
   /** vec4s of partial sums per weight group and term: ceil(k / 4). */
@@ -118,6 +126,12 @@ export function generalBytesPerImage(request: GeneralChunkRequest): GeneralImage
  * halo rows): a call whose single image (its x, y, kept-cell records or dLogits partial sums)
  * does not fit one storage binding is refused with a SortPoolArgumentError naming x, as is x past
  * maxBufferSize and a weights table (k·C floats) past the binding limit.
+ *
+ * Each chunk's dLogits terms are then split into sum blocks (`sumBlocks`) that one dispatch of
+ * the dLogits kernel adds within the loop budget (src/webgpu/chunks.ts LOOP_ITERATION_BUDGET): a
+ * single image may hold millions of terms (a 2 x 1 window over one column: one per row), more than
+ * one invocation may loop over on Mesa's adapters. A call of more than one block stores each
+ * block's sums into running sums, in block order, and finishes over those.
  */
 export function planGeneralChunks(request: GeneralChunkRequest, limits: BindingLimits): GeneralChunkLayout {
   const { shape, outShape, lanes, k, perChannel, segment } = request;
@@ -139,6 +153,14 @@ export function planGeneralChunks(request: GeneralChunkRequest, limits: BindingL
   const termStride = perChannel ? c * quads : quads;
   const imageTerms = perChannel ? imageRows : imageRows * groups;
   const weightsBytes = k * c * 4;
+  // Terms per summing dispatch: the dLogits kernel's loops over them stay within the loop budget,
+  // and each block's binding offset (first term · termStride · 16 bytes) stays aligned.
+  const blockTerms = sumBlockTerms(
+    (terms) => generalDLogitsCost(terms, k),
+    alignmentUnit([termStride * PARTIAL_BYTES], A),
+    checkLoopBudget(request.loopBudget),
+  );
+  let sumBlockCount = 0;
   const shapeText = `shape [${shape.join(", ")}] with output [${outShape.join(", ")}]`;
   requireWholeBuffers(b * imageX, b * imageY, limits, shapeText);
   if (weightsBytes > L) {
@@ -186,6 +208,8 @@ export function planGeneralChunks(request: GeneralChunkRequest, limits: BindingL
     const y = bind(b0 * imageY, n * imageY);
     const rows = n * imageRows;
     const workItems = rows * groups;
+    const sumBlocks = splitTerms(n * imageTerms, blockTerms, sumBlockCount);
+    sumBlockCount += sumBlocks.length;
     chunks.push({
       index: chunks.length,
       batch: b0,
@@ -205,10 +229,12 @@ export function planGeneralChunks(request: GeneralChunkRequest, limits: BindingL
       rankPlane: n * ho * wo * groups,
       ranksBytes: n * imageRanks,
       partialTerms: n * imageTerms,
+      sumBlocks,
     });
   }
-  // Split calls keep one running sum per weight group (at most one image's partial sums).
-  const chunkSumBytes = chunks.length > 1 ? weightGroups * quads * PARTIAL_BYTES : 0;
+  // Split calls (more than one sum block) keep one running sum per weight group (at most one
+  // image's partial sums).
+  const chunkSumBytes = sumBlockCount > 1 ? weightGroups * quads * PARTIAL_BYTES : 0;
   let partialBytes = 0;
   let ranksBytes = 0;
   let stageXBytes = 0;
@@ -225,6 +251,7 @@ export function planGeneralChunks(request: GeneralChunkRequest, limits: BindingL
     partialBytes,
     ranksBytes,
     chunkSumBytes,
+    sumBlockCount,
     weightsBytes,
     quads,
     weightGroups,

@@ -5,14 +5,15 @@
  * constants KH, KW and K, and a backward in two passes (each window's kept cells, then dx gathered
  * per input cell over the windows containing it, in output order) so that overlapping windows
  * need no atomics and give bitwise repeatable results. Plans a call (split along the batch only:
- * src/webgpu/chunks.ts planGeneralChunks) and records its passes through the program runner.
+ * src/webgpu/general_chunks.ts planGeneralChunks; its dLogits sums in blocks within the loop
+ * budget, src/webgpu/chunks.ts) and records its passes through the program runner.
  *
  * @module
  */
 import { isDefaultWindow, isPerChannel, type PoolGeometry, poolGeometry, sizeOf } from "../spec.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import type { BufferTracker } from "./buffers.ts";
-import type { BindingLimits } from "./chunks.ts";
+import { type BindingLimits, PARTIAL_BYTES, sumBlockRange } from "./chunks.ts";
 import { generalBytesPerImage, type GeneralChunkRequest, planGeneralChunks } from "./general_chunks.ts";
 import { backwardStaging, bindChunk, encodeChunks, forwardStaging, planGrid, requireUsage } from "./encoding.ts";
 import {
@@ -41,11 +42,17 @@ export const GENERAL_SEGMENT = 16;
 /** The family's programs that take one uniform block per chunk (their slots share one size). */
 const CHUNKED = [GENERAL_FORWARD, GENERAL_RANKS, GENERAL_GATHER, GENERAL_DLOGITS];
 
-/** The chunk-planning request of a general-window call (src/webgpu/chunks.ts planGeneralChunks). */
-function generalRequest(shape: Shape4, k: number, geometry: PoolGeometry, perChannel: boolean): GeneralChunkRequest {
+/** The chunk-planning request of a general-window call (src/webgpu/general_chunks.ts planGeneralChunks). */
+function generalRequest(
+  shape: Shape4,
+  k: number,
+  geometry: PoolGeometry,
+  perChannel: boolean,
+  loopBudget?: number,
+): GeneralChunkRequest {
   const outShape: Shape4 = [shape[0], geometry.rows.out, geometry.cols.out, shape[3]];
   const lanes = shape[3] % 4 === 0 ? 4 : 1;
-  return { shape, outShape, lanes, k, perChannel, segment: Math.min(geometry.cols.out, GENERAL_SEGMENT) };
+  return { shape, outShape, lanes, k, perChannel, segment: Math.min(geometry.cols.out, GENERAL_SEGMENT), loopBudget };
 }
 
 /**
@@ -89,7 +96,11 @@ export class GeneralWindowKernels {
     this.slotBytes = runner.slotBytes(CHUNKED);
   }
 
-  /** The plan of a general call: any window and stride, or per-channel weights, checked against `limits`. */
+  /**
+   * The plan of a general call: any window and stride, or per-channel weights, checked against
+   * `limits`, its dLogits sums in blocks within `loopBudget` (src/webgpu/chunks.ts, default
+   * LOOP_ITERATION_BUDGET).
+   */
   plan(
     shape: Shape4,
     k: number,
@@ -97,16 +108,19 @@ export class GeneralWindowKernels {
     limits: BindingLimits,
     geometry: PoolGeometry,
     logitsLength: number,
+    loopBudget?: number,
   ): GeneralWindowPlan {
     const runner = this.#runner;
     const [, h, w, c] = shape;
     const { rows, cols } = geometry;
     const perChannel = isPerChannel(logitsLength, k, c);
-    const request = generalRequest(shape, k, geometry, perChannel);
+    const request = generalRequest(shape, k, geometry, perChannel, loopBudget);
     const { outShape, lanes, segment } = request;
     const segments = Math.ceil(cols.out / segment);
     const layout = planGeneralChunks(request, limits);
-    const split = layout.chunks.length > 1;
+    // More than one sum block: each block's sums are added to running sums, then finished.
+    const split = layout.sumBlockCount > 1;
+    const termBytes = layout.termStride * PARTIAL_BYTES;
     const { weightGroups, quads } = layout;
     const geometryParams = {
       height: h,
@@ -143,16 +157,19 @@ export class GeneralWindowKernels {
         rankGroups: planGrid(runner, GENERAL_RANKS, chunk.workItems),
         gatherParams: packParams(GENERAL_GATHER, { ...backward, work_items: chunk.gatherItems }),
         gatherGroups: planGrid(runner, GENERAL_GATHER, chunk.gatherItems),
-        dLogitsParams: packParams(GENERAL_DLOGITS, {
-          count: chunk.partialTerms,
-          term_stride: layout.termStride,
-          groups: weightGroups,
-          k,
-          channels: c,
-          finish: split ? 0 : 1,
-          accumulate: chunk.index > 0 ? 1 : 0,
-          quads,
-        }),
+        dLogitsBlocks: chunk.sumBlocks.map((block) => ({
+          params: packParams(GENERAL_DLOGITS, {
+            count: block.count,
+            term_stride: layout.termStride,
+            groups: weightGroups,
+            k,
+            channels: c,
+            finish: split ? 0 : 1,
+            accumulate: block.index > 0 ? 1 : 0,
+            quads,
+          }),
+          partials: sumBlockRange(block, termBytes, chunk.partialBytes),
+        })),
       };
     });
     const dLogitsGroups = planGrid(runner, GENERAL_DLOGITS, weightGroups);
@@ -186,6 +203,7 @@ export class GeneralWindowKernels {
       stageXBytes: layout.stageXBytes,
       stageYBytes: layout.stageYBytes,
       chunkSumBytes: layout.chunkSumBytes,
+      sumBlockCount: layout.sumBlockCount,
     };
   }
 
@@ -277,7 +295,7 @@ export class GeneralWindowKernels {
   ): void {
     const runner = this.#runner;
     const chunks = chunksOf(plan);
-    const split = chunks.length > 1;
+    const split = plan.sumBlockCount > 1;
     if (plan.stageXBytes > 0) {
       requireUsage(buffers.x, GPUBufferUsage.COPY_SRC, "x");
       requireUsage(buffers.dy, GPUBufferUsage.COPY_SRC, "dy");
@@ -292,7 +310,8 @@ export class GeneralWindowKernels {
     const slot = this.slotBytes;
     const rankParams = runner.writeChunkParams(GENERAL_RANKS, chunks.map((c) => c.rankParams), slot);
     const gatherParams = runner.writeChunkParams(GENERAL_GATHER, chunks.map((c) => c.gatherParams), slot);
-    const dLogitsBlocks = chunks.map((chunk) => chunk.dLogitsParams);
+    // One uniform slot per sum block in call order (block.index), then the finishing one.
+    const dLogitsBlocks = chunks.flatMap((chunk) => chunk.dLogitsBlocks.map((block) => block.params));
     if (plan.finishParams) dLogitsBlocks.push(plan.finishParams);
     const dLogitsParams = runner.writeChunkParams(GENERAL_DLOGITS, dLogitsBlocks, slot);
     const partials = scratch.get("partials", plan.partialBytes, GPUBufferUsage.STORAGE);
@@ -322,14 +341,16 @@ export class GeneralWindowKernels {
       runner.dispatch(pass, ranksPipeline, rankGroup, chunk.rankGroups);
       if (chunkSums) {
         // The next chunk overwrites the partials: add this chunk's sums to the running ones first,
-        // in chunk order.
-        const store = runner.bind(GENERAL_DLOGITS, {
-          partials: chunkPartials,
-          weights: table,
-          out: chunkSums,
-          params: dLogitsParams.at(chunk.index),
-        });
-        runner.dispatch(pass, dLogitsPipeline, store, plan.dLogitsGroups);
+        // block by block in call order (each block within the loop budget).
+        for (const [i, block] of chunk.dLogitsBlocks.entries()) {
+          const store = runner.bind(GENERAL_DLOGITS, {
+            partials: { buffer: partials, ...block.partials },
+            weights: table,
+            out: chunkSums,
+            params: dLogitsParams.at(chunk.sumBlocks[i].index),
+          });
+          runner.dispatch(pass, dLogitsPipeline, store, plan.dLogitsGroups);
+        }
       }
       // Pass 2: dx of every input cell of the chunk (every element written, none cleared).
       const gatherGroup = runner.bind(GENERAL_GATHER, {
@@ -345,7 +366,7 @@ export class GeneralWindowKernels {
       partials: chunkSums ?? { buffer: partials, size: chunks[0].partialBytes },
       weights: table,
       out: { buffer: buffers.dLogits, size: plan.logitsLength * 4 },
-      params: dLogitsParams.at(split ? chunks.length : 0),
+      params: dLogitsParams.at(split ? plan.sumBlockCount : 0),
     });
     runner.dispatch(pass, dLogitsPipeline, finish, plan.dLogitsGroups);
     pass.end();

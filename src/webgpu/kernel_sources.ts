@@ -605,7 +605,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 //   1  weights    uniform              vec4<f32>         softmax(logits), 0 past k
 //   2  d_logits   storage, read_write  array<f32>        dL/dlogits, k floats
 //   3  params     uniform              Params (8 bytes, two u32, in this order):
-//        partial_count   how many partials to add (the stage-1 work_items)
+//        partial_count   how many partials to add: the stage-1 work_items, or, for a call whose
+//                        partials the host sums in blocks (split calls, and more partials than
+//                        one invocation may loop over: src/webgpu/chunks.ts), the block sums of
+//                        sort_pool2d_partial_sums.wgsl
 //        k               1..4
 // Override constant: WORKGROUP_SIZE (default 256, a power of two).
 // Dispatch: exactly one workgroup, (1, 1, 1), after the stage-1 kernel.
@@ -1106,10 +1109,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // (src/spec.ts softmaxVjp; the dot product in rank order), so one non-finite s[r] makes that
 // group's every element non-finite; and exactly +0 for k = 1 (src/spec.ts logitsGradient: one
 // logit is no free weight, and 1 * (s - s) would be NaN for a non-finite s).
-// A call split into chunks (src/webgpu/general_windows.ts) runs this kernel in "store" mode after each
-// chunk's stage 1: the first chunk writes its sums, each later one adds its own to them (in chunk
-// order, so the order stays fixed, and the running sums take one slot per group whatever the
-// number of chunks); then once in "finish" mode over those running sums.
+// A call split into chunks (src/webgpu/general_windows.ts), or whose terms per group are more
+// than one invocation may loop over (the host's loop budget, src/webgpu/chunks.ts: Mesa's CPU
+// adapters silently cut an invocation's loops short past 65,535 iterations in all), sums its
+// terms in blocks: it runs this kernel in "store" mode over each block after its chunk's stage 1
+// (the block's terms bound at an offset of \`partials\`): the first block writes its sums, each
+// later one adds its own to them (in block order, so the order stays fixed, and the running sums
+// take one slot per group whatever the number of blocks); then once in "finish" mode over those
+// running sums.
 // Order of additions, fixed (so results are bitwise identical from run to run, no float
 // atomics): term n of the group is partials[n * term_stride + group * quads + q]; invocation i
 // adds terms i, i + WORKGROUP_SIZE, i + 2 * WORKGROUP_SIZE, ... in that order, then the workgroup
@@ -1122,17 +1129,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 //   2  out       storage, read_write  array<f32>        finish: dLogits, groups * k floats;
 //                                                       store: running sums, quads vec4s per group
 //   3  params    uniform              Params (32 bytes, eight u32, in this order):
-//        count        terms per group (stage-1 items or rows, or chunks)
+//        count        terms per group (stage-1 items or rows of one block, or 1 over the running sums)
 //        term_stride  vec4s between consecutive terms of a group
 //        groups       workgroups doing work: 1 (shared weights) or C (per channel)
 //        k            1..16
 //        channels     columns of the weights table (C)
 //        finish       1: write dLogits; 0: store the sums (quads vec4s per group)
-//        accumulate   store mode: 0 writes the sums (first chunk), 1 adds them to those in \`out\`
+//        accumulate   store mode: 0 writes the sums (first block), 1 adds them to those in \`out\`
 //        quads        ceil(k / 4)
 // Override constant: WORKGROUP_SIZE (default 64, a power of two).
 // Dispatch: (gx, gy, 1) workgroups with gx * gy >= groups; group = workgroup_id.x +
-//   workgroup_id.y * gx. After stage 1 (and, in finish mode over chunk sums, after every chunk).
+//   workgroup_id.y * gx. After stage 1 (and, in finish mode over running sums, after every block).
 
 struct Params {
   count: u32,
@@ -2610,26 +2617,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `,
   "sort_pool2d_partial_sums.wgsl":
     `// generated from kernels/source/partial_sums.wgsl by build/kernels.ts (deno task kernels); do not edit
-// sort_pool2d backward, chunk sums of dLogits stage 1: one workgroup adds one chunk's stage-1
-// partial sums into one vec4, in a fixed order, and stores it at a given index.
+// sort_pool2d backward, block sums of dLogits stage 1: one workgroup adds one block of a chunk's
+// stage-1 partial sums into one vec4, in a fixed order, and stores it at a given index.
 //
 // What it computes (SPEC.md §5 "Gradient", the rank sums s[r]): when a call is split into
 // chunks because its buffers exceed the device's maxStorageBufferBindingSize (src/webgpu/
-// plan.ts), sort_pool2d_backward*.wgsl writes each chunk's partials to a scratch buffer
-// that the next chunk reuses. Before that, this kernel reduces them:
+// chunks.ts), sort_pool2d_backward*.wgsl writes each chunk's partials to a scratch buffer
+// that the next chunk reuses. Before that, this kernel reduces them, block by block: the host
+// binds at most as many partials per dispatch as one invocation may loop over (its loop budget:
+// Mesa's CPU adapters silently cut an invocation's loops short past 65,535 iterations in all):
 //   sums[index] = partials[0] + partials[1] + ... + partials[count - 1]   (component r = rank r)
 // in this order of additions: invocation i adds partials i, i + WORKGROUP_SIZE,
 // i + 2 * WORKGROUP_SIZE, ... in that order, then the workgroup adds those by a fixed binary tree
 // in workgroup memory (the scheme of sort_pool2d_dlogits.wgsl). sort_pool2d_dlogits.wgsl then
-// runs over \`sums\` (one vec4 per chunk) instead of the partials. Every addition has a fixed
+// runs over \`sums\` (one vec4 per block) instead of the partials. Every addition has a fixed
 // place, so the result is bitwise identical from run to run (no float atomics). Non-finite
 // partials propagate by IEEE arithmetic.
 //
 // Bindings (group 0):
-//   0  partials  storage, read        array<vec4<f32>>  one chunk's stage-1 partials
-//   1  sums      storage, read_write  array<vec4<f32>>  one vec4 per chunk
+//   0  partials  storage, read        array<vec4<f32>>  one block of a chunk's stage-1 partials
+//   1  sums      storage, read_write  array<vec4<f32>>  one vec4 per block
 //   2  params    uniform              Params (16 bytes, four u32, in this order):
-//        count     how many partials to add (the chunk's stage-1 work items)
+//        count     how many partials to add (the block's stage-1 work items)
 //        index     where in \`sums\` to store the total
 //        unused0, unused1   write 0
 // Override constant: WORKGROUP_SIZE (default 256, a power of two).

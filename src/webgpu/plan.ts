@@ -53,8 +53,18 @@ export interface GeneralWindowChunk extends GeneralChunkGeometry {
   readonly gatherParams: Uint32Array<ArrayBuffer>;
   /** Workgroups of the gather dispatch. */
   readonly gatherGroups: Grid;
-  /** The dLogits kernel's `Params` for this chunk (store mode when the call is split, else finish). */
-  readonly dLogitsParams: Uint32Array<ArrayBuffer>;
+  /**
+   * The dLogits kernel's dispatches over this chunk's partials, one per sum block (src/webgpu/chunks.ts
+   * `sumBlocks`): its `Params` (store mode when the call has more than one block, else finish) and
+   * the block's byte range of the partials.
+   */
+  readonly dLogitsBlocks: readonly GeneralDLogitsBlock[];
+}
+
+/** One dLogits dispatch of a general-window chunk: `Params` and the range of partials it adds. */
+export interface GeneralDLogitsBlock {
+  readonly params: Uint32Array<ArrayBuffer>;
+  readonly partials: ByteRange;
 }
 
 /**
@@ -92,8 +102,10 @@ interface PlanCommon {
   readonly stageXBytes: number;
   /** Scratch bytes for staged y / dy ranges (0: nothing staged). */
   readonly stageYBytes: number;
-  /** Bytes of the per-chunk dLogits sums (0 for one chunk). */
+  /** Bytes of the dLogits sums of a call with more than one sum block (0 for one block). */
   readonly chunkSumBytes: number;
+  /** dLogits sum blocks over all chunks (src/webgpu/chunks.ts `sumBlocks`): 1 unless the call is split. */
+  readonly sumBlockCount: number;
 }
 
 /**
@@ -107,8 +119,8 @@ export interface Pool2x2Plan extends PlanCommon {
   /** The forward kernels' pipeline constants for this call. */
   readonly forward: ForwardConstants;
   /**
-   * The dLogits kernel's `Params` block: the stage-1 work items for one chunk, the number of
-   * chunk sums for a split call.
+   * The dLogits kernel's `Params` block: the stage-1 work items for a call of one sum block, the
+   * number of sum blocks (src/webgpu/chunks.ts `sumBlocks`) otherwise.
    */
   readonly dLogitsParams: Uint32Array<ArrayBuffer>;
   /** Byte ranges of dx no chunk writes, cleared to 0 by the backward pass. */
@@ -141,7 +153,7 @@ export interface GeneralWindowPlan extends PlanCommon {
   readonly weightsGroups: Grid;
   /** Workgroups of each dLogits dispatch (one per weight group). */
   readonly dLogitsGroups: Grid;
-  /** The dLogits kernel's finishing `Params` over the running chunk sums; present exactly when the call is split. */
+  /** The dLogits kernel's finishing `Params` over the running sums; present exactly when the call has more than one sum block. */
   readonly finishParams?: Uint32Array<ArrayBuffer>;
 }
 

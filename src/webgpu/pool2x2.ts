@@ -2,14 +2,15 @@
  * The 2x2 family (SPEC.md §2): the article's 2x2 windows with stride 2 and shared logits, on
  * kernels/sort_pool2d_forward*.wgsl and sort_pool2d_backward*.wgsl (a 5-comparator sorting
  * network, non-overlapping windows written in place). Plans a call (split along the batch, then
- * rows: src/webgpu/chunks.ts planChunks) and records its passes through the program runner.
+ * rows, its dLogits partials summed in blocks within the loop budget: src/webgpu/chunks.ts
+ * planChunks) and records its passes through the program runner.
  *
  * @module
  */
 import { outputShape, sizeOf } from "../spec.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import type { BufferTracker } from "./buffers.ts";
-import { type BindingLimits, planChunks } from "./chunks.ts";
+import { type BindingLimits, PARTIAL_BYTES, planChunks, sumBlockRange } from "./chunks.ts";
 import { backwardStaging, bindChunk, encodeChunks, forwardStaging, planGrid, requireUsage } from "./encoding.ts";
 import {
   type BackwardBuffers,
@@ -48,15 +49,18 @@ export class Pool2x2Kernels {
     this.slotBytes = runner.slotBytes(CHUNKED);
   }
 
-  /** The plan of a 2x2 / stride 2 call with shared weights, checked against `limits`. */
-  plan(shape: Shape4, k: number, padding: Padding, limits: BindingLimits): Pool2x2Plan {
+  /**
+   * The plan of a 2x2 / stride 2 call with shared weights, checked against `limits`, its dLogits
+   * partials summed in blocks within `loopBudget` (src/webgpu/chunks.ts, default LOOP_ITERATION_BUDGET).
+   */
+  plan(shape: Shape4, k: number, padding: Padding, limits: BindingLimits, loopBudget?: number): Pool2x2Plan {
     const runner = this.#runner;
     const outShape = outputShape(shape, padding);
     const [, h, w, c] = shape;
     const vec4 = c % 4 === 0;
     const lanes = vec4 ? 4 : 1;
     const groupsPerInvocation = (c / lanes) % 2 === 0 ? 2 : 1;
-    const layout = planChunks({ shape, padding, lanes, groupsPerInvocation }, limits);
+    const layout = planChunks({ shape, padding, lanes, groupsPerInvocation, loopBudget }, limits);
     const chunks: Pool2x2Chunk[] = layout.chunks.map((chunk) => ({
       ...chunk,
       family: "2x2",
@@ -72,7 +76,8 @@ export class Pool2x2Kernels {
       backwardGroups: planGrid(runner, BACKWARD_2X2, chunk.workItems),
       forwardGroups: planGrid(runner, FORWARD_2X2, chunk.workItems),
     }));
-    const single = chunks.length === 1;
+    // One sum block: the dLogits kernel adds the partials itself; else it adds the blocks' sums.
+    const single = layout.sumBlockCount === 1;
     return {
       family: "2x2",
       shape,
@@ -92,13 +97,17 @@ export class Pool2x2Kernels {
       xBytes: sizeOf(shape) * 4,
       yBytes: sizeOf(outShape) * 4,
       partialBytes: layout.partialBytes,
-      dLogitsParams: packParams(DLOGITS_2X2, { partial_count: single ? chunks[0].workItems : chunks.length, k }),
+      dLogitsParams: packParams(DLOGITS_2X2, {
+        partial_count: single ? chunks[0].workItems : layout.sumBlockCount,
+        k,
+      }),
       limits,
       chunks,
       clears: layout.clears,
       stageXBytes: layout.stageXBytes,
       stageYBytes: layout.stageYBytes,
       chunkSumBytes: layout.chunkSumBytes,
+      sumBlockCount: layout.sumBlockCount,
     };
   }
 
@@ -199,7 +208,7 @@ export class Pool2x2Kernels {
       requireUsage(buffers.dy, GPUBufferUsage.COPY_SRC, "dy");
     }
     if (plan.stageXBytes > 0 || plan.clears.length > 0) requireUsage(buffers.dx, GPUBufferUsage.COPY_DST, "dx");
-    const split = chunks.length > 1;
+    const split = plan.sumBlockCount > 1;
     const uniforms = runner.writeChunkParams(BACKWARD_2X2, chunks.map((c) => c.params), this.slotBytes);
     const dLogitsParams = runner.writeParams(DLOGITS_2X2, plan.dLogitsParams);
     const partials = scratch.get("partials", plan.partialBytes, GPUBufferUsage.STORAGE);
@@ -209,7 +218,13 @@ export class Pool2x2Kernels {
     const sumsParams = split
       ? runner.writeChunkParams(
         PARTIAL_SUMS_2X2,
-        chunks.map((chunk) => packParams(PARTIAL_SUMS_2X2, { count: chunk.partialBytes / 16, index: chunk.index })),
+        chunks.flatMap((chunk) =>
+          chunk.sumBlocks.map((block) => {
+            // The partials the block binds, and as many to add (within the chunk's partial bytes).
+            const count = sumBlockRange(block, PARTIAL_BYTES, chunk.partialBytes).size / PARTIAL_BYTES;
+            return packParams(PARTIAL_SUMS_2X2, { count, index: block.index });
+          })
+        ),
         this.slotBytes,
       )
       : undefined;
@@ -231,13 +246,16 @@ export class Pool2x2Kernels {
       });
       runner.dispatch(pass, pipeline, group, chunk.backwardGroups);
       if (chunkSums && sumsParams) {
-        // The next chunk overwrites the partials: sum this chunk's first, in a fixed order.
-        const sums = runner.bind(PARTIAL_SUMS_2X2, {
-          partials: chunkPartials,
-          sums: chunkSums,
-          params: sumsParams.at(chunk.index),
-        });
-        runner.dispatch(pass, runner.pipeline(PARTIAL_SUMS_2X2, {}), sums, runner.grid(PARTIAL_SUMS_2X2, 1));
+        // The next chunk overwrites the partials: sum this chunk's first, in a fixed order, block
+        // by block (each within the loop budget), one sum per block.
+        for (const block of chunk.sumBlocks) {
+          const sums = runner.bind(PARTIAL_SUMS_2X2, {
+            partials: { buffer: partials, ...sumBlockRange(block, PARTIAL_BYTES, chunk.partialBytes) },
+            sums: chunkSums,
+            params: sumsParams.at(block.index),
+          });
+          runner.dispatch(pass, runner.pipeline(PARTIAL_SUMS_2X2, {}), sums, runner.grid(PARTIAL_SUMS_2X2, 1));
+        }
       }
     });
     if (plan.clears.length > 0) {

@@ -16,7 +16,7 @@ import { isDefaultWindow, isPerChannel, poolGeometry } from "../spec.ts";
 import type { Padding, Shape4 } from "../types.ts";
 import { SortPoolArgumentError } from "../validate.ts";
 import type { BufferTracker } from "./buffers.ts";
-import { type BindingLimits, checkLimits } from "./chunks.ts";
+import { type BindingLimits, checkLimits, checkLoopBudget } from "./chunks.ts";
 import { GENERAL_SEGMENT, generalImageBytes, GeneralWindowKernels } from "./general_windows.ts";
 import type { BackwardBuffers, ForwardBuffers, PlanWindow, ScratchBuffers, SortPoolPlan } from "./plan.ts";
 import { Pool2x2Kernels } from "./pool2x2.ts";
@@ -82,6 +82,12 @@ export interface KernelOptions {
    */
   readonly limits?: Partial<BindingLimits>;
   /**
+   * Loop iterations one kernel invocation may run in total (src/webgpu/chunks.ts
+   * LOOP_ITERATION_BUDGET, the default and the most; at least MIN_LOOP_BUDGET). Tests lower it to
+   * exercise cheaply the split of dLogits sums into blocks that large calls need.
+   */
+  readonly loopBudget?: number;
+  /**
    * Rewrites every plan before it is used. Negative controls only (props/properties/limits.ts plants a
    * partial-sum buffer one element short this way); never set in production code.
    */
@@ -137,6 +143,7 @@ export class SortPoolKernels {
   readonly #general: GeneralWindowKernels;
   readonly #limits: BindingLimits;
   readonly #mutatePlan: ((plan: SortPoolPlan) => SortPoolPlan) | undefined;
+  readonly #loopBudget: number;
   /**
    * Recent plans by their arguments: a repeated call (the tfjs op plans every call) gets the same
    * plan, so its chunks' forward bind groups are reused. Plans are never modified after creation.
@@ -173,6 +180,7 @@ export class SortPoolKernels {
     this.#pool2x2 = new Pool2x2Kernels(this.#runner, tracker);
     this.#general = new GeneralWindowKernels(this.#runner, tracker);
     this.#mutatePlan = options.mutatePlan;
+    this.#loopBudget = checkLoopBudget(options.loopBudget);
   }
 
   /** The limits plans are checked against (the device's, or stricter ones from the options). */
@@ -223,11 +231,11 @@ export class SortPoolKernels {
       throw new RangeError(`logitsLength: expected k = ${k} or C·k = ${k * shape[3]}, received ${logitsLength}`);
     }
     const plan = isDefaultWindow(geometry) && !isPerChannel(logitsLength, k, shape[3])
-      ? this.#pool2x2.plan(shape, k, padding, effective)
-      : this.#general.plan(shape, k, padding, effective, geometry, logitsLength);
-    // Every chunk's uniform blocks share one buffer per kernel (the general dLogits one more).
+      ? this.#pool2x2.plan(shape, k, padding, effective, this.#loopBudget)
+      : this.#general.plan(shape, k, padding, effective, geometry, logitsLength, this.#loopBudget);
+    // Every chunk's (and sum block's) uniform blocks share one buffer per kernel (the general dLogits one more).
     const slot = plan.family === "2x2" ? this.#pool2x2.slotBytes : this.#general.slotBytes;
-    const blocks = plan.chunks.length + (plan.family === "general" ? 1 : 0);
+    const blocks = Math.max(plan.chunks.length, plan.sumBlockCount) + (plan.family === "general" ? 1 : 0);
     if (blocks * slot > effective.maxBufferSize) {
       throw new SortPoolArgumentError(
         "x",

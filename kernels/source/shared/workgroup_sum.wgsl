@@ -5,6 +5,9 @@
 ## (local_invocation_index); declares acc.
 ## Parameters: scratch (a var<workgroup> array<vec4<f32>, WORKGROUP_SIZE>), n (the loop
 ## variable), count, term (the index in partials of term n).
+## Each invocation loops ceil(count / WORKGROUP_SIZE) + log2(WORKGROUP_SIZE) times, so the hosts
+## keep count within their loop budget (src/webgpu/chunks.ts LOOP_ITERATION_BUDGET: Mesa's CPU
+## adapters cut an invocation's loops short, with no error, past 65,535 iterations in all).
 var acc = vec4<f32>(0.0);
 for (var {{n}} = lid; {{n}} < {{count}}; {{n}} += WORKGROUP_SIZE) {
   acc += partials[{{term}}];
