@@ -8,11 +8,12 @@
  * invocation runs at most 65,535 loop iterations, counted over all its loops, and then stops as
  * if every loop had ended. The kernel then returns the sum over the first images only, without
  * an error. At the reduced reproduction's conv1 (40x40 output, batch 128) that is about the first
- * 38 of 128 images (relative error 0.85). Dawn on SwiftShader and GPU drivers have no such limit.
+ * 38 to 40 of 128 images (relative error 0.85). Dawn on SwiftShader and GPU drivers have no such limit.
  *
- * Slicing keeps each call's loop count under {@link MESA_LOOP_BUDGET} with a margin, on every
- * adapter, so runs on different adapters compute the same sums (in the same order up to the slice
- * boundaries). `reproduce/probe_conv_filter_grad.ts` measures the fault and the fix.
+ * Slicing keeps each call's loop count under {@link MESA_LOOP_BUDGET} with a margin, and is done
+ * on every adapter, so runs on different adapters compute the same sums. It cannot help when one
+ * image's output alone is over the budget (about 240x240): such a shape is refused with an error
+ * rather than computed wrong. `reproduce/probe_conv_filter_grad.ts` measures the fault and the fix.
  *
  * @module
  */
@@ -31,11 +32,23 @@ export const MESA_LOOP_BUDGET = 65_535;
 export const SLICE_LOOP_BUDGET = 60_000;
 
 /**
+ * Mesa's count of the loop iterations one invocation of tfjs's filter-gradient kernel runs for one
+ * image whose dy is `outHeight` x `outWidth`: Mesa counts every pass through a loop body, the pass
+ * that leaves the loop included, so an image costs one batch-loop pass, `outHeight + 1` row-loop
+ * passes and `outWidth + 1` column-loop passes per row (rows in the padding skip their columns, so
+ * this is an upper bound).
+ */
+export function filterGradImageLoops(outHeight: number, outWidth: number): number {
+  return 1 + (outHeight + 1) + outHeight * (outWidth + 1);
+}
+
+/**
  * The batch slices for a filter gradient over `batch` images whose dy is `outHeight` x
- * `outWidth`: as few as keep each slice's loop count (per image, one batch iteration, `outHeight`
- * row iterations and `outHeight * outWidth` column iterations) within `budget`, and as even as
- * possible. Returns [start, size] pairs covering 0..batch in order.
- * @throws RangeError when an argument is not a positive integer.
+ * `outWidth`: as few as keep each slice's loop count ({@link filterGradImageLoops} per image, plus
+ * the pass that leaves the batch loop) within `budget`, and as even as possible. Returns
+ * [start, size] pairs covering 0..batch in order.
+ * @throws RangeError when an argument is not a positive integer, or when one image alone needs
+ * more than `budget` iterations: slicing the batch cannot bring such a shape under Mesa's limit.
  */
 export function filterGradSlices(
   batch: number,
@@ -48,8 +61,16 @@ export function filterGradSlices(
       throw new RangeError(`filterGradSlices: ${name} must be a positive integer; received ${value}`);
     }
   }
-  const perImage = 1 + outHeight + outHeight * outWidth;
-  const maxImages = Math.max(1, Math.floor(budget / perImage));
+  const perImage = filterGradImageLoops(outHeight, outWidth);
+  const maxImages = Math.floor((budget - 1) / perImage);
+  if (maxImages < 1) {
+    throw new RangeError(
+      `conv2d filter gradient in batch slices: one image with a ${outHeight}x${outWidth} output needs ` +
+        `${perImage + 1} loop iterations, over the budget of ${budget} (Mesa's CPU adapters stop at ` +
+        `${MESA_LOOP_BUDGET}); slicing the batch cannot fix this shape (on an adapter without the limit use ` +
+        `tfjs's own kernel: --conv-filter-grad stock)`,
+    );
+  }
   const count = Math.ceil(batch / maxImages);
   const slices: [number, number][] = [];
   for (let i = 0, start = 0; i < count; i++) {

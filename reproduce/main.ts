@@ -108,7 +108,8 @@ export const CLI: CliSpec = defineCli({
       value: "HOW",
       description: "how tfjs computes conv2d's filter gradient: sliced (in batch slices, each within the\n" +
         "65,535 loop iterations Mesa's CPU adapters run per shader invocation; on them tfjs's own kernel\n" +
-        "silently sums only the first images of a batch) or stock (tfjs's kernel as it is, to reproduce that)",
+        "silently sums only the first images of a batch; a shape whose one image needs more is refused) or\n" +
+        "stock (tfjs's kernel as it is, to reproduce that)",
       default: "sliced",
     },
     json: { type: "string", value: "FILE", description: "write the JSON report here" },

@@ -53,8 +53,11 @@ export function titleOf(config: Record<string, unknown>, backend: string): strin
   const bn = Number(config.bnMomentum);
   const reduced = epochs < 30 || train < 11000 || Number(config.testImages) < 1000 ||
     bn !== DEFAULT_BN_MOMENTUM || Number(config.batchSize) !== 128;
+  // A webgpu run with tfjs's own filter gradient trained conv1 wrong on Mesa's CPU adapters; say so on its tables.
+  const stock = backend === "webgpu" && (config.convFilterGradient ?? "stock") === "stock";
   return `${reduced ? "REDUCED " : ""}cluttered MNIST, ${train} training images, ${epochs} epoch(s)` +
-    `${bn !== DEFAULT_BN_MOMENTUM ? `, bn momentum ${bn}` : ""} (${backend})`;
+    `${bn !== DEFAULT_BN_MOMENTUM ? `, bn momentum ${bn}` : ""} (${backend}` +
+    `${stock ? "; tfjs's own conv2d filter gradient: truncated on Mesa's CPU adapters" : ""})`;
 }
 
 function table(header: string[], rows: string[][]): string {
