@@ -132,7 +132,7 @@ describe("the reproduction's conv2d filter gradient on tfjs webgpu", () => {
   }
 
   test("a shape whose single image is over the budget is refused with an error, not summed short", async () => {
-    await withBackend("webgpu", async () => {
+    await withBackend("webgpu", () => {
       useConvFilterGradient("sliced", "webgpu");
       const x = tf.zeros([2, 260, 260, 1]) as tf.Tensor4D;
       const w = tf.zeros([3, 3, 1, 4]) as tf.Tensor4D;

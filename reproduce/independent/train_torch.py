@@ -34,7 +34,10 @@ found in our run; with it this implementation reproduces our per-epoch figures.
 Usage (Debian's python3-torch; one thread: the machine is shared):
   OMP_NUM_THREADS=1 nice -n 15 /usr/bin/python3 reproduce/independent/train_torch.py \
       --replay /tmp/replay --pairs finished --emulate-too --float64-pairs 1:0,2:0 \
-      --ours reproduce/results/reduced-2000-images-5-epochs-seeds-0-2.json \
+      --ours reproduce/results/reduced-2000-images-5-epochs-seeds-0-2-truncated-conv1-grad.json \
+      --out reproduce/independent/comparison-truncated-conv1-grad.json
+  OMP_NUM_THREADS=1 nice -n 15 /usr/bin/python3 reproduce/independent/train_torch.py --pairs finished \
+      --torch-from reproduce/independent/comparison-truncated-conv1-grad.json \
       --out reproduce/independent/comparison.json
 """
 import argparse
