@@ -53,6 +53,9 @@ describe("cli", () => {
     expect(() => intFlag({ runs: "9" }, "runs", 1, 8)).toThrow(/in 1..8/);
     expect(() => numberFlag({ t: "abc" }, "t", 0)).toThrow(/--t: expected a number/);
     expect(() => listFlag({ k: " , " }, "k", Number)).toThrow(/--k: expected a comma-separated list/);
+    // An empty item is a typo (a missing value), not something to skip.
+    expect(() => listFlag({ k: "1,,3" }, "k", Number)).toThrow(/none empty, received "1,,3"/);
+    expect(() => listFlag({ k: "1,3," }, "k", Number)).toThrow(/none empty, received "1,3,"/);
     expect(choiceFlag({ b: "cpu" }, "b", ["cpu", "webgpu"])).toBe("cpu");
     expect(() => choiceFlag({ b: "gpu" }, "b", ["cpu", "webgpu"])).toThrow(/--b: expected one of cpu, webgpu/);
   });

@@ -200,9 +200,9 @@ export function numberFlag(values: FlagValues, name: string, min: number, max = 
 /** Reads a comma-separated list flag; `each` converts and checks one item (throw UsageError from it). */
 export function listFlag<T>(values: FlagValues, name: string, each: (item: string) => T): T[] {
   const raw = values[name];
-  const items = typeof raw === "string" ? raw.split(",").map((t) => t.trim()).filter((t) => t.length > 0) : [];
-  if (items.length === 0) {
-    throw new UsageError(`--${name}`, "a comma-separated list of one or more items", JSON.stringify(raw));
+  const items = typeof raw === "string" ? raw.split(",").map((t) => t.trim()) : [];
+  if (items.length === 0 || items.some((t) => t.length === 0)) {
+    throw new UsageError(`--${name}`, "a comma-separated list of one or more items, none empty", JSON.stringify(raw));
   }
   return items.map(each);
 }

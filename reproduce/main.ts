@@ -9,6 +9,7 @@
  * @module
  */
 import { SingleBar } from "cli-progress";
+import { resolve } from "node:path";
 import process from "node:process";
 import {
   type CliSpec,
@@ -28,6 +29,8 @@ import { type ClutteredMnist, DEFAULT_DATA_FILE, head, loadClutteredMnist } from
 import { CONV_FILTER_GRADIENTS, type ConvFilterGradient, useConvFilterGradient } from "./conv_filter_grad.ts";
 import { type ExperimentConfig, measureStepCost, type RunResult, trainOne } from "./experiment.ts";
 import { ARTICLE_BEST_VAL_CE, DEFAULT_BN_MOMENTUM } from "./model.ts";
+import { formatViolation, violationsAgainst } from "../schemas/validate.ts";
+import reportSchema from "./report.schema.json" with { type: "json" };
 import {
   chartSvg,
   makeReport,
@@ -190,6 +193,29 @@ export function parseSeeds(values: FlagValues, flag = "seeds"): number[] {
   return seeds;
 }
 
+/** The flags that choose what to train, which --report-only refuses. */
+const REPORT_ONLY_IGNORES = [
+  "k",
+  "epochs",
+  "train-limit",
+  "test-limit",
+  "batch-size",
+  "seed",
+  "seeds",
+  "resume",
+  "bn-momentum",
+  "backend",
+  "conv-filter-grad",
+  "quick",
+  "step-cost",
+  "data",
+] as const;
+
+/** Whether two paths name the same file, after resolving `.` and `..` against the working folder. */
+function samePath(a: string, b: string): boolean {
+  return resolve(a) === resolve(b);
+}
+
 /** Reads the flags into {@link Settings}. @throws UsageError naming the flag. */
 export function settingsFrom(values: FlagValues, args: readonly string[]): Settings {
   const quick = values.quick === true;
@@ -202,7 +228,10 @@ export function settingsFrom(values: FlagValues, args: readonly string[]): Setti
   });
   if (new Set(ks).size !== ks.length) throw new UsageError("--k", "distinct values", JSON.stringify(values.k));
   const json = typeof values.json === "string" ? values.json : undefined;
-  const svg = typeof values.svg === "string" ? values.svg : json?.replace(/(\.json)?$/, ".svg");
+  const svg = typeof values.svg === "string" ? values.svg : json?.replace(/(\.json)?$/i, ".svg");
+  if (json !== undefined && svg !== undefined && samePath(json, svg)) {
+    throw new UsageError("--svg", "a file other than --json's (the chart would replace the report)", svg);
+  }
   if (given(args, "seeds") && given(args, "seed")) {
     throw new UsageError("--seeds", "either --seed N or --seeds LIST, not both", `--seed ${values.seed}`);
   }
@@ -210,13 +239,20 @@ export function settingsFrom(values: FlagValues, args: readonly string[]): Setti
   const resume = values.resume === true;
   const reportOnly = values["report-only"] === true;
   if (resume && !json) throw new UsageError("--resume", "--json FILE (the run to continue)", "no --json");
+  if (resume && values["step-cost"] !== undefined) {
+    throw new UsageError("--resume", "a training run (--step-cost trains nothing to continue)", "--step-cost");
+  }
   if (reportOnly && !json) throw new UsageError("--report-only", "--json FILE (the report to read)", "no --json");
-  if (reportOnly && (resume || values["step-cost"] !== undefined)) {
-    throw new UsageError(
-      "--report-only",
-      "neither --resume nor --step-cost with it",
-      resume ? "--resume" : "--step-cost",
-    );
+  if (reportOnly) {
+    // The report is drawn from the file alone: a training flag beside it would be silently ignored.
+    const ignored = REPORT_ONLY_IGNORES.filter((flag) => given(args, flag));
+    if (ignored.length > 0) {
+      throw new UsageError(
+        "--report-only",
+        "only --json and --svg with it (it redraws the file as it is)",
+        ignored.map((flag) => `--${flag}`).join(", "),
+      );
+    }
   }
   return {
     seeds,
@@ -309,13 +345,19 @@ export const PROTOCOL_FIELDS = [
   "testImages",
   "batchSize",
   "bnMomentum",
+  "backend",
   "convFilterGradient",
 ] as const;
 
-/** What a report written before a protocol field existed did: every run then used tfjs's own filter gradient. */
-const PROTOCOL_FIELDS_BEFORE: Readonly<Partial<Record<(typeof PROTOCOL_FIELDS)[number], unknown>>> = {
-  convFilterGradient: "stock",
-};
+/** A protocol field of a report written before the field existed: what every run of it did. */
+function protocolFieldOf(report: Report, field: (typeof PROTOCOL_FIELDS)[number]): unknown {
+  const value = report.config[field];
+  if (value !== undefined) return value;
+  // Every run then used tfjs's own filter gradient; the backend was recorded only in the environment.
+  if (field === "convFilterGradient") return "stock";
+  if (field === "backend") return report.environment?.backend;
+  return undefined;
+}
 
 /** Selects the run's tfjs backend and its conv2d filter gradient. */
 export async function prepareBackend(s: Pick<Settings, "backend" | "convFilterGradient">): Promise<void> {
@@ -329,46 +371,139 @@ export function planPairs(ks: readonly number[], seeds: readonly number[]): { k:
 }
 
 /**
- * The finished runs of the report at `path` for `--resume` (none when the file does not exist);
- * runs written before runs carried their seed get the file's `config.seed`.
- * @throws UsageError on --resume when the file's protocol differs from `config`'s or it is not a report.
+ * Reads the report at `path` for `flag` (for --resume, undefined when there is no file yet).
+ * @throws UsageError naming `flag` when the file cannot be read or is not a report.
  */
-export async function finishedRuns(path: string, config: Record<string, unknown>): Promise<RunResult[]> {
+async function readReportFile(path: string, flag: string): Promise<Report | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
+    if (e instanceof Deno.errors.NotFound && flag === "--resume") return undefined;
+    throw new UsageError(
+      flag,
+      `a readable report file at --json ${path}`,
+      `${(e as Error).name}: ${(e as Error).message}`,
+    );
   }
-  const old = readReport(text, path, "--resume");
+  return readReport(text, path, flag);
+}
+
+/**
+ * The report at `path` that `--resume` continues (undefined when the file does not exist, so that
+ * the run starts), checked against the protocol of `config`.
+ * @throws UsageError on --resume when the file's protocol differs from `config`'s or it is not a report.
+ */
+export async function resumableReport(path: string, config: Record<string, unknown>): Promise<Report | undefined> {
+  const old = await readReportFile(path, "--resume");
+  if (old === undefined) return undefined;
   for (const field of PROTOCOL_FIELDS) {
-    const had = old.config[field] ?? PROTOCOL_FIELDS_BEFORE[field];
+    const had = protocolFieldOf(old, field);
     if (had !== config[field]) {
       throw new UsageError(
         "--resume",
-        `${field} ${JSON.stringify(had)} as in ${path} (change the flags or --json)`,
+        `${field} ${JSON.stringify(had ?? "not recorded")} as in ${path} (change the flags or --json)`,
         JSON.stringify(config[field]),
       );
     }
   }
-  return old.runs;
+  return old;
 }
 
-/** Parses a JSON report; older runs without `seed` get `config.seed`. @throws UsageError naming `flag`. */
+/**
+ * Refuses to continue on another WebGPU adapter than the one the file's runs trained on: pairs from
+ * two adapters would be compared as if one had trained them (their sums, and their speed, differ).
+ */
+export function checkSameAdapter(old: Report, env: Record<string, unknown>, path: string): void {
+  const lineOf = (e: Record<string, unknown> | undefined) =>
+    (e?.webgpuAdapter as { line?: unknown } | null | undefined)?.line ?? null;
+  const had = lineOf(old.environment);
+  const now = lineOf(env);
+  if (had !== null && had !== now) {
+    throw new UsageError(
+      "--resume",
+      `the WebGPU adapter the runs in ${path} trained on, ${had} (start another --json on this one)`,
+      String(now),
+    );
+  }
+}
+
+/**
+ * Parses a JSON report and checks it against reproduce/report.schema.json and what the schema
+ * cannot say: one run per (k, seed), per-epoch lists of config.epochs values, bestEpoch among them,
+ * the pooling of k. Older runs without `seed` get `config.seed`.
+ * @throws UsageError naming `flag`, the file and the first faults.
+ */
 export function readReport(text: string, path: string, flag: string): Report {
-  let doc: Partial<Report>;
+  let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
     throw new UsageError(flag, `a JSON report in ${path}`, `unparsable JSON (${(e as Error).message})`);
   }
-  if (!doc || !Array.isArray(doc.runs) || typeof doc.config !== "object" || doc.config === null) {
-    throw new UsageError(flag, `a report with "runs" and "config" in ${path}`, "another JSON document");
+  const expected = `a report of deno task reproduce in ${path} (reproduce/report.schema.json)`;
+  if (typeof doc === "object" && doc !== null && "stepCost" in doc) {
+    throw new UsageError(flag, expected, "a --step-cost table, which has no training runs");
   }
-  const fallback = Number(doc.config.seed);
-  const runs = doc.runs.map((r) => ({ ...r, seed: typeof r.seed === "number" ? r.seed : fallback }));
-  return { ...doc, runs } as Report;
+  const faults = validateReport(doc).map(formatViolation);
+  if (faults.length === 0) faults.push(...runFaults(doc as Report));
+  if (faults.length > 0) {
+    const shown = faults.slice(0, 5).join("; ");
+    throw new UsageError(flag, expected, faults.length > 5 ? `${shown}; and ${faults.length - 5} more` : shown);
+  }
+  const report = doc as Report;
+  const fallback = report.config.seed as number;
+  return { ...report, runs: report.runs.map((r) => withNaN({ ...r, seed: r.seed ?? fallback })) };
+}
+
+/** A run as read, with the nulls that JSON.stringify wrote for NaN turned back into NaN (null would count as 0). */
+function withNaN(run: RunResult): RunResult {
+  const nan = (v: number | null) => v ?? NaN;
+  return {
+    ...run,
+    valCrossEntropy: run.valCrossEntropy.map(nan),
+    valAccuracy: run.valAccuracy.map(nan),
+    trainLoss: run.trainLoss.map(nan),
+    bestValCrossEntropy: nan(run.bestValCrossEntropy),
+    valAccuracyAtBest: nan(run.valAccuracyAtBest),
+    msPerStep: nan(run.msPerStep),
+    firstStepMs: nan(run.firstStepMs),
+    finalWeights: run.finalWeights.map((w) => w.map(nan)),
+  };
+}
+
+const validateReport = violationsAgainst(reportSchema);
+
+/** What the schema cannot state about a report's runs, as `$.runs[i]...: expected ...; received ...` lines. */
+function runFaults(report: Report): string[] {
+  const faults: string[] = [];
+  const epochs = report.config.epochs as number;
+  const seen = new Map<string, number>();
+  for (const [i, r] of report.runs.entries()) {
+    const at = `$.runs[${i}]`;
+    const seed = r.seed ?? report.config.seed;
+    if (seed === undefined) {
+      faults.push(`${at}.seed: expected a seed (or config.seed, in a report older than per-run seeds); received none`);
+    }
+    const key = `${r.k}/${seed}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      faults.push(
+        `${at}: expected one run per (k, seed); received k=${r.k}, seed ${seed} again (first at $.runs[${first}])`,
+      );
+    } else seen.set(key, i);
+    const pooling = r.k === 1 ? "maxPooling2d" : "sortPooling2d";
+    if (r.pooling !== pooling) {
+      faults.push(`${at}.pooling: expected "${pooling}" for k=${r.k}; received "${r.pooling}"`);
+    }
+    for (const list of ["valCrossEntropy", "valAccuracy", "trainLoss"] as const) {
+      if (r[list].length !== epochs) {
+        faults.push(`${at}.${list}: expected ${epochs} values (config.epochs); received ${r[list].length}`);
+      }
+    }
+    if (r.bestEpoch > epochs) faults.push(`${at}.bestEpoch: expected 1..${epochs}; received ${r.bestEpoch}`);
+  }
+  return faults;
 }
 
 function formatSeconds(seconds: number): string {
@@ -399,15 +534,21 @@ export async function printAndChart(report: Report, svg: string | undefined): Pr
 /** Runs the experiment with `s` and writes its outputs; returns the exit code. */
 export async function reproduce(s: Settings): Promise<number> {
   if (s.reportOnly) {
-    const old = readReport(await Deno.readTextFile(s.json!), s.json!, "--report-only");
+    const old = (await readReportFile(s.json!, "--report-only"))!;
+    if (old.runs.length === 0) {
+      throw new UsageError("--report-only", `a report with finished runs in ${s.json}`, "no runs");
+    }
     await printAndChart(makeReport(old.runs, old.config, old.environment ?? {}), s.svg);
     return 0;
   }
-  await prepareBackend(s);
   const full = await loadClutteredMnist(s.data);
   const data = { train: head(full.train, s.trainLimit), test: head(full.test, s.testLimit) };
-  const env = await environment(s.backend);
   const config = configOf(s, data);
+  // A file of another protocol is refused before the backend starts (which takes a while on webgpu).
+  const resumed = s.resume && s.stepCostRounds === 0 ? await resumableReport(s.json!, config) : undefined;
+  await prepareBackend(s);
+  const env = await environment(s.backend);
+  if (resumed) checkSameAdapter(resumed, env, s.json!);
   console.error(
     `reproduce: backend ${s.backend}${env.webgpuAdapter ? ` (${JSON.stringify(env.webgpuAdapter)})` : ""}, ` +
       `k ${s.ks.join(",")}, ${s.epochs} epochs, ${data.train.n} training / ${data.test.n} test images, ` +
@@ -429,7 +570,7 @@ export async function reproduce(s: Settings): Promise<number> {
     return 0;
   }
 
-  const runs: RunResult[] = s.resume ? await finishedRuns(s.json!, config) : [];
+  const runs: RunResult[] = [...resumed?.runs ?? []];
   const done = new Set(runs.map((r) => `${r.k}/${r.seed}`));
   const plan = planPairs(s.ks, s.seeds);
   const todo = plan.filter((p) => !done.has(`${p.k}/${p.seed}`));
@@ -441,13 +582,18 @@ export async function reproduce(s: Settings): Promise<number> {
   }
   // The seeds of the report are every seed with a run, old or planned.
   const allSeeds = () => [...new Set([...runs.map((r) => r.seed), ...s.seeds])].sort((a, b) => a - b);
+  // A continued file keeps the environment its first runs recorded (the adapter is the same, checked
+  // above) and lists when it was continued.
+  const reportEnv = resumed?.environment
+    ? { ...resumed.environment, resumedAt: [...(resumed.environment.resumedAt as string[] ?? []), env.date] }
+    : env;
   const reportNow = () =>
     makeReport(runs, {
       ...config,
       seeds: allSeeds(),
       ks: [...new Set([...runs.map((r) => r.k), ...s.ks])].sort((a, b) => a - b),
       wallSeconds: runs.reduce((t, r) => t + r.wallSeconds, 0),
-    }, env);
+    }, reportEnv);
 
   const started = performance.now();
   const stepsPerRun = s.epochs * Math.ceil(data.train.n / s.batchSize);
@@ -496,12 +642,13 @@ export async function reproduce(s: Settings): Promise<number> {
       console.error(`reproduce: seed ${seed} k=${k} done in ${run.wallSeconds.toFixed(0)} s; wrote ${s.json}`);
     }
   }
-  const report = reportNow();
-  if (s.json) {
-    await writeFile(s.json, JSON.stringify(report, null, 2) + "\n");
-    console.error(`reproduce: wrote ${s.json}`);
-  }
-  await printAndChart(report, s.svg);
+  // The file was rewritten after each pair; with nothing to train it stays as it was.
+  if (todo.length === 0) console.error(`reproduce: nothing to train; ${s.json} left as it was`);
+  const asFiled = todo.length === 0 && resumed;
+  await printAndChart(
+    asFiled ? makeReport(resumed.runs, resumed.config, resumed.environment ?? {}) : reportNow(),
+    s.svg,
+  );
   return 0;
 }
 

@@ -108,6 +108,24 @@ export function summaryTable(byK: readonly KSummary[]): string {
 
 /** Per k > 1 (markdown): paired difference of best val CE to k = 1, its bootstrap interval, wins; the article's. */
 export function pairedTable(paired: readonly PairedDifference[]): string {
+  // A bootstrap over n seeds draws from only C(2n - 1, n) distinct resamples (10 for 3 seeds), so its
+  // "95 %" interval is then about the range of the per-seed differences; say so under the table.
+  const few = Math.min(...paired.map((p) => p.seeds.length).filter((n) => n >= 2));
+  const note = Number.isFinite(few) && few < 5
+    ? `\n(with ${few} paired seeds the bootstrap has only ${distinctResamples(few)} distinct resamples: ` +
+      "its interval is about the range of the per-seed differences, not a calibrated 95% interval)"
+    : "";
+  return tableOfPaired(paired) + note;
+}
+
+/** How many distinct multisets of size n a bootstrap can draw from n values: C(2n - 1, n). */
+export function distinctResamples(n: number): number {
+  let c = 1;
+  for (let i = 1; i <= n; i++) c = c * (n - 1 + i) / i;
+  return Math.round(c);
+}
+
+function tableOfPaired(paired: readonly PairedDifference[]): string {
   return table(
     [
       "k",

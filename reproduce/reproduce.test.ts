@@ -11,7 +11,8 @@ import { parseCli, UsageError } from "../harness/cli.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import { DataFileError, IMAGE_PIXELS, loadClutteredMnist, parseClutteredMnist } from "./data.ts";
 import { median, shuffledIndices } from "./experiment.ts";
-import { CLI, MAX_SEEDS, planPairs, QUICK, reproduce, settingsFrom } from "./main.ts";
+import { checkSameAdapter, CLI, MAX_SEEDS, planPairs, QUICK, readReport, reproduce, settingsFrom } from "./main.ts";
+import { distinctResamples, pairedTable } from "./report.ts";
 import { ARTICLE_BEST_VAL_CE, buildModel, layerSeedsOf } from "./model.ts";
 import { bootstrapMeanInterval, mean, pairedDifferences, quantile, sampleSd, summarizeByK } from "./stats.ts";
 import { mulberry32 } from "../src/random.ts";
@@ -115,6 +116,7 @@ describe("command line", () => {
     expect(settings(["--quick", "--epochs", "2", "--k=2,3"])).toMatchObject({ epochs: 2, ks: [2, 3] });
     expect(settings(["--json", "out/r.json"]).svg).toBe("out/r.svg");
     expect(settings(["--json", "r.json", "--svg", "c.svg"]).svg).toBe("c.svg");
+    expect(settings(["--json", "out/R.JSON"]).svg).toBe("out/R.svg");
   });
 
   test("--seeds: seeds and inclusive ranges, in order; --seed is one seed", () => {
@@ -153,6 +155,11 @@ describe("command line", () => {
       [["--resume"], "--resume", /expected --json FILE.*received no --json/],
       [["--report-only"], "--report-only", /expected --json FILE/],
       [["--report-only", "--resume", "--json", "r.json"], "--report-only", /received --resume/],
+      [["--report-only", "--seeds", "0", "--k", "2", "--json", "r.json"], "--report-only", /received --k, --seeds/],
+      [["--resume", "--step-cost", "3", "--json", "r.json"], "--resume", /received --step-cost/],
+      [["--seeds", "0,,1"], "--seeds", /none empty, received "0,,1"/],
+      [["--json", "r.json", "--svg", "./r.json"], "--svg", /a file other than --json's/],
+      [["--json", "out/R.JSON", "--svg", "out/R.JSON"], "--svg", /a file other than --json's/],
     ];
     for (const [args, flag, message] of cases) {
       let error: unknown;
@@ -281,6 +288,7 @@ describe("one-step runs", () => {
         testImages: 3,
         batchSize: 2,
         bnMomentum: 0.99,
+        backend: "cpu",
         convFilterGradient: "sliced",
       };
       await Deno.writeTextFile(`${dir}/r.json`, JSON.stringify({ runs: [finished], config: earlier }));
@@ -311,18 +319,21 @@ describe("one-step runs", () => {
       expect(svg.startsWith("<svg")).toBe(true);
       expect(svg).toContain("best validation cross-entropy");
 
-      // Everything finished: --resume trains nothing; --report-only redraws the chart from the JSON alone.
+      // Everything finished: --resume trains nothing and leaves the file as it was, byte for byte;
+      // --report-only redraws the chart from the JSON alone.
       const before = await Deno.readTextFile(`${dir}/r.json`);
       expect(await reproduce(s)).toBe(0);
-      expect(JSON.parse(await Deno.readTextFile(`${dir}/r.json`)).runs).toEqual(JSON.parse(before).runs);
+      expect(await Deno.readTextFile(`${dir}/r.json`)).toBe(before);
       await Deno.remove(`${dir}/r.svg`);
-      const redraw = runSettings([...args, "--report-only"], dir);
+      const redraw = runSettings(["--report-only"], dir);
       expect(await reproduce(redraw)).toBe(0);
       expect(await Deno.readTextFile(`${dir}/r.svg`)).toContain("validation cross-entropy (X_test)");
 
-      // A file of another protocol is not resumed.
+      // A file of another protocol is not resumed, nor one trained on another backend.
       const other = { ...runSettings([...args, "--batch-size", "1", "--resume"], dir), backend: "cpu" as const };
       await expect(reproduce(other)).rejects.toThrow(/--resume: expected batchSize 2 as in .*received 1/);
+      const webgpu = { ...s, backend: "webgpu" as const };
+      await expect(reproduce(webgpu)).rejects.toThrow(/--resume: expected backend "cpu" as in .*received "webgpu"/);
 
       // Nor one written before the filter gradient was recorded: its runs used tfjs's own kernel.
       const { convFilterGradient: _, ...older } = earlier;
@@ -336,6 +347,130 @@ describe("one-step runs", () => {
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  });
+});
+
+describe("report files", () => {
+  const run = (k: number, seed: number, over: Record<string, unknown> = {}) => ({
+    k,
+    seed,
+    pooling: k === 1 ? "maxPooling2d" : "sortPooling2d",
+    valCrossEntropy: [0.9, 0.8],
+    valAccuracy: [0.6, 0.7],
+    trainLoss: [1.2, 0.9],
+    bestValCrossEntropy: 0.8,
+    bestEpoch: 2,
+    valAccuracyAtBest: 0.7,
+    msPerStep: 10,
+    firstStepMs: 20,
+    steps: 4,
+    finalWeights: k === 1 ? [] : [[0.5, 0.5]],
+    wallSeconds: 1,
+    ...over,
+  });
+  const config = { epochs: 2, trainImages: 4, testImages: 3, batchSize: 2, bnMomentum: 0.5, backend: "cpu" };
+  const text = (runs: unknown[], extra: Record<string, unknown> = {}) => JSON.stringify({ runs, config, ...extra });
+  const refusal = (doc: string) => {
+    try {
+      readReport(doc, "r.json", "--report-only");
+    } catch (e) {
+      expect(e).toBeInstanceOf(UsageError);
+      return (e as UsageError).message;
+    }
+    return "accepted";
+  };
+
+  test("a well-formed report reads back; NaN written as null reads as NaN, not 0", () => {
+    const report = readReport(text([run(1, 0), run(2, 0, { msPerStep: null, bestValCrossEntropy: null })]), "r", "x");
+    expect(report.runs.map((r) => [r.k, r.seed])).toEqual([[1, 0], [2, 0]]);
+    expect(report.runs[1].msPerStep).toBeNaN();
+    expect(report.runs[1].bestValCrossEntropy).toBeNaN();
+    // A report older than per-run seeds: the runs take config.seed.
+    const old = JSON.stringify({ runs: [{ ...run(1, 0), seed: undefined }], config: { ...config, seed: 99 } });
+    expect(readReport(old, "r", "x").runs[0].seed).toBe(99);
+  });
+
+  test("every committed report reads back, and its committed chart is the one --report-only draws", async () => {
+    const folder = new URL("./results/", import.meta.url);
+    const dir = await Deno.makeTempDir({ prefix: "sortpool-charts-" });
+    let count = 0;
+    try {
+      for await (const entry of Deno.readDir(folder)) {
+        if (!entry.name.endsWith(".json")) continue;
+        const path = new URL(entry.name, folder).pathname;
+        const report = readReport(await Deno.readTextFile(path), entry.name, "--report-only");
+        expect(report.runs.length, entry.name).toBeGreaterThanOrEqual(4);
+        const svg = `${dir}/${entry.name}.svg`;
+        const args = ["--report-only", "--json", path, "--svg", svg];
+        expect(await reproduce(settingsFrom(parseCli(CLI, args).values, args))).toBe(0);
+        const committed = await Deno.readTextFile(path.replace(/\.json$/, ".svg"));
+        expect(await Deno.readTextFile(svg) === committed, `${entry.name}: the committed chart is stale`).toBe(true);
+        count++;
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    expect(count).toBeGreaterThanOrEqual(3);
+  });
+
+  test("a file that is not a report, or whose runs are ill-formed, is refused naming the file and the fault", () => {
+    const cases: [string, RegExp][] = [
+      [text([run(1, 0), run(1, 0, { bestValCrossEntropy: 0.01 })]), /one run per \(k, seed\).*k=1, seed 0 again/],
+      [text([run(1, 0, { k: "1" })]), /\$\.runs\[0\]\.k: expected .*integer.*received "1"/],
+      [text([run(1, 0, { seed: "0" })]), /\$\.runs\[0\]\.seed: expected .*integer/],
+      [text([run(1, 0, { k: 7 })]), /\$\.runs\[0\]\.k: expected .*4.*received 7/],
+      [text([run(1, 0, { bestValCrossEntropy: "0.7" })]), /\$\.runs\[0\]\.bestValCrossEntropy/],
+      [text([null]), /\$\.runs\[0\]: expected .*object.*received null/],
+      [text([run(2, 0, { pooling: "maxPooling2d" })]), /pooling: expected "sortPooling2d" for k=2/],
+      [
+        text([run(1, 0, { valCrossEntropy: [0.9] })]),
+        /valCrossEntropy: expected 2 values \(config\.epochs\); received 1/,
+      ],
+      [text([run(1, 0, { bestEpoch: 3 })]), /bestEpoch: expected 1\.\.2; received 3/],
+      [text([run(1, 0)], { extra: 1 }), /\$\.extra: expected no field "extra"/],
+      [JSON.stringify({ runs: [{ ...run(1, 0), seed: undefined }], config }), /\.seed: expected a seed/],
+      [JSON.stringify({ stepCost: [], config }), /received a --step-cost table/],
+      [JSON.stringify({ runs: [], config: { ...config, epochs: "2" } }), /\$\.config\.epochs/],
+      ["[]", /expected a report of deno task reproduce in r\.json/],
+      ["{", /unparsable JSON/],
+    ];
+    for (const [doc, message] of cases) expect(refusal(doc), doc).toMatch(message);
+    expect(refusal(text([run(1, 0)]))).toBe("accepted");
+  });
+
+  test("--report-only: a missing file, a folder, or a report without runs is a usage error, not a stack trace", async () => {
+    const dir = await Deno.makeTempDir({ prefix: "sortpool-report-" });
+    try {
+      const at = (json: string) => settingsFrom(parseCli(CLI, ["--report-only", "--json", json]).values, []);
+      await expect(reproduce(at(`${dir}/none.json`))).rejects.toThrow(
+        /--report-only: expected a readable report file at --json .*none\.json, received NotFound/,
+      );
+      await expect(reproduce(at(dir))).rejects.toThrow(/--report-only: expected a readable report file/);
+      await Deno.writeTextFile(`${dir}/empty.json`, text([]));
+      await expect(reproduce(at(`${dir}/empty.json`))).rejects.toThrow(/expected a report with finished runs.*no runs/);
+      await expect(Deno.stat(`${dir}/empty.svg`)).rejects.toThrow(Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  test("a resumed file trained on another WebGPU adapter is refused", () => {
+    const on = (line: string | null) => ({ webgpuAdapter: line === null ? null : { line } });
+    const old = { ...readReport(text([run(1, 0)]), "r", "x"), environment: on("llvmpipe on wgpu") };
+    expect(() => checkSameAdapter(old, on("llvmpipe on wgpu"), "r.json")).not.toThrow();
+    expect(() => checkSameAdapter(old, on("SwiftShader on Dawn"), "r.json")).toThrow(
+      /--resume: expected the WebGPU adapter the runs in r\.json trained on, llvmpipe on wgpu .*received SwiftShader on Dawn/,
+    );
+    expect(() => checkSameAdapter({ ...old, environment: on(null) }, on(null), "r.json")).not.toThrow();
+  });
+
+  test("with few seeds the paired table says its bootstrap interval is about the range", () => {
+    expect([1, 2, 3, 4, 5].map(distinctResamples)).toEqual([1, 3, 10, 35, 126]);
+    const runs = [0, 1, 2].flatMap((seed) => [run(1, seed), run(2, seed, { bestValCrossEntropy: 0.7 - seed / 100 })]);
+    const few = pairedTable(pairedDifferences(runs as never, ARTICLE_BEST_VAL_CE));
+    expect(few).toMatch(/with 3 paired seeds the bootstrap has only 10 distinct resamples/);
+    const many = [0, 1, 2, 3, 4, 5].flatMap((seed) => [run(1, seed), run(2, seed)]);
+    expect(pairedTable(pairedDifferences(many as never, ARTICLE_BEST_VAL_CE))).not.toMatch(/distinct resamples/);
   });
 });
 

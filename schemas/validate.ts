@@ -85,6 +85,15 @@ export function schemaViolations(name: SchemaName, data: unknown, pointer = ""):
   return renderErrors(data, validate.errors ?? []);
 }
 
+/**
+ * A validator for a schema kept elsewhere (e.g. a harness's own file format), compiled once in
+ * strict mode, whose violations read as this folder's do.
+ */
+export function violationsAgainst(schema: Readonly<Record<string, unknown>>): (data: unknown) => SchemaViolation[] {
+  const validate = strictAjv().compile(schema);
+  return (data) => validate(data) ? [] : renderErrors(data, validate.errors ?? []);
+}
+
 /** The violations of a vectors file (parsed JSON) against `golden_vectors.schema.json`. */
 export function goldenVectorsViolations(data: unknown): SchemaViolation[] {
   return schemaViolations("golden_vectors", data);
