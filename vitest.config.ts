@@ -15,6 +15,7 @@ export default defineConfig({
       "bench/**/*.test.ts",
       "gate/**/*.test.ts",
       "conformance/**/*.test.ts",
+      "schemas/**/*.test.ts",
       "testkit/**/*.test.ts",
       "reproduce/**/*.test.ts",
       "build/**/*.test.ts",

@@ -9,7 +9,7 @@
  * @module
  */
 import { SingleBar } from "cli-progress";
-import { resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import {
   type CliSpec,
@@ -92,7 +92,13 @@ export const CLI: CliSpec = defineCli({
       type: "boolean",
       description: "continue the run in --json FILE: keep its finished (k, seed) pairs and train only the rest\n" +
         "(the file is rewritten after every pair, so an interrupted run loses at most the pair in progress).\n" +
-        "Its protocol (epochs, images, batch size, bn momentum) must match the flags",
+        "Its protocol (epochs, images, batch size, bn momentum, backend, --conv-filter-grad, the data file's\n" +
+        "hash) and WebGPU adapter (with DENO_WEBGPU_BACKEND) must match; with every pair done it rewrites nothing",
+    },
+    overwrite: {
+      type: "boolean",
+      description: "replace the report in --json FILE if there is one (without it, a run refuses to overwrite a\n" +
+        "report: pass --resume to continue it, or another --json)",
     },
     "report-only": {
       type: "boolean",
@@ -146,6 +152,8 @@ export interface Settings extends ExperimentConfig {
   readonly seeds: readonly number[];
   readonly resume: boolean;
   readonly reportOnly: boolean;
+  /** Replace an existing report at --json (without it, a training run refuses to). */
+  readonly overwrite: boolean;
   readonly backend: TfjsBackendName;
   /** How conv2d's filter gradient is computed (reproduce/conv_filter_grad.ts). */
   readonly convFilterGradient: ConvFilterGradient;
@@ -209,15 +217,43 @@ const REPORT_ONLY_IGNORES = [
   "quick",
   "step-cost",
   "data",
+  "overwrite",
 ] as const;
 
-/** Whether two paths name the same file, after resolving `.` and `..` against the working folder. */
+/** Whether two paths name the same file: `.`, `..` and symbolic links (of the file or its folders) resolved. */
 function samePath(a: string, b: string): boolean {
-  return resolve(a) === resolve(b);
+  return realPathOf(a) === realPathOf(b);
+}
+
+/** The absolute path of `path` with links resolved as far as it exists (a file not written yet: its folder). */
+function realPathOf(path: string): string {
+  const absolute = resolve(path);
+  for (const [target, rest] of [[absolute, ""], [dirname(absolute), basename(absolute)]]) {
+    try {
+      return join(Deno.realPathSync(target), rest);
+    } catch {
+      // Not there yet: try its folder, then give up on links.
+    }
+  }
+  return absolute;
 }
 
 /** Reads the flags into {@link Settings}. @throws UsageError naming the flag. */
 export function settingsFrom(values: FlagValues, args: readonly string[]): Settings {
+  if (values["report-only"] === true) {
+    // The report is drawn from the file alone: a training flag beside it would be silently ignored.
+    const ignored = REPORT_ONLY_IGNORES.filter((flag) => given(args, flag));
+    if (ignored.length > 0) {
+      throw new UsageError(
+        "--report-only",
+        "only --json and --svg with it (it redraws the file as it is)",
+        ignored.map((flag) => `--${flag}`).join(", "),
+      );
+    }
+  }
+  for (const flag of ["json", "svg"]) {
+    if (values[flag] === "") throw new UsageError(`--${flag}`, "a file name", '"" (empty)');
+  }
   const quick = values.quick === true;
   const pick = (flag: string, quickValue: number, min: number, max?: number) =>
     quick && !given(args, flag) ? quickValue : intFlag(values, flag, min, max);
@@ -242,21 +278,13 @@ export function settingsFrom(values: FlagValues, args: readonly string[]): Setti
   if (resume && values["step-cost"] !== undefined) {
     throw new UsageError("--resume", "a training run (--step-cost trains nothing to continue)", "--step-cost");
   }
+  const overwrite = values.overwrite === true;
+  if (overwrite && resume) throw new UsageError("--overwrite", "either --overwrite or --resume, not both", "--resume");
   if (reportOnly && !json) throw new UsageError("--report-only", "--json FILE (the report to read)", "no --json");
-  if (reportOnly) {
-    // The report is drawn from the file alone: a training flag beside it would be silently ignored.
-    const ignored = REPORT_ONLY_IGNORES.filter((flag) => given(args, flag));
-    if (ignored.length > 0) {
-      throw new UsageError(
-        "--report-only",
-        "only --json and --svg with it (it redraws the file as it is)",
-        ignored.map((flag) => `--${flag}`).join(", "),
-      );
-    }
-  }
   return {
     seeds,
     resume,
+    overwrite,
     reportOnly,
     ks,
     epochs: pick("epochs", QUICK.epochs, 1),
@@ -305,7 +333,7 @@ export async function environment(backend: TfjsBackendName): Promise<Record<stri
   };
 }
 
-function configOf(s: Settings, data: ClutteredMnist): Record<string, unknown> {
+function configOf(s: Settings, data: ClutteredMnist, dataSha256: string): Record<string, unknown> {
   return {
     ks: s.ks,
     epochs: s.epochs,
@@ -326,6 +354,7 @@ function configOf(s: Settings, data: ClutteredMnist): Record<string, unknown> {
     seeding: "per (k, seed): every initializer's seed drawn from mulberry32(seed ^ 0x5eed5eed) (the same " +
       "conv/dense init for every k), shuffle: mulberry32(seed) per run (the same batches for every k)",
     dataFile: s.data,
+    dataSha256,
   };
 }
 
@@ -333,7 +362,8 @@ function configOf(s: Settings, data: ClutteredMnist): Record<string, unknown> {
 async function writeFile(path: string, text: string): Promise<void> {
   const dir = path.replace(/[/\\][^/\\]*$/, "");
   if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.partial`;
+  // A temporary name of this process's own, so that two writers never rename each other's half-written file.
+  const tmp = `${path}.${Deno.pid}.partial`;
   await Deno.writeTextFile(tmp, text);
   await Deno.rename(tmp, path);
 }
@@ -347,6 +377,7 @@ export const PROTOCOL_FIELDS = [
   "bnMomentum",
   "backend",
   "convFilterGradient",
+  "dataSha256",
 ] as const;
 
 /** A protocol field of a report written before the field existed: what every run of it did. */
@@ -390,6 +421,29 @@ async function readReportFile(path: string, flag: string): Promise<Report | unde
 }
 
 /**
+ * Refuses to start a run over a training report that is already there (hours of runs); a file that
+ * is not one (a --step-cost table, say) may be replaced.
+ * @throws UsageError naming --json.
+ */
+async function refuseToReplaceReport(path: string): Promise<void> {
+  const text = await Deno.readTextFile(path).catch(() => undefined);
+  if (text === undefined) return;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch {
+    return;
+  }
+  if (typeof doc === "object" && doc !== null && Array.isArray((doc as { runs?: unknown }).runs)) {
+    throw new UsageError(
+      "--json",
+      "a file that holds no training report yet (--resume continues it; --overwrite replaces it)",
+      `${path}, a report with ${(doc as { runs: unknown[] }).runs.length} run(s)`,
+    );
+  }
+}
+
+/**
  * The report at `path` that `--resume` continues (undefined when the file does not exist, so that
  * the run starts), checked against the protocol of `config`.
  * @throws UsageError on --resume when the file's protocol differs from `config`'s or it is not a report.
@@ -399,6 +453,8 @@ export async function resumableReport(path: string, config: Record<string, unkno
   if (old === undefined) return undefined;
   for (const field of PROTOCOL_FIELDS) {
     const had = protocolFieldOf(old, field);
+    // Reports older than the data file's hash cannot be checked for it.
+    if (field === "dataSha256" && had === undefined) continue;
     if (had !== config[field]) {
       throw new UsageError(
         "--resume",
@@ -415,8 +471,12 @@ export async function resumableReport(path: string, config: Record<string, unkno
  * two adapters would be compared as if one had trained them (their sums, and their speed, differ).
  */
 export function checkSameAdapter(old: Report, env: Record<string, unknown>, path: string): void {
-  const lineOf = (e: Record<string, unknown> | undefined) =>
-    (e?.webgpuAdapter as { line?: unknown } | null | undefined)?.line ?? null;
+  // Mesa's two CPU adapters describe themselves alike (llvmpipe through GL or Vulkan): the variable
+  // that chose one tells them apart.
+  const lineOf = (e: Record<string, unknown> | undefined) => {
+    const line = (e?.webgpuAdapter as { line?: unknown } | null | undefined)?.line;
+    return typeof line === "string" ? `${line}, DENO_WEBGPU_BACKEND=${e?.DENO_WEBGPU_BACKEND ?? "unset"}` : null;
+  };
   const had = lineOf(old.environment);
   const now = lineOf(env);
   if (had !== null && had !== now) {
@@ -437,7 +497,8 @@ export function checkSameAdapter(old: Report, env: Record<string, unknown>, path
 export function readReport(text: string, path: string, flag: string): Report {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    // A byte-order mark (some editors save one) is not part of the JSON.
+    doc = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (e) {
     throw new UsageError(flag, `a JSON report in ${path}`, `unparsable JSON (${(e as Error).message})`);
   }
@@ -452,6 +513,12 @@ export function readReport(text: string, path: string, flag: string): Report {
     throw new UsageError(flag, expected, faults.length > 5 ? `${shown}; and ${faults.length - 5} more` : shown);
   }
   const report = doc as Report;
+  try {
+    // What --resume reads it writes back: a document nested too deeply for that is refused now, not after training.
+    JSON.stringify(report, null, 2);
+  } catch (e) {
+    throw new UsageError(flag, expected, `a document that cannot be written back (${(e as Error).message})`);
+  }
   const fallback = report.config.seed as number;
   return { ...report, runs: report.runs.map((r) => withNaN({ ...r, seed: r.seed ?? fallback })) };
 }
@@ -472,7 +539,7 @@ function withNaN(run: RunResult): RunResult {
   };
 }
 
-const validateReport = violationsAgainst(reportSchema);
+const validateReport = violationsAgainst(reportSchema, { firstOnly: true });
 
 /** What the schema cannot state about a report's runs, as `$.runs[i]...: expected ...; received ...` lines. */
 function runFaults(report: Report): string[] {
@@ -501,7 +568,49 @@ function runFaults(report: Report): string[] {
         faults.push(`${at}.${list}: expected ${epochs} values (config.epochs); received ${r[list].length}`);
       }
     }
-    if (r.bestEpoch > epochs) faults.push(`${at}.bestEpoch: expected 1..${epochs}; received ${r.bestEpoch}`);
+    if (r.bestEpoch > epochs) {
+      faults.push(`${at}.bestEpoch: expected 1..${epochs}; received ${r.bestEpoch}`);
+      continue;
+    }
+    // The best epoch is the first with the lowest validation cross-entropy, and its figures are that epoch's.
+    const ce = r.valCrossEntropy as (number | null)[];
+    const best = ce[r.bestEpoch - 1];
+    if (r.bestValCrossEntropy !== best) {
+      faults.push(
+        `${at}.bestValCrossEntropy: expected valCrossEntropy[bestEpoch - 1], ${best}; received ${r.bestValCrossEntropy}`,
+      );
+    }
+    const lower = best === null ? -1 : ce.findIndex((v) => v !== null && v < best);
+    if (lower >= 0) {
+      faults.push(
+        `${at}.bestEpoch: expected the epoch of the lowest valCrossEntropy, ${lower + 1}; received ${r.bestEpoch}`,
+      );
+    }
+    if (r.valAccuracyAtBest !== r.valAccuracy[r.bestEpoch - 1]) {
+      faults.push(
+        `${at}.valAccuracyAtBest: expected valAccuracy[bestEpoch - 1], ${r.valAccuracy[r.bestEpoch - 1]}; ` +
+          `received ${r.valAccuracyAtBest}`,
+      );
+    }
+    const misfit = r.finalWeights.some((w) => w.length !== r.k);
+    if (r.k === 1 ? r.finalWeights.length > 0 : r.finalWeights.length === 0 || misfit) {
+      faults.push(
+        `${at}.finalWeights: expected ${r.k === 1 ? "[] for max pooling" : `lists of ${r.k} weights`}; ` +
+          `received ${JSON.stringify(r.finalWeights).slice(0, 80)}`,
+      );
+    }
+    const steps = epochs * Math.ceil((report.config.trainImages as number) / (report.config.batchSize as number));
+    if (r.steps !== steps) {
+      faults.push(`${at}.steps: expected ${steps} (epochs x batches of trainImages); received ${r.steps}`);
+    }
+    const ks = report.config.ks;
+    if (Array.isArray(ks) && !ks.includes(r.k)) {
+      faults.push(`${at}.k: expected one of config.ks ${JSON.stringify(ks)}; received ${r.k}`);
+    }
+    const seeds = report.config.seeds;
+    if (Array.isArray(seeds) && seed !== undefined && !seeds.includes(seed)) {
+      faults.push(`${at}.seed: expected one of config.seeds ${JSON.stringify(seeds)}; received ${seed}`);
+    }
   }
   return faults;
 }
@@ -531,6 +640,74 @@ export async function printAndChart(report: Report, svg: string | undefined): Pr
   }
 }
 
+/** SHA-256 of a file, in hex: what a resumed run checks the data against (its path may differ between clones). */
+async function sha256Of(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Refuses, before any training, an output path that cannot be a file: a folder, a name ending in a
+ * separator, or one under a file.
+ */
+async function checkOutputPath(path: string, flag: string): Promise<void> {
+  if (/[/\\]$/.test(path)) throw new UsageError(flag, "a file name", `${JSON.stringify(path)}, a folder name`);
+  if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
+    throw new UsageError(flag, "a file name", `${JSON.stringify(path)}, which is a folder`);
+  }
+  for (let dir = dirname(resolve(path));; dir = dirname(dir)) {
+    const info = await Deno.stat(dir).catch(() => undefined);
+    if (info?.isFile) throw new UsageError(flag, "a path whose folders are folders", `${path} (${dir} is a file)`);
+    if (info || dirname(dir) === dir) return;
+  }
+}
+
+/** Whether process `pid` is running, where the system says (Linux's /proc); elsewhere assumed running. */
+function processRunning(pid: number): boolean {
+  if (Deno.build.os !== "linux") return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Takes `PATH.lock` for the report at `path`, so that two runs never write one report (each would
+ * drop the other's pairs); a lock left by a process that no longer runs is taken over. Returns its release.
+ * @throws UsageError naming --json while another run holds it.
+ */
+async function lockReport(path: string): Promise<() => Promise<void>> {
+  const lock = `${path}.lock`;
+  await Deno.mkdir(dirname(resolve(lock)), { recursive: true });
+  for (let attempt = 0;; attempt++) {
+    try {
+      await Deno.writeTextFile(lock, `${Deno.pid}\n`, { createNew: true });
+      return () => Deno.remove(lock).catch(() => {});
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) {
+        throw new UsageError(
+          "--json",
+          `a folder where ${lock} can be written`,
+          `${(e as Error).name}: ${(e as Error).message}`,
+        );
+      }
+      const holder = Number((await Deno.readTextFile(lock).catch(() => "")).trim());
+      if (attempt === 0 && Number.isInteger(holder) && holder > 0 && !processRunning(holder)) {
+        await Deno.remove(lock).catch(() => {});
+        continue;
+      }
+      throw new UsageError(
+        "--json",
+        "a report that no other run is writing",
+        `${lock}, held by process ${holder || "?"} (another deno task reproduce on this file; delete the lock ` +
+          "if that process has ended)",
+      );
+    }
+  }
+}
+
 /** Runs the experiment with `s` and writes its outputs; returns the exit code. */
 export async function reproduce(s: Settings): Promise<number> {
   if (s.reportOnly) {
@@ -541,11 +718,41 @@ export async function reproduce(s: Settings): Promise<number> {
     await printAndChart(makeReport(old.runs, old.config, old.environment ?? {}), s.svg);
     return 0;
   }
+  if (s.json) await checkOutputPath(s.json, "--json");
+  if (s.svg) await checkOutputPath(s.svg, "--svg");
+  const release = s.json ? await lockReport(s.json) : undefined;
+  try {
+    return await run(s);
+  } finally {
+    await release?.();
+  }
+}
+
+/** A training run, or the step cost (the report file, if any, is locked). */
+async function run(s: Settings): Promise<number> {
   const full = await loadClutteredMnist(s.data);
   const data = { train: head(full.train, s.trainLimit), test: head(full.test, s.testLimit) };
-  const config = configOf(s, data);
+  const config = configOf(s, data, await sha256Of(s.data));
   // A file of another protocol is refused before the backend starts (which takes a while on webgpu).
-  const resumed = s.resume && s.stepCostRounds === 0 ? await resumableReport(s.json!, config) : undefined;
+  const resumed = s.resume ? await resumableReport(s.json!, config) : undefined;
+  if (s.json && !s.resume && !s.overwrite) await refuseToReplaceReport(s.json);
+  const runs: RunResult[] = [...resumed?.runs ?? []];
+  const done = new Set(runs.map((r) => `${r.k}/${r.seed}`));
+  const plan = planPairs(s.ks, s.seeds);
+  const todo = plan.filter((p) => !done.has(`${p.k}/${p.seed}`));
+  if (s.resume) {
+    console.error(
+      `reproduce: --resume: ${runs.length} finished run(s) in ${s.json}; ${plan.length - todo.length} of the ` +
+        `${plan.length} planned (k, seed) pairs done, ${todo.length} to train`,
+    );
+  }
+  if (resumed && todo.length === 0) {
+    // Nothing to train: the file stays as it was, and the tables come from it alone.
+    console.error(`reproduce: nothing to train; ${s.json} left as it was`);
+    await printAndChart(makeReport(resumed.runs, resumed.config, resumed.environment ?? {}), s.svg);
+    return 0;
+  }
+
   await prepareBackend(s);
   const env = await environment(s.backend);
   if (resumed) checkSameAdapter(resumed, env, s.json!);
@@ -570,16 +777,6 @@ export async function reproduce(s: Settings): Promise<number> {
     return 0;
   }
 
-  const runs: RunResult[] = [...resumed?.runs ?? []];
-  const done = new Set(runs.map((r) => `${r.k}/${r.seed}`));
-  const plan = planPairs(s.ks, s.seeds);
-  const todo = plan.filter((p) => !done.has(`${p.k}/${p.seed}`));
-  if (s.resume) {
-    console.error(
-      `reproduce: --resume: ${runs.length} finished run(s) in ${s.json}; ${plan.length - todo.length} of the ` +
-        `${plan.length} planned (k, seed) pairs done, ${todo.length} to train`,
-    );
-  }
   // The seeds of the report are every seed with a run, old or planned.
   const allSeeds = () => [...new Set([...runs.map((r) => r.seed), ...s.seeds])].sort((a, b) => a - b);
   // A continued file keeps the environment its first runs recorded (the adapter is the same, checked
@@ -642,13 +839,8 @@ export async function reproduce(s: Settings): Promise<number> {
       console.error(`reproduce: seed ${seed} k=${k} done in ${run.wallSeconds.toFixed(0)} s; wrote ${s.json}`);
     }
   }
-  // The file was rewritten after each pair; with nothing to train it stays as it was.
-  if (todo.length === 0) console.error(`reproduce: nothing to train; ${s.json} left as it was`);
-  const asFiled = todo.length === 0 && resumed;
-  await printAndChart(
-    asFiled ? makeReport(resumed.runs, resumed.config, resumed.environment ?? {}) : reportNow(),
-    s.svg,
-  );
+  // The file was rewritten after each pair.
+  await printAndChart(reportNow(), s.svg);
   return 0;
 }
 

@@ -81,7 +81,7 @@ export function runsTable(runs: readonly RunResult[]): string {
       String(r.k),
       String(r.seed),
       r.pooling,
-      r.bestValCrossEntropy.toFixed(3),
+      fixed(r.bestValCrossEntropy),
       `${r.bestEpoch}/${r.valCrossEntropy.length}`,
       percent(r.valAccuracyAtBest),
       Number.isFinite(r.msPerStep) ? r.msPerStep.toFixed(0) : "n/a",
@@ -100,7 +100,7 @@ export function summaryTable(byK: readonly KSummary[]): string {
       plusMinus(s.bestValCrossEntropyMean, s.bestValCrossEntropySd, fixed),
       s.bestValCrossEntropy.map((v) => fixed(v)).join(" / "),
       plusMinus(s.valAccuracyAtBestMean, s.valAccuracyAtBestSd, percent),
-      s.valAccuracyAtBest.map((v) => (100 * v).toFixed(1)).join(" / "),
+      s.valAccuracyAtBest.map((v) => Number.isFinite(v) ? (100 * v).toFixed(1) : "n/a").join(" / "),
       ARTICLE_BEST_VAL_CE[s.k]?.toFixed(3) ?? "",
     ]),
   );
@@ -109,13 +109,14 @@ export function summaryTable(byK: readonly KSummary[]): string {
 /** Per k > 1 (markdown): paired difference of best val CE to k = 1, its bootstrap interval, wins; the article's. */
 export function pairedTable(paired: readonly PairedDifference[]): string {
   // A bootstrap over n seeds draws from only C(2n - 1, n) distinct resamples (10 for 3 seeds), so its
-  // "95 %" interval is then about the range of the per-seed differences; say so under the table.
-  const few = Math.min(...paired.map((p) => p.seeds.length).filter((n) => n >= 2));
-  const note = Number.isFinite(few) && few < 5
-    ? `\n(with ${few} paired seeds the bootstrap has only ${distinctResamples(few)} distinct resamples: ` +
-      "its interval is about the range of the per-seed differences, not a calibrated 95% interval)"
-    : "";
-  return tableOfPaired(paired) + note;
+  // "95 %" interval is then about the range of the per-seed differences; say so under the table, per seed count.
+  const counts = [...new Set(paired.map((p) => p.seeds.length).filter((n) => n >= 2 && n < 5))].sort((a, b) => a - b);
+  const notes = counts.map((n) => {
+    const ks = paired.filter((p) => p.seeds.length === n).map((p) => p.k).join(", ");
+    return `(k = ${ks}: with ${n} paired seeds the bootstrap has only ${distinctResamples(n)} distinct resamples: ` +
+      "its interval is about the range of the per-seed differences, not a calibrated 95% interval)";
+  });
+  return [tableOfPaired(paired), ...notes].join("\n");
 }
 
 /** How many distinct multisets of size n a bootstrap can draw from n values: C(2n - 1, n). */

@@ -160,6 +160,10 @@ describe("command line", () => {
       [["--seeds", "0,,1"], "--seeds", /none empty, received "0,,1"/],
       [["--json", "r.json", "--svg", "./r.json"], "--svg", /a file other than --json's/],
       [["--json", "out/R.JSON", "--svg", "out/R.JSON"], "--svg", /a file other than --json's/],
+      [["--json", ""], "--json", /expected a file name, received "" \(empty\)/],
+      [["--json", "r.json", "--svg", ""], "--svg", /expected a file name/],
+      [["--json", "r.json", "--resume", "--overwrite"], "--overwrite", /either --overwrite or --resume/],
+      [["--report-only", "--json", "r.json", "--k", "9"], "--report-only", /received --k/],
     ];
     for (const [args, flag, message] of cases) {
       let error: unknown;
@@ -279,7 +283,7 @@ describe("one-step runs", () => {
         msPerStep: NaN,
         firstStepMs: 1,
         steps: 1,
-        finalWeights: [],
+        finalWeights: [[0.5, 0.5], [0.5, 0.5]],
         wallSeconds: 1234,
       };
       const earlier = {
@@ -368,7 +372,15 @@ describe("report files", () => {
     wallSeconds: 1,
     ...over,
   });
-  const config = { epochs: 2, trainImages: 4, testImages: 3, batchSize: 2, bnMomentum: 0.5, backend: "cpu" };
+  const config = {
+    epochs: 2,
+    trainImages: 4,
+    testImages: 3,
+    batchSize: 2,
+    bnMomentum: 0.5,
+    backend: "cpu",
+    convFilterGradient: "sliced",
+  };
   const text = (runs: unknown[], extra: Record<string, unknown> = {}) => JSON.stringify({ runs, config, ...extra });
   const refusal = (doc: string) => {
     try {
@@ -381,7 +393,8 @@ describe("report files", () => {
   };
 
   test("a well-formed report reads back; NaN written as null reads as NaN, not 0", () => {
-    const report = readReport(text([run(1, 0), run(2, 0, { msPerStep: null, bestValCrossEntropy: null })]), "r", "x");
+    const diverged = { msPerStep: null, valCrossEntropy: [null, null], bestValCrossEntropy: null };
+    const report = readReport(text([run(1, 0), run(2, 0, diverged)]), "r", "x");
     expect(report.runs.map((r) => [r.k, r.seed])).toEqual([[1, 0], [2, 0]]);
     expect(report.runs[1].msPerStep).toBeNaN();
     expect(report.runs[1].bestValCrossEntropy).toBeNaN();
@@ -432,10 +445,39 @@ describe("report files", () => {
       [JSON.stringify({ stepCost: [], config }), /received a --step-cost table/],
       [JSON.stringify({ runs: [], config: { ...config, epochs: "2" } }), /\$\.config\.epochs/],
       ["[]", /expected a report of deno task reproduce in r\.json/],
+      // What the schema cannot say: the figures of a run must agree with each other and with the config.
+      [
+        text([run(1, 0, { bestEpoch: 1, bestValCrossEntropy: 0.9, valAccuracyAtBest: 0.6 })]),
+        /bestEpoch: expected the epoch of the lowest valCrossEntropy, 2; received 1/,
+      ],
+      [
+        text([run(1, 0, { bestValCrossEntropy: 0.7 })]),
+        /bestValCrossEntropy: expected valCrossEntropy\[bestEpoch - 1\], 0\.8; received 0\.7/,
+      ],
+      [text([run(1, 0, { valAccuracyAtBest: 0.9 })]), /valAccuracyAtBest: expected valAccuracy\[bestEpoch - 1\], 0\.7/],
+      [text([run(1, 0, { finalWeights: [[1]] })]), /finalWeights: expected \[\] for max pooling/],
+      [text([run(3, 0, { finalWeights: [[0.5, 0.5]] })]), /finalWeights: expected lists of 3 weights/],
+      [text([run(3, 0, { finalWeights: [] })]), /finalWeights: expected lists of 3 weights/],
+      [text([run(1, 0, { steps: 1e9 })]), /steps: expected 4 \(epochs x batches of trainImages\); received 1000000000/],
+      [
+        JSON.stringify({ runs: [run(2, 0)], config: { ...config, ks: [1] } }),
+        /\.k: expected one of config\.ks \[1\]; received 2/,
+      ],
+      [
+        JSON.stringify({ runs: [run(1, 5)], config: { ...config, seeds: [0, 1] } }),
+        /\.seed: expected one of config\.seeds/,
+      ],
+      [text([run(1, 0)], { environment: { resumedAt: 5 } }), /\$\.environment\.resumedAt: expected an array/],
+      [
+        text([run(1, 0)], { environment: { deep: JSON.parse("[".repeat(20_000) + "]".repeat(20_000)) } }),
+        /cannot be written back/,
+      ],
       ["{", /unparsable JSON/],
     ];
     for (const [doc, message] of cases) expect(refusal(doc), doc).toMatch(message);
     expect(refusal(text([run(1, 0)]))).toBe("accepted");
+    // A byte-order mark, as some editors save one, is not a fault.
+    expect(refusal("\uFEFF" + text([run(1, 0)]))).toBe("accepted");
   });
 
   test("--report-only: a missing file, a folder, or a report without runs is a usage error, not a stack trace", async () => {
@@ -454,21 +496,112 @@ describe("report files", () => {
     }
   });
 
+  test("a run refuses, before training, to replace a report, to write while another run holds it, or into a folder", async () => {
+    const dir = await Deno.makeTempDir({ prefix: "sortpool-outputs-" });
+    const at = (...args: string[]) => ({
+      ...settingsFrom(
+        parseCli(CLI, [
+          ...args,
+          "--epochs",
+          "2",
+          "--train-limit",
+          "4",
+          "--test-limit",
+          "3",
+          "--batch-size",
+          "2",
+          "--k",
+          "1",
+          "--seeds",
+          "0",
+        ]).values,
+        [
+          ...args,
+          "--epochs",
+          "2",
+          "--train-limit",
+          "4",
+          "--test-limit",
+          "3",
+          "--batch-size",
+          "2",
+          "--k",
+          "1",
+          "--seeds",
+          "0",
+        ],
+      ),
+      backend: "cpu" as const,
+      bnMomentum: 0.5,
+    });
+    try {
+      const json = `${dir}/r.json`;
+      await Deno.writeTextFile(json, text([run(1, 0)]));
+      await expect(reproduce(at("--json", json))).rejects.toThrow(
+        /--json: expected a file that holds no training report yet \(--resume continues it; --overwrite replaces it\), received .*r\.json, a report with 1 run/,
+      );
+      // Another run holds the file: refused; a lock whose process has ended is taken over.
+      await Deno.writeTextFile(`${json}.lock`, `${Deno.pid}\n`);
+      await expect(reproduce(at("--json", json, "--resume"))).rejects.toThrow(
+        /--json: expected a report that no other run is writing.*held by process/,
+      );
+      await Deno.writeTextFile(`${json}.lock`, "4194305\n"); // above Linux's largest process id
+      if (Deno.build.os === "linux") {
+        const before = await Deno.readTextFile(json);
+        expect(await reproduce(at("--json", json, "--resume"))).toBe(0); // every pair done: nothing trained
+        expect(await Deno.readTextFile(json)).toBe(before);
+        await expect(Deno.stat(`${json}.lock`)).rejects.toThrow(Deno.errors.NotFound);
+      }
+      await Deno.mkdir(`${dir}/folder`);
+      await expect(reproduce(at("--json", `${dir}/folder`))).rejects.toThrow(
+        /--json: expected a file name, received .*which is a folder/,
+      );
+      await expect(reproduce(at("--json", `${dir}/new/`))).rejects.toThrow(
+        /--json: expected a file name, received .*a folder name/,
+      );
+      await expect(reproduce(at("--json", `${json}/under`))).rejects.toThrow(
+        /--json: expected a path whose folders are folders/,
+      );
+      await expect(reproduce(at("--json", `${dir}/x.json`, "--svg", `${dir}/folder`))).rejects.toThrow(
+        /--svg: expected a file name/,
+      );
+      // The chart may not replace the report, even through a linked folder.
+      await Deno.symlink(dir, `${dir}/link`);
+      const linked = ["--report-only", "--json", json, "--svg", `${dir}/link/r.json`];
+      expect(() => settingsFrom(parseCli(CLI, linked).values, linked)).toThrow(
+        /--svg: expected a file other than --json's/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
   test("a resumed file trained on another WebGPU adapter is refused", () => {
     const on = (line: string | null) => ({ webgpuAdapter: line === null ? null : { line } });
     const old = { ...readReport(text([run(1, 0)]), "r", "x"), environment: on("llvmpipe on wgpu") };
     expect(() => checkSameAdapter(old, on("llvmpipe on wgpu"), "r.json")).not.toThrow();
     expect(() => checkSameAdapter(old, on("SwiftShader on Dawn"), "r.json")).toThrow(
-      /--resume: expected the WebGPU adapter the runs in r\.json trained on, llvmpipe on wgpu .*received SwiftShader on Dawn/,
+      /--resume: expected the WebGPU adapter the runs in r\.json trained on, llvmpipe on wgpu, DENO_WEBGPU_BACKEND=unset .*received SwiftShader on Dawn/,
     );
     expect(() => checkSameAdapter({ ...old, environment: on(null) }, on(null), "r.json")).not.toThrow();
+    // Mesa's GL and Vulkan adapters describe themselves alike: the variable that chose one tells them apart.
+    const vulkan = { ...on("llvmpipe on wgpu"), DENO_WEBGPU_BACKEND: "vulkan" };
+    const gl = { ...on("llvmpipe on wgpu"), DENO_WEBGPU_BACKEND: "gl" };
+    expect(() => checkSameAdapter({ ...old, environment: vulkan }, gl, "r.json")).toThrow(
+      /DENO_WEBGPU_BACKEND=vulkan .*received llvmpipe on wgpu, DENO_WEBGPU_BACKEND=gl/,
+    );
   });
 
   test("with few seeds the paired table says its bootstrap interval is about the range", () => {
     expect([1, 2, 3, 4, 5].map(distinctResamples)).toEqual([1, 3, 10, 35, 126]);
     const runs = [0, 1, 2].flatMap((seed) => [run(1, seed), run(2, seed, { bestValCrossEntropy: 0.7 - seed / 100 })]);
     const few = pairedTable(pairedDifferences(runs as never, ARTICLE_BEST_VAL_CE));
-    expect(few).toMatch(/with 3 paired seeds the bootstrap has only 10 distinct resamples/);
+    expect(few).toMatch(/k = 2: with 3 paired seeds the bootstrap has only 10 distinct resamples/);
+    // The note is per seed count: rows with 2 and with 3 paired seeds each get their own.
+    const mixed = [...runs, run(3, 0), run(3, 1)];
+    const notes = pairedTable(pairedDifferences(mixed as never, ARTICLE_BEST_VAL_CE));
+    expect(notes).toMatch(/k = 3: with 2 paired seeds the bootstrap has only 3 distinct resamples/);
+    expect(notes).toMatch(/k = 2: with 3 paired seeds/);
     const many = [0, 1, 2, 3, 4, 5].flatMap((seed) => [run(1, seed), run(2, seed)]);
     expect(pairedTable(pairedDifferences(many as never, ARTICLE_BEST_VAL_CE))).not.toMatch(/distinct resamples/);
   });

@@ -87,10 +87,15 @@ export function schemaViolations(name: SchemaName, data: unknown, pointer = ""):
 
 /**
  * A validator for a schema kept elsewhere (e.g. a harness's own file format), compiled once in
- * strict mode, whose violations read as this folder's do.
+ * strict mode, whose violations read as this folder's do. With `firstOnly`, validation stops at the
+ * first violation: a large file broken everywhere is refused quickly, without collecting every fault.
  */
-export function violationsAgainst(schema: Readonly<Record<string, unknown>>): (data: unknown) => SchemaViolation[] {
-  const validate = strictAjv().compile(schema);
+export function violationsAgainst(
+  schema: Readonly<Record<string, unknown>>,
+  options: { readonly firstOnly?: boolean } = {},
+): (data: unknown) => SchemaViolation[] {
+  const ajv = options.firstOnly ? new Ajv2020({ strict: true, allErrors: false, verbose: true }) : strictAjv();
+  const validate = ajv.compile(schema);
   return (data) => validate(data) ? [] : renderErrors(data, validate.errors ?? []);
 }
 
@@ -280,7 +285,8 @@ function typeOf(v: unknown): string {
 /** A value as JSON, shortened to about 80 characters. */
 function brief(v: unknown): string {
   if (v === undefined) return "nothing";
-  const s = JSON.stringify(v) ?? String(v);
+  // JSON has no Infinity or NaN (a literal like 1e999 parses to Infinity): show them as they are.
+  const s = typeof v === "number" && !Number.isFinite(v) ? String(v) : JSON.stringify(v) ?? String(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
