@@ -81,6 +81,18 @@ export interface RunResult {
   readonly wallSeconds: number;
 }
 
+/**
+ * The index of the best epoch: the first with the lowest validation cross-entropy, NaN epochs (a
+ * diverged evaluation) never best unless every epoch is NaN (then the first).
+ */
+export function bestEpochIndex(valCrossEntropy: readonly number[]): number {
+  let best = -1;
+  for (const [e, v] of valCrossEntropy.entries()) {
+    if (!Number.isNaN(v) && (best < 0 || v < valCrossEntropy[best])) best = e;
+  }
+  return Math.max(best, 0);
+}
+
 /** Median of a non-empty list (NaN for an empty one). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
@@ -210,8 +222,7 @@ export async function trainOne(
       valAccuracy.push(accuracy);
       hooks.epochEnd?.(k, epoch, result);
     }
-    let best = 0;
-    for (let e = 1; e < valCrossEntropy.length; e++) if (valCrossEntropy[e] < valCrossEntropy[best]) best = e;
+    const best = bestEpochIndex(valCrossEntropy);
     return {
       k,
       seed: config.seed,

@@ -9,7 +9,7 @@
  * @module
  */
 import { SingleBar } from "cli-progress";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import process from "node:process";
 import {
   type CliSpec,
@@ -27,7 +27,7 @@ import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts"
 import { engineInfo } from "../src/webgpu/engine.ts";
 import { type ClutteredMnist, DEFAULT_DATA_FILE, head, loadClutteredMnist } from "./data.ts";
 import { CONV_FILTER_GRADIENTS, type ConvFilterGradient, useConvFilterGradient } from "./conv_filter_grad.ts";
-import { type ExperimentConfig, measureStepCost, type RunResult, trainOne } from "./experiment.ts";
+import { bestEpochIndex, type ExperimentConfig, measureStepCost, type RunResult, trainOne } from "./experiment.ts";
 import { ARTICLE_BEST_VAL_CE, DEFAULT_BN_MOMENTUM } from "./model.ts";
 import { formatViolation, violationsAgainst } from "../schemas/validate.ts";
 import reportSchema from "./report.schema.json" with { type: "json" };
@@ -225,17 +225,22 @@ function samePath(a: string, b: string): boolean {
   return realPathOf(a) === realPathOf(b);
 }
 
-/** The absolute path of `path` with links resolved as far as it exists (a file not written yet: its folder). */
-function realPathOf(path: string): string {
-  const absolute = resolve(path);
-  for (const [target, rest] of [[absolute, ""], [dirname(absolute), basename(absolute)]]) {
+/**
+ * The absolute path of `path` with links resolved as far as it exists: the longest prefix that exists
+ * is resolved by the system (so `link/..` is the link target's parent, as the system reads it), and
+ * the rest, not there yet, is appended.
+ */
+export function realPathOf(path: string): string {
+  const absolute = isAbsolute(path) ? path : `${Deno.cwd()}/${path}`;
+  const parts = absolute.split(/[/\\]+/);
+  for (let i = parts.length; i > 0; i--) {
     try {
-      return join(Deno.realPathSync(target), rest);
+      return resolve(Deno.realPathSync(parts.slice(0, i).join("/") || "/"), ...parts.slice(i));
     } catch {
-      // Not there yet: try its folder, then give up on links.
+      // This prefix is not there (or is a dangling link): try a shorter one.
     }
   }
-  return absolute;
+  return resolve(absolute);
 }
 
 /** Reads the flags into {@link Settings}. @throws UsageError naming the flag. */
@@ -572,18 +577,18 @@ function runFaults(report: Report): string[] {
       faults.push(`${at}.bestEpoch: expected 1..${epochs}; received ${r.bestEpoch}`);
       continue;
     }
-    // The best epoch is the first with the lowest validation cross-entropy, and its figures are that epoch's.
+    // The best epoch is the trainer's (bestEpochIndex), and its figures are that epoch's.
     const ce = r.valCrossEntropy as (number | null)[];
+    const bestEpoch = bestEpochIndex(ce.map((v) => v ?? NaN)) + 1;
+    if (r.bestEpoch !== bestEpoch) {
+      faults.push(
+        `${at}.bestEpoch: expected the first epoch with the lowest valCrossEntropy, ${bestEpoch}; received ${r.bestEpoch}`,
+      );
+    }
     const best = ce[r.bestEpoch - 1];
     if (r.bestValCrossEntropy !== best) {
       faults.push(
         `${at}.bestValCrossEntropy: expected valCrossEntropy[bestEpoch - 1], ${best}; received ${r.bestValCrossEntropy}`,
-      );
-    }
-    const lower = best === null ? -1 : ce.findIndex((v) => v !== null && v < best);
-    if (lower >= 0) {
-      faults.push(
-        `${at}.bestEpoch: expected the epoch of the lowest valCrossEntropy, ${lower + 1}; received ${r.bestEpoch}`,
       );
     }
     if (r.valAccuracyAtBest !== r.valAccuracy[r.bestEpoch - 1]) {
@@ -624,8 +629,15 @@ function formatSeconds(seconds: number): string {
     : `${m} min ${String(Math.round(seconds % 60)).padStart(2, "0")} s`;
 }
 
-/** Prints the tables of `report` to stdout and writes its chart to `svg` (when given). */
-export async function printAndChart(report: Report, svg: string | undefined): Promise<void> {
+/**
+ * Prints the tables of `report` to stdout and writes its chart to `svg` (when given).
+ * @throws UsageError naming --svg when `svg` is the report's own file `json` (links followed now that
+ * the report's folders exist).
+ */
+export async function printAndChart(report: Report, svg: string | undefined, json?: string): Promise<void> {
+  if (svg !== undefined && json !== undefined && samePath(svg, json)) {
+    throw new UsageError("--svg", "a file other than --json's (the chart would replace the report)", svg);
+  }
   const backend = String(report.config.backend ?? report.environment?.backend ?? "?");
   const title = titleOf(report.config, backend);
   console.log(`${title}; article values: k=1..4 ${Object.values(ARTICLE_BEST_VAL_CE).join(" / ")}`);
@@ -651,7 +663,9 @@ async function sha256Of(path: string): Promise<string> {
  * separator, or one under a file.
  */
 async function checkOutputPath(path: string, flag: string): Promise<void> {
-  if (/[/\\]$/.test(path)) throw new UsageError(flag, "a file name", `${JSON.stringify(path)}, a folder name`);
+  if (/[/\\]$/.test(path) || [".", ".."].includes(basename(path))) {
+    throw new UsageError(flag, "a file name", `${JSON.stringify(path)}, a folder name`);
+  }
   if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
     throw new UsageError(flag, "a file name", `${JSON.stringify(path)}, which is a folder`);
   }
@@ -662,67 +676,72 @@ async function checkOutputPath(path: string, flag: string): Promise<void> {
   }
 }
 
-/** Whether process `pid` is running, where the system says (Linux's /proc); elsewhere assumed running. */
-function processRunning(pid: number): boolean {
-  if (Deno.build.os !== "linux") return true;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Takes `PATH.lock` for the report at `path`, so that two runs never write one report (each would
- * drop the other's pairs); a lock left by a process that no longer runs is taken over. Returns its release.
- * @throws UsageError naming --json while another run holds it.
+ * Takes the lock of the report at `path` (a system file lock on `PATH.lock`, which the system
+ * releases when the process ends, however it ends), so that two runs never write one report: each
+ * would drop the other's pairs. `path` should be the report's real path, so that links to one report
+ * share one lock. Returns its release.
+ * @throws UsageError naming --json while another run holds it, or when the lock cannot be made.
  */
 async function lockReport(path: string): Promise<() => Promise<void>> {
-  const lock = `${path}.lock`;
-  await Deno.mkdir(dirname(resolve(lock)), { recursive: true });
-  for (let attempt = 0;; attempt++) {
+  const lockPath = `${path}.lock`;
+  const cannot = (e: unknown) =>
+    new UsageError(
+      "--json",
+      `a folder where ${lockPath} can be written`,
+      `${(e as Error).name}: ${(e as Error).message}`,
+    );
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let file: Deno.FsFile;
     try {
-      await Deno.writeTextFile(lock, `${Deno.pid}\n`, { createNew: true });
-      return () => Deno.remove(lock).catch(() => {});
+      await Deno.mkdir(dirname(lockPath), { recursive: true });
+      file = await Deno.open(lockPath, { create: true, write: true });
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) {
-        throw new UsageError(
-          "--json",
-          `a folder where ${lock} can be written`,
-          `${(e as Error).name}: ${(e as Error).message}`,
-        );
-      }
-      const holder = Number((await Deno.readTextFile(lock).catch(() => "")).trim());
-      if (attempt === 0 && Number.isInteger(holder) && holder > 0 && !processRunning(holder)) {
-        await Deno.remove(lock).catch(() => {});
-        continue;
-      }
+      throw cannot(e);
+    }
+    if (!(await file.tryLock(true))) {
+      file.close();
       throw new UsageError(
         "--json",
         "a report that no other run is writing",
-        `${lock}, held by process ${holder || "?"} (another deno task reproduce on this file; delete the lock ` +
-          "if that process has ended)",
+        `${path}: another deno task reproduce holds ${lockPath}`,
       );
     }
+    // The holder before us may have removed the file after we opened it: then this lock guards
+    // nothing (a third run would create and lock a new file), so take the one at the path again.
+    const [held, now] = [await file.stat(), await Deno.stat(lockPath).catch(() => undefined)];
+    if (now === undefined || (held.ino !== null && now.ino !== held.ino)) {
+      file.close();
+      continue;
+    }
+    await file.truncate();
+    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    return async () => {
+      // Removed before unlocking, so that a run waiting on this file finds it gone and takes the new one.
+      await Deno.remove(lockPath).catch(() => {});
+      file.close();
+    };
   }
+  throw cannot(new Error("the lock file kept being replaced"));
 }
 
 /** Runs the experiment with `s` and writes its outputs; returns the exit code. */
 export async function reproduce(s: Settings): Promise<number> {
+  if (s.svg) await checkOutputPath(s.svg, "--svg");
   if (s.reportOnly) {
     const old = (await readReportFile(s.json!, "--report-only"))!;
     if (old.runs.length === 0) {
       throw new UsageError("--report-only", `a report with finished runs in ${s.json}`, "no runs");
     }
-    await printAndChart(makeReport(old.runs, old.config, old.environment ?? {}), s.svg);
+    await printAndChart(makeReport(old.runs, old.config, old.environment ?? {}), s.svg, s.json);
     return 0;
   }
   if (s.json) await checkOutputPath(s.json, "--json");
-  if (s.svg) await checkOutputPath(s.svg, "--svg");
-  const release = s.json ? await lockReport(s.json) : undefined;
+  // The report is written at its real path: a link to a report is that report (one lock; the link stays).
+  const json = s.json === undefined ? undefined : realPathOf(s.json);
+  const release = json ? await lockReport(json) : undefined;
   try {
-    return await run(s);
+    return await run({ ...s, json });
   } finally {
     await release?.();
   }
@@ -749,7 +768,7 @@ async function run(s: Settings): Promise<number> {
   if (resumed && todo.length === 0) {
     // Nothing to train: the file stays as it was, and the tables come from it alone.
     console.error(`reproduce: nothing to train; ${s.json} left as it was`);
-    await printAndChart(makeReport(resumed.runs, resumed.config, resumed.environment ?? {}), s.svg);
+    await printAndChart(makeReport(resumed.runs, resumed.config, resumed.environment ?? {}), s.svg, s.json);
     return 0;
   }
 
@@ -840,7 +859,7 @@ async function run(s: Settings): Promise<number> {
     }
   }
   // The file was rewritten after each pair.
-  await printAndChart(reportNow(), s.svg);
+  await printAndChart(reportNow(), s.svg, s.json);
   return 0;
 }
 

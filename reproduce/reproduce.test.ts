@@ -10,8 +10,18 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { parseCli, UsageError } from "../harness/cli.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import { DataFileError, IMAGE_PIXELS, loadClutteredMnist, parseClutteredMnist } from "./data.ts";
-import { median, shuffledIndices } from "./experiment.ts";
-import { checkSameAdapter, CLI, MAX_SEEDS, planPairs, QUICK, readReport, reproduce, settingsFrom } from "./main.ts";
+import { bestEpochIndex, median, shuffledIndices } from "./experiment.ts";
+import {
+  checkSameAdapter,
+  CLI,
+  MAX_SEEDS,
+  planPairs,
+  QUICK,
+  readReport,
+  realPathOf,
+  reproduce,
+  settingsFrom,
+} from "./main.ts";
 import { distinctResamples, pairedTable } from "./report.ts";
 import { ARTICLE_BEST_VAL_CE, buildModel, layerSeedsOf } from "./model.ts";
 import { bootstrapMeanInterval, mean, pairedDifferences, quantile, sampleSd, summarizeByK } from "./stats.ts";
@@ -99,6 +109,11 @@ describe("model", () => {
     expect(Array.from(shuffledIndices(50, mulberry32(99)))).toEqual(Array.from(a));
     expect(Array.from(shuffledIndices(50, mulberry32(98)))).not.toEqual(Array.from(a));
     expect([median([3, 1, 2]), median([4, 1, 3, 2])]).toEqual([2, 2.5]);
+    // The best epoch: the first lowest; a NaN evaluation (diverged) is never best unless all are.
+    expect(bestEpochIndex([0.9, 0.8, 0.8])).toBe(1);
+    expect(bestEpochIndex([NaN, 0.9, 1.1])).toBe(1);
+    expect(bestEpochIndex([2.3, NaN, 2.2])).toBe(2);
+    expect(bestEpochIndex([NaN, NaN])).toBe(0);
   });
 });
 
@@ -393,7 +408,13 @@ describe("report files", () => {
   };
 
   test("a well-formed report reads back; NaN written as null reads as NaN, not 0", () => {
-    const diverged = { msPerStep: null, valCrossEntropy: [null, null], bestValCrossEntropy: null };
+    const diverged = {
+      msPerStep: null,
+      valCrossEntropy: [null, null],
+      bestValCrossEntropy: null,
+      bestEpoch: 1,
+      valAccuracyAtBest: 0.6,
+    };
     const report = readReport(text([run(1, 0), run(2, 0, diverged)]), "r", "x");
     expect(report.runs.map((r) => [r.k, r.seed])).toEqual([[1, 0], [2, 0]]);
     expect(report.runs[1].msPerStep).toBeNaN();
@@ -448,7 +469,17 @@ describe("report files", () => {
       // What the schema cannot say: the figures of a run must agree with each other and with the config.
       [
         text([run(1, 0, { bestEpoch: 1, bestValCrossEntropy: 0.9, valAccuracyAtBest: 0.6 })]),
-        /bestEpoch: expected the epoch of the lowest valCrossEntropy, 2; received 1/,
+        /bestEpoch: expected the first epoch with the lowest valCrossEntropy, 2; received 1/,
+      ],
+      [
+        text([run(1, 0, { valCrossEntropy: [0.8, 0.8] })]),
+        /the first epoch with the lowest valCrossEntropy, 1; received 2/,
+      ],
+      [
+        text([
+          run(1, 0, { valCrossEntropy: [null, 0.9], bestValCrossEntropy: null, bestEpoch: 1, valAccuracyAtBest: 0.6 }),
+        ]),
+        /bestEpoch: expected the first epoch .*, 2; received 1/,
       ],
       [
         text([run(1, 0, { bestValCrossEntropy: 0.7 })]),
@@ -540,18 +571,28 @@ describe("report files", () => {
       await expect(reproduce(at("--json", json))).rejects.toThrow(
         /--json: expected a file that holds no training report yet \(--resume continues it; --overwrite replaces it\), received .*r\.json, a report with 1 run/,
       );
-      // Another run holds the file: refused; a lock whose process has ended is taken over.
-      await Deno.writeTextFile(`${json}.lock`, `${Deno.pid}\n`);
+      // Another run holds the file's lock (a system lock, as another process's would be): refused. A lock
+      // file that nobody holds (left by a run that was killed) is taken, whatever it says.
+      const held = await Deno.open(`${json}.lock`, { create: true, write: true });
+      expect(await held.tryLock(true)).toBe(true);
       await expect(reproduce(at("--json", json, "--resume"))).rejects.toThrow(
-        /--json: expected a report that no other run is writing.*held by process/,
+        /--json: expected a report that no other run is writing, received .*r\.json: another deno task reproduce holds/,
       );
-      await Deno.writeTextFile(`${json}.lock`, "4194305\n"); // above Linux's largest process id
-      if (Deno.build.os === "linux") {
-        const before = await Deno.readTextFile(json);
-        expect(await reproduce(at("--json", json, "--resume"))).toBe(0); // every pair done: nothing trained
-        expect(await Deno.readTextFile(json)).toBe(before);
-        await expect(Deno.stat(`${json}.lock`)).rejects.toThrow(Deno.errors.NotFound);
-      }
+      held.close();
+      await Deno.writeTextFile(`${json}.lock`, "4194305 and garbage\n");
+      const before = await Deno.readTextFile(json);
+      expect(await reproduce(at("--json", json, "--resume"))).toBe(0); // every pair done: nothing trained
+      expect(await Deno.readTextFile(json)).toBe(before);
+      await expect(Deno.stat(`${json}.lock`)).rejects.toThrow(Deno.errors.NotFound);
+      // A link to the report is the report: the same lock.
+      await Deno.symlink(json, `${dir}/alias.json`);
+      const again = await Deno.open(`${json}.lock`, { create: true, write: true });
+      expect(await again.tryLock(true)).toBe(true);
+      await expect(reproduce(at("--json", `${dir}/alias.json`, "--resume"))).rejects.toThrow(
+        /another deno task reproduce holds/,
+      );
+      again.close();
+      await Deno.remove(`${json}.lock`);
       await Deno.mkdir(`${dir}/folder`);
       await expect(reproduce(at("--json", `${dir}/folder`))).rejects.toThrow(
         /--json: expected a file name, received .*which is a folder/,
@@ -560,13 +601,26 @@ describe("report files", () => {
         /--json: expected a file name, received .*a folder name/,
       );
       await expect(reproduce(at("--json", `${json}/under`))).rejects.toThrow(
-        /--json: expected a path whose folders are folders/,
+        /--(json|svg): expected a path whose folders are folders/,
+      );
+      await expect(reproduce(at("--json", `${dir}/new/.`))).rejects.toThrow(
+        /expected a file name, received .*a folder name/,
+      );
+      const folderSvg = ["--report-only", "--json", json, "--svg", `${dir}/folder`];
+      await expect(reproduce(settingsFrom(parseCli(CLI, folderSvg).values, folderSvg))).rejects.toThrow(
+        /--svg: expected a file name, received .*which is a folder/,
       );
       await expect(reproduce(at("--json", `${dir}/x.json`, "--svg", `${dir}/folder`))).rejects.toThrow(
         /--svg: expected a file name/,
       );
-      // The chart may not replace the report, even through a linked folder.
+      // The chart may not replace the report, even through a linked folder, one not made yet below it,
+      // or a `..` that the system reads past a link.
       await Deno.symlink(dir, `${dir}/link`);
+      expect(realPathOf(`${dir}/link/sub/r.json`)).toBe(realPathOf(`${dir}/sub/r.json`));
+      await Deno.mkdir(`${dir}/real/deep`, { recursive: true });
+      await Deno.mkdir(`${dir}/other`);
+      await Deno.symlink(`${dir}/real/deep`, `${dir}/other/dl`);
+      expect(realPathOf(`${dir}/other/dl/../r2.json`)).toBe(realPathOf(`${dir}/real/r2.json`));
       const linked = ["--report-only", "--json", json, "--svg", `${dir}/link/r.json`];
       expect(() => settingsFrom(parseCli(CLI, linked).values, linked)).toThrow(
         /--svg: expected a file other than --json's/,
