@@ -93,6 +93,11 @@ export function bestEpochIndex(valCrossEntropy: readonly number[]): number {
   return Math.max(best, 0);
 }
 
+/** Training steps in one epoch: every batch, the last partial one included. */
+export function stepsPerEpoch(images: number, batchSize: number): number {
+  return Math.ceil(images / batchSize);
+}
+
 /** Median of a non-empty list (NaN for an empty one). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
@@ -198,7 +203,7 @@ export async function trainOne(
   const valCrossEntropy: number[] = [];
   const valAccuracy: number[] = [];
   const trainLoss: number[] = [];
-  const steps = Math.ceil(train.n / config.batchSize);
+  const steps = stepsPerEpoch(train.n, config.batchSize);
   try {
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
       hooks.epochStart?.(k, epoch, steps);

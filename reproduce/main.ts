@@ -27,7 +27,14 @@ import { describeAdapter, requestAdapterOrThrow } from "../src/webgpu/device.ts"
 import { engineInfo } from "../src/webgpu/engine.ts";
 import { type ClutteredMnist, DEFAULT_DATA_FILE, head, loadClutteredMnist } from "./data.ts";
 import { CONV_FILTER_GRADIENTS, type ConvFilterGradient, useConvFilterGradient } from "./conv_filter_grad.ts";
-import { bestEpochIndex, type ExperimentConfig, measureStepCost, type RunResult, trainOne } from "./experiment.ts";
+import {
+  bestEpochIndex,
+  type ExperimentConfig,
+  measureStepCost,
+  type RunResult,
+  stepsPerEpoch,
+  trainOne,
+} from "./experiment.ts";
 import { ARTICLE_BEST_VAL_CE, DEFAULT_BN_MOMENTUM } from "./model.ts";
 import { formatViolation, violationsAgainst } from "../schemas/validate.ts";
 import reportSchema from "./report.schema.json" with { type: "json" };
@@ -365,8 +372,7 @@ function configOf(s: Settings, data: ClutteredMnist, dataSha256: string): Record
 
 /** Writes `text` to `path` (creating its folder) through a temporary file and a rename, so a kill never leaves half a file. */
 async function writeFile(path: string, text: string): Promise<void> {
-  const dir = path.replace(/[/\\][^/\\]*$/, "");
-  if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
+  await Deno.mkdir(dirname(path), { recursive: true });
   // A temporary name of this process's own, so that two writers never rename each other's half-written file.
   const tmp = `${path}.${Deno.pid}.partial`;
   await Deno.writeTextFile(tmp, text);
@@ -425,6 +431,11 @@ async function readReportFile(path: string, flag: string): Promise<Report | unde
   return readReport(text, path, flag);
 }
 
+/** Parses JSON text; a byte-order mark (some editors save one) is not part of the JSON. */
+function parseJson(text: string): unknown {
+  return JSON.parse(text.replace(/^\uFEFF/, ""));
+}
+
 /**
  * Refuses to start a run over a training report that is already there (hours of runs); a file that
  * is not one (a --step-cost table, say) may be replaced.
@@ -435,7 +446,7 @@ async function refuseToReplaceReport(path: string): Promise<void> {
   if (text === undefined) return;
   let doc: unknown;
   try {
-    doc = JSON.parse(text.replace(/^\uFEFF/, ""));
+    doc = parseJson(text);
   } catch {
     return;
   }
@@ -502,8 +513,7 @@ export function checkSameAdapter(old: Report, env: Record<string, unknown>, path
 export function readReport(text: string, path: string, flag: string): Report {
   let doc: unknown;
   try {
-    // A byte-order mark (some editors save one) is not part of the JSON.
-    doc = JSON.parse(text.replace(/^\uFEFF/, ""));
+    doc = parseJson(text);
   } catch (e) {
     throw new UsageError(flag, `a JSON report in ${path}`, `unparsable JSON (${(e as Error).message})`);
   }
@@ -604,7 +614,7 @@ function runFaults(report: Report): string[] {
           `received ${JSON.stringify(r.finalWeights).slice(0, 80)}`,
       );
     }
-    const steps = epochs * Math.ceil((report.config.trainImages as number) / (report.config.batchSize as number));
+    const steps = epochs * stepsPerEpoch(report.config.trainImages as number, report.config.batchSize as number);
     if (r.steps !== steps) {
       faults.push(`${at}.steps: expected ${steps} (epochs x batches of trainImages); received ${r.steps}`);
     }
@@ -812,7 +822,7 @@ async function run(s: Settings): Promise<number> {
     }, reportEnv);
 
   const started = performance.now();
-  const stepsPerRun = s.epochs * Math.ceil(data.train.n / s.batchSize);
+  const stepsPerRun = s.epochs * stepsPerEpoch(data.train.n, s.batchSize);
   const totalSteps = todo.length * stepsPerRun;
   let doneSteps = 0;
   let bar: SingleBar | null = null;

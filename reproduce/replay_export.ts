@@ -29,7 +29,7 @@ import { dump } from "npyjs";
 import { mulberry32 } from "../src/random.ts";
 import { tf, useBackend } from "../src/tfjs/runtime.ts";
 import { head, IMAGE_PIXELS, loadClutteredMnist } from "./data.ts";
-import { batchRows, disposeModel, shuffledIndices } from "./experiment.ts";
+import { batchRows, disposeModel, shuffledIndices, stepsPerEpoch } from "./experiment.ts";
 import { buildTrainableModel, DEFAULT_BN_MOMENTUM } from "./model.ts";
 import { replayFlags, replaySettings } from "./replay_flags.ts";
 
@@ -54,18 +54,18 @@ export function batchPlan(
   seed: number,
 ): { order: Int32Array; batches: Int32Array; steps: number } {
   const random = mulberry32(seed);
-  const stepsPerEpoch = Math.ceil(n / batchSize);
+  const perEpoch = stepsPerEpoch(n, batchSize);
   const order = new Int32Array(epochs * n);
-  const batches = new Int32Array(epochs * stepsPerEpoch * batchSize).fill(-1);
+  const batches = new Int32Array(epochs * perEpoch * batchSize).fill(-1);
   for (let e = 0; e < epochs; e++) {
     const perm = shuffledIndices(n, random);
     order.set(perm, e * n);
-    for (let s = 0; s < stepsPerEpoch; s++) {
+    for (let s = 0; s < perEpoch; s++) {
       const rows = batchRows(perm, s, batchSize);
-      batches.set(rows, (e * stepsPerEpoch + s) * batchSize);
+      batches.set(rows, (e * perEpoch + s) * batchSize);
     }
   }
-  return { order, batches, steps: epochs * stepsPerEpoch };
+  return { order, batches, steps: epochs * perEpoch };
 }
 
 async function writeNpy(path: string, data: Float32Array | Int32Array, shape: number[]): Promise<void> {

@@ -529,42 +529,11 @@ describe("report files", () => {
 
   test("a run refuses, before training, to replace a report, to write while another run holds it, or into a folder", async () => {
     const dir = await Deno.makeTempDir({ prefix: "sortpool-outputs-" });
-    const at = (...args: string[]) => ({
-      ...settingsFrom(
-        parseCli(CLI, [
-          ...args,
-          "--epochs",
-          "2",
-          "--train-limit",
-          "4",
-          "--test-limit",
-          "3",
-          "--batch-size",
-          "2",
-          "--k",
-          "1",
-          "--seeds",
-          "0",
-        ]).values,
-        [
-          ...args,
-          "--epochs",
-          "2",
-          "--train-limit",
-          "4",
-          "--test-limit",
-          "3",
-          "--batch-size",
-          "2",
-          "--k",
-          "1",
-          "--seeds",
-          "0",
-        ],
-      ),
-      backend: "cpu" as const,
-      bnMomentum: 0.5,
-    });
+    const protocol = ["--epochs", "2", "--train-limit", "4", "--test-limit", "3", "--batch-size", "2", "--k", "1"];
+    const at = (...args: string[]) => {
+      const all = [...args, ...protocol, "--seeds", "0"];
+      return { ...settingsFrom(parseCli(CLI, all).values, all), backend: "cpu" as const, bnMomentum: 0.5 };
+    };
     try {
       const json = `${dir}/r.json`;
       await Deno.writeTextFile(json, text([run(1, 0)]));
